@@ -1,0 +1,49 @@
+# The two commands a newcomer needs: `make serve` and `make test`.
+# Everything is installed from this repository's own files into .venv.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SOURCES := ledger projections consumers api tests bench
+
+.PHONY: install serve test lint format bench bench-quick clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.runtime-installed
+
+install: $(VENV)/.dev-installed
+
+# The API on the embedded default: SQLite file ./consent-ledger.db, in-process projections.
+serve: $(VENV)/.runtime-installed
+	$(BIN)/consent-ledger serve
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/mypy
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix $(SOURCES)
+	$(BIN)/ruff format $(SOURCES)
+
+# Lint, then every test tier against real PostgreSQL and a real Kafka-protocol broker.
+# PostgreSQL: $$DATABASE_URL, else 127.0.0.1:5432, else a throwaway embedded server.
+test: lint
+	$(BIN)/pytest tests/unit tests/integration tests/e2e
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench
+
+bench-quick: $(VENV)/.dev-installed
+	$(BIN)/python -m bench --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
