@@ -1,0 +1,1 @@
+"""The consent ledger: domain, application, persistence and publishing."""

@@ -1,0 +1,107 @@
+"""Commands: what callers ask the ledger to record, as plain immutable values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+
+class CaptureMethod(StrEnum):
+    KEYWORD = "keyword"
+    BUTTON = "button"
+    WEB_FORM = "web_form"
+    QR_CODE = "qr_code"
+    IVR = "ivr"
+    PAPER_FORM = "paper_form"
+    IMPORT = "import"
+    API = "api"
+    AGENT = "agent"
+    PROVIDER_SIGNAL = "provider_signal"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Who reported the event, and its id there (gateway message id, form submission id)."""
+
+    kind: str
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """The notice or template the person saw: id, version and (optionally) its text."""
+
+    id: str
+    version: str
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    method: CaptureMethod
+    text: str | None = None  # verbatim text the person sent or saw (personal)
+    notice: Notice | None = None
+    business_name: str | None = None
+    ip: str | None = None  # personal
+    user_agent: str | None = None  # personal
+    profile_name: str | None = None  # personal
+    keyword: str | None = None
+    match: str | None = None
+    button_payload: str | None = None
+    recorded_by: str | None = None  # API key id
+    rules_version: int | None = None  # the tenant settings version that classified it
+    gateway: str | None = None  # whatsapp, twilio, gupshup: who reported it
+    gateway_message_id: str | None = None  # e.g. the wamid of a status
+    gateway_status: str | None = None  # sent, delivered, read, failed
+    gateway_error: str | None = None  # the gateway's error code (131050, 21610…)
+
+
+@dataclass(frozen=True)
+class RecordConsent:
+    """Record one consent event reported by a source (``POST /v1/events``, imports)."""
+
+    tenant: str
+    channel: str
+    address: str
+    type: str
+    occurred_at: datetime
+    source: Source
+    evidence: Evidence
+    purposes: tuple[str, ...] = ()
+    request_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class ReceiveMessage:
+    """One inbound message from the person: text and/or a button payload."""
+
+    tenant: str
+    channel: str
+    address: str
+    message_id: str
+    occurred_at: datetime
+    text: str | None = None
+    button_payload: str | None = None
+    profile_name: str | None = None
+    source_kind: str = "message"
+    recorded_by: str | None = None
+    # False when the gateway already answered the person (Twilio's Advanced Opt-Out):
+    # no confirmation or help reply is queued.
+    send_replies: bool = True
+
+
+@dataclass(frozen=True)
+class RequestOptIn:
+    """Ask the person for consent to the purposes, with the template they will see."""
+
+    tenant: str
+    channel: str
+    address: str
+    purposes: tuple[str, ...]
+    template: Notice
+    business_name: str
+    source: Source = Source(kind="api")
+    occurred_at: datetime | None = None
+    recorded_by: str | None = None

@@ -1,0 +1,192 @@
+"""The consent events: immutable facts in a subject's history.
+
+Stored class paths (``ledger.events:OptedOut``) and field names are a schema: they are
+never renamed; a changed shape gets a new ``class_version`` and an upcaster.
+
+Every event carries what an auditor needs to trust it: when it happened at the source
+(``occurred_at``) and when the ledger recorded it (``timestamp``, shown as
+``recorded_at``), the source that reported it, the evidence of how consent was captured,
+salted commitments to the personal data (the data itself is sealed in
+``personal_data``, outside the hashed part), and the hash chain (``prev_hash``, ``hash``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import DomainEvent
+
+from ledger.canonical import canonical_json, format_time, sha256_hex
+
+# Fields of the stored event that are not part of the hashed document.
+UNHASHED_FIELDS = frozenset({"hash", "personal_data"})
+# Library field names and the names the public document uses for them.
+RENAMED_FIELDS = {
+    "originator_id": "subject_id",
+    "originator_version": "version",
+    "timestamp": "recorded_at",
+}
+
+
+@dataclass(frozen=True)
+class LedgerEvent(DomainEvent):
+    """An event in a subject's hash chain."""
+
+    type_name: ClassVar[str] = ""
+
+    event_id: UUID
+    tenant: str
+    channel: str
+    prev_hash: str
+    hash: str
+
+    def document(self) -> dict[str, Any]:
+        """The event as hashed and as shown to auditors: JSON values, public names."""
+        return document_of(type(self), self.__dict__)
+
+    def computed_hash(self) -> str:
+        """SHA-256 of the canonical (RFC 8785) JSON of ``document()``."""
+        return document_hash(self.document())
+
+
+@dataclass(frozen=True)
+class ConsentEvent(LedgerEvent):
+    """An event that tells something about the person's consent."""
+
+    occurred_at: datetime
+    purposes: list[str]
+    all_purposes: bool
+    request_id: UUID | None
+    source: dict[str, str]
+    evidence: dict[str, Any]
+    commitments: dict[str, str]
+    personal_data: str
+
+
+@dataclass(frozen=True)
+class OptInRequested(ConsentEvent):
+    """The business asked the person for consent (template or notice shown)."""
+
+    type_name = "opt_in_requested"
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class OptInAccepted(ConsentEvent):
+    type_name = "opt_in_accepted"
+
+
+@dataclass(frozen=True)
+class OptInRejected(ConsentEvent):
+    type_name = "opt_in_rejected"
+
+
+@dataclass(frozen=True)
+class OptInRequestExpired(ConsentEvent):
+    """No answer came within the request window."""
+
+    type_name = "opt_in_request_expired"
+
+
+@dataclass(frozen=True)
+class OptInRequestUndeliverable(ConsentEvent):
+    """The request could not reach the person (e.g. the number is not on WhatsApp)."""
+
+    type_name = "opt_in_request_undeliverable"
+
+
+@dataclass(frozen=True)
+class OptedOut(ConsentEvent):
+    """The person withdrew consent: for the purposes named, or all (``all_purposes``)."""
+
+    type_name = "opted_out"
+
+
+@dataclass(frozen=True)
+class OptedIn(ConsentEvent):
+    """The person gave consent outside a request (keyword, form, import, re-opt-in)."""
+
+    type_name = "opted_in"
+
+
+@dataclass(frozen=True)
+class ConfirmationSent(ConsentEvent):
+    """The confirmation of a change of consent was sent to the person."""
+
+    type_name = "confirmation_sent"
+
+
+@dataclass(frozen=True)
+class PersonalDataErased(LedgerEvent):
+    """The subject's data key was destroyed (crypto-shredding).
+
+    The history, its hashes and proofs stay intact; the personal data sealed in earlier
+    events can no longer be opened, and read models drop their clear copies.
+    """
+
+    type_name = "personal_data_erased"
+    reason: str
+    requested_by: str | None
+
+
+CONSENT_EVENT_TYPES: dict[str, type[ConsentEvent]] = {
+    cls.type_name: cls
+    for cls in (
+        OptInRequested,
+        OptInAccepted,
+        OptInRejected,
+        OptInRequestExpired,
+        OptInRequestUndeliverable,
+        OptedOut,
+        OptedIn,
+        ConfirmationSent,
+    )
+}
+
+
+def document_of(cls: type[LedgerEvent], values: dict[str, Any]) -> dict[str, Any]:
+    """The hashed document of an event of ``cls`` with these field values.
+
+    The sealer computes it from the values before the event exists; ``document()`` from
+    the event: one function, so the two can never disagree.
+    """
+    doc: dict[str, Any] = {"type": cls.type_name}
+    for name, public in _hashed_fields(cls):
+        value = values[name]
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            doc[public] = value
+        else:
+            doc[public] = _json_value(value)
+    return doc
+
+
+@functools.cache
+def _hashed_fields(cls: type[LedgerEvent]) -> tuple[tuple[str, str], ...]:
+    """(field name, public name) of every hashed field of ``cls``, in declaration order."""
+    return tuple(
+        (field.name, RENAMED_FIELDS.get(field.name, field.name))
+        for field in dataclasses.fields(cls)
+        if field.name not in UNHASHED_FIELDS
+    )
+
+
+def document_hash(document: dict[str, Any]) -> str:
+    return sha256_hex(canonical_json(document))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,54 @@
+"""Prometheus metrics of every consent-ledger process.
+
+Each process exposes its own registry: the API at ``GET /metrics``; the workers
+(publisher, consumer, sealer, expirer) on ``CONSENT_LEDGER_METRICS_PORT``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "consent_ledger_http_requests_total",
+    "HTTP requests answered, by route template, method and status",
+    ["route", "method", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "consent_ledger_http_request_duration_seconds",
+    "HTTP request latency, by route template and method",
+    ["route", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+EVENTS_RECORDED = Counter(
+    "consent_ledger_events_recorded_total",
+    "Events committed to the ledger by this process, by event type",
+    ["type"],
+)
+PUBLISHER_LAG = Gauge(
+    "consent_ledger_publisher_lag_positions",
+    "Ledger positions recorded but not yet acknowledged by Kafka",
+)
+CONSUMER_LAG = Gauge(
+    "consent_ledger_consumer_lag_messages",
+    "Messages on the partition not yet applied by this consumer",
+    ["topic", "partition"],
+)
+PROJECTION_POSITION = Gauge(
+    "consent_ledger_projection_position",
+    "Ledger position up to which the read model has applied every event",
+    ["projection"],
+)
+PROJECTION_GAP_REPAIRS = Counter(
+    "consent_ledger_projection_gap_repairs_total",
+    "Events a projection read from the ledger because Kafka did not deliver them",
+    ["projection"],
+)
+DLQ_MESSAGES = Counter(
+    "consent_ledger_dlq_messages_total",
+    "Messages sent to the dead-letter topic",
+    ["reason"],
+)
+CHECKPOINT_AGE = Gauge(
+    "consent_ledger_checkpoint_age_seconds",
+    "Seconds since the latest signed checkpoint",
+)

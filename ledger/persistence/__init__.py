@@ -1,0 +1,1 @@
+"""Recorder extensions of the eventsourcing library's SQLite and PostgreSQL recorders."""

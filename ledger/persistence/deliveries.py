@@ -1,0 +1,173 @@
+"""Delivery evidence of opt-in requests: sent, delivered and read, as the gateway reported.
+
+Kept beside the events table on both backends, one row per (request event, status): a
+redelivered status is a no-op. It is evidence *on* the request (the person was shown
+the question), not a change of consent, so it is not an event of the subject's chain.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from psycopg.errors import DuplicateTable, UniqueViolation
+from psycopg.sql import SQL, Composed, Identifier
+
+from ledger.canonical import format_time, parse_time
+
+SUFFIX = "_deliveries"
+COLUMNS = (
+    "(tenant, request_id, subject_id, event_id, status, gateway, gateway_message_id, "
+    "occurred_at, recorded_at)"
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    tenant: str
+    request_id: UUID
+    subject_id: UUID
+    event_id: UUID  # the OptInRequested event
+    status: str  # sent, delivered, read
+    gateway: str
+    gateway_message_id: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+class DeliveryTable(ABC):
+    @abstractmethod
+    def add(self, delivery: Delivery) -> bool:
+        """Store it; False when this status of this request was stored already."""
+
+    @abstractmethod
+    def of_request(self, tenant: str, request_id: UUID) -> list[Delivery]: ...
+
+
+def delivery_table(recorder: ApplicationRecorder) -> DeliveryTable:
+    table = recorder.events_table_name + SUFFIX  # type: ignore[attr-defined]
+    if isinstance(recorder, PostgresApplicationRecorder):
+        return PostgresDeliveries(recorder.datastore, table)
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return SQLiteDeliveries(recorder.datastore, table)
+    raise TypeError(f"no deliveries table for {type(recorder).__name__}")
+
+
+def _delivery(row: Any) -> Delivery:
+    def moment(value: Any) -> datetime:
+        return value if isinstance(value, datetime) else parse_time(value)
+
+    return Delivery(
+        tenant=row["tenant"],
+        request_id=UUID(str(row["request_id"])),
+        subject_id=UUID(str(row["subject_id"])),
+        event_id=UUID(str(row["event_id"])),
+        status=row["status"],
+        gateway=row["gateway"],
+        gateway_message_id=row["gateway_message_id"],
+        occurred_at=moment(row["occurred_at"]),
+        recorded_at=moment(row["recorded_at"]),
+    )
+
+
+class PostgresDeliveries(DeliveryTable):
+    def __init__(self, datastore: PostgresDatastore, table: str) -> None:
+        self.datastore = datastore
+        self.table = table
+        try:
+            with datastore.transaction(commit=True) as curs:
+                curs.execute(
+                    self._q(
+                        "CREATE TABLE IF NOT EXISTS {table} (tenant text NOT NULL, "
+                        "request_id uuid NOT NULL, subject_id uuid NOT NULL, "
+                        "event_id uuid NOT NULL, status text NOT NULL, gateway text NOT NULL, "
+                        "gateway_message_id text NOT NULL, occurred_at timestamptz NOT NULL, "
+                        "recorded_at timestamptz NOT NULL, "
+                        "PRIMARY KEY (tenant, event_id, status))"
+                    )
+                )
+        except (DuplicateTable, UniqueViolation):
+            pass  # another process created it at the same moment
+
+    def _q(self, template: str) -> Composed:
+        return SQL(template).format(table=Identifier(self.datastore.schema, self.table))
+
+    def add(self, delivery: Delivery) -> bool:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                self._q(
+                    "INSERT INTO {table} " + COLUMNS + " VALUES (%s, %s, %s, %s, %s, %s, %s, "
+                    "%s, %s) ON CONFLICT DO NOTHING"
+                ),
+                (
+                    delivery.tenant,
+                    delivery.request_id,
+                    delivery.subject_id,
+                    delivery.event_id,
+                    delivery.status,
+                    delivery.gateway,
+                    delivery.gateway_message_id,
+                    delivery.occurred_at,
+                    delivery.recorded_at,
+                ),
+            )
+            return curs.rowcount == 1
+
+    def of_request(self, tenant: str, request_id: UUID) -> list[Delivery]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                self._q(
+                    "SELECT * FROM {table} WHERE tenant = %s AND request_id = %s "
+                    "ORDER BY occurred_at, status"
+                ),
+                (tenant, request_id),
+            )
+            return [_delivery(row) for row in curs.fetchall()]
+
+
+class SQLiteDeliveries(DeliveryTable):
+    def __init__(self, datastore: SQLiteDatastore, table: str) -> None:
+        self.datastore = datastore
+        self.table = table
+        with datastore.transaction(commit=True) as c:
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} (tenant TEXT NOT NULL, "
+                "request_id TEXT NOT NULL, subject_id TEXT NOT NULL, event_id TEXT NOT NULL, "
+                "status TEXT NOT NULL, gateway TEXT NOT NULL, gateway_message_id TEXT NOT NULL, "
+                "occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, "
+                "PRIMARY KEY (tenant, event_id, status))"
+            )
+
+    def add(self, delivery: Delivery) -> bool:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"INSERT INTO {self.table} {COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (
+                    delivery.tenant,
+                    str(delivery.request_id),
+                    str(delivery.subject_id),
+                    str(delivery.event_id),
+                    delivery.status,
+                    delivery.gateway,
+                    delivery.gateway_message_id,
+                    format_time(delivery.occurred_at),
+                    format_time(delivery.recorded_at),
+                ),
+            )
+            return bool(c.sqlite_cursor.rowcount == 1)
+
+    def of_request(self, tenant: str, request_id: UUID) -> list[Delivery]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT * FROM {self.table} WHERE tenant = ? AND request_id = ? "
+                "ORDER BY occurred_at, status",
+                (tenant, str(request_id)),
+            )
+            return [_delivery(row) for row in c.fetchall()]

@@ -1,0 +1,54 @@
+"""Encryption of an event's personal data under its subject's data key.
+
+Each subject has one random 256-bit data key. An event's disclosures (personal values
+with their salts) are sealed with AES-256-GCM under that key, bound to the event id as
+associated data, and stored beside the event outside the hashed part. Erasure destroys
+the key (crypto-shredding): the ciphertext stays in the append-only table and can no
+longer be opened, while the commitments and hashes are untouched.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Sequence
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ledger.commitments import Disclosure
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+
+
+class SealBroken(Exception):
+    """The sealed data does not open with this key (wrong key or altered ciphertext)."""
+
+
+def new_data_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def seal(key: bytes, event_id: UUID, disclosures: Sequence[Disclosure]) -> str:
+    plain = json.dumps(
+        [{"field": d.field, "salt": d.salt, "value": d.value} for d in disclosures],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode("utf-8")
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, plain, event_id.bytes)
+    return base64.b64encode(nonce + sealed).decode("ascii")
+
+
+def unseal(key: bytes, event_id: UUID, blob: str) -> list[Disclosure]:
+    raw = base64.b64decode(blob)
+    try:
+        plain = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], event_id.bytes)
+    except InvalidTag:
+        raise SealBroken(f"personal data of event {event_id} does not open") from None
+    return [
+        Disclosure(field=d["field"], salt=d["salt"], value=d["value"]) for d in json.loads(plain)
+    ]

@@ -1,0 +1,1 @@
+"""Getting ledger events and gateway messages onto Kafka."""

@@ -1,0 +1,217 @@
+"""Ledger events as CloudEvents 1.0 in structured JSON: the format of ``consent.events``.
+
+A subject's event::
+
+    {"specversion": "1.0", "id": "<event id>", "source": "consent-ledger/<tenant>",
+     "type": "consent.opted_out", "subject": "<subject id>", "time": "<occurred_at>",
+     "datacontenttype": "application/json", "eventkind": "subject",
+     "ledgerposition": 12, "subjectversion": 3,
+     "data": {<the hashed event document, as in a history>, "hash": "…",
+              "personal_data": "<sealed under the subject's data key>"}}
+
+``data`` holds exactly what the ledger hashed, so a consumer checks the hash before it
+trusts a record. Personal data travels only sealed: erasing the subject's key makes the
+copies on Kafka unreadable too. Other events of the log (e.g. tenant settings) travel
+with ``eventkind`` ``"other"``; consumers only advance their positions past them.
+
+The Kafka key is the subject (aggregate) id, so one subject's events stay in order on
+one partition; headers carry the ledger position and the subject version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import typing
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid5
+
+# ledger.tenants.events is imported for its event classes: a reader must know every
+# ledger event type, whatever else its process imported.
+import ledger.tenants.events  # noqa: F401
+from ledger.canonical import format_time, parse_time
+from ledger.events import RENAMED_FIELDS, ConsentEvent, LedgerEvent, _json_value
+
+SPEC_VERSION = "1.0"
+TYPE_PREFIX = "consent."
+CONTENT_TYPE = b"application/cloudevents+json"
+POSITION_HEADER = "ledger-position"
+VERSION_HEADER = "subject-version"
+SUBJECT_KIND = "subject"
+OTHER_KIND = "other"
+# Ids of events that have no event id of their own (not ledger events) are derived.
+OTHER_EVENTS_NAMESPACE = UUID("0b9d7f64-4a7e-5d0c-8f43-6f3b5c2e9a11")
+PUBLIC_NAMES = {v: k for k, v in RENAMED_FIELDS.items()}
+
+
+class UndecodableRecord(ValueError):
+    """A record that is not a valid CloudEvent of the consent ledger."""
+
+
+@dataclass(frozen=True)
+class KafkaRecord:
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class DecodedEvent:
+    """A record read back: the ledger event (None for other kinds) and where it is."""
+
+    event: LedgerEvent | None
+    event_type: str
+    subject_id: UUID
+    version: int
+    position: int
+
+
+def encode(event: Any, position: int) -> KafkaRecord:
+    """The Kafka record of a stored event at ledger ``position``."""
+    subject = UUID(str(event.originator_id))
+    version = int(event.originator_version)
+    ledger_event = isinstance(event, LedgerEvent)
+    envelope = _ledger_envelope(event) if ledger_event else _other_envelope(event)
+    envelope.update(
+        specversion=SPEC_VERSION,
+        subject=str(subject),
+        datacontenttype="application/json",
+        ledgerposition=position,
+        subjectversion=version,
+    )
+    value = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    headers = [
+        (POSITION_HEADER, str(position).encode()),
+        (VERSION_HEADER, str(version).encode()),
+        ("content-type", CONTENT_TYPE),
+    ]
+    return KafkaRecord(key=str(subject).encode(), value=value, headers=headers)
+
+
+def _ledger_envelope(event: LedgerEvent) -> dict[str, Any]:
+    data = event.document()
+    data["hash"] = event.hash
+    sealed = getattr(event, "personal_data", None)
+    if sealed is not None:
+        data["personal_data"] = sealed
+    moment = event.occurred_at if isinstance(event, ConsentEvent) else event.timestamp
+    return {
+        "id": str(event.event_id),
+        "source": f"consent-ledger/{event.tenant}",
+        "type": TYPE_PREFIX + event.type_name,
+        "time": format_time(moment),
+        "eventkind": SUBJECT_KIND,
+        "data": data,
+    }
+
+
+def _other_envelope(event: Any) -> dict[str, Any]:
+    cls = type(event)
+    fields = dataclasses.fields(event) if dataclasses.is_dataclass(event) else ()
+    data = {f.name: _json_value(getattr(event, f.name)) for f in fields}
+    data = {PUBLIC_NAMES.get(k, k): v for k, v in data.items()}
+    tenant = getattr(event, "tenant", None)
+    subject = event.originator_id
+    return {
+        "id": str(uuid5(OTHER_EVENTS_NAMESPACE, f"{subject}:{event.originator_version}")),
+        "source": f"consent-ledger/{tenant}" if isinstance(tenant, str) else "consent-ledger",
+        "type": TYPE_PREFIX + _snake(cls.__qualname__),
+        "time": format_time(event.timestamp),
+        "eventkind": OTHER_KIND,
+        "data": data,
+    }
+
+
+def decode(value: bytes | None) -> DecodedEvent:
+    """Read a record back; raises ``UndecodableRecord`` with the reason."""
+    if not value:
+        raise UndecodableRecord("empty record")
+    try:
+        envelope = json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UndecodableRecord(f"not JSON: {exc}") from None
+    if not isinstance(envelope, dict) or envelope.get("specversion") != SPEC_VERSION:
+        raise UndecodableRecord("not a CloudEvents 1.0 structured record")
+    event_type = _required(envelope, "type", str)
+    position = _required(envelope, "ledgerposition", int)
+    version = _required(envelope, "subjectversion", int)
+    try:
+        subject = UUID(_required(envelope, "subject", str))
+    except ValueError:
+        raise UndecodableRecord("subject is not a UUID") from None
+    if position < 1 or version < 1:
+        raise UndecodableRecord("ledgerposition and subjectversion must be positive")
+    kind = envelope.get("eventkind")
+    if kind == OTHER_KIND:
+        return DecodedEvent(None, event_type, subject, version, position)
+    if kind != SUBJECT_KIND:
+        raise UndecodableRecord(f"unknown eventkind {kind!r}")
+    cls = ledger_event_types().get(event_type.removeprefix(TYPE_PREFIX))
+    if cls is None or not event_type.startswith(TYPE_PREFIX):
+        raise UndecodableRecord(f"unknown event type {event_type!r}")
+    data = _required(envelope, "data", dict)
+    event = _rebuild(cls, data)
+    if event.originator_id != subject or event.originator_version != version:
+        raise UndecodableRecord("subject or subjectversion disagree with the event")
+    if str(event.event_id) != envelope.get("id"):
+        raise UndecodableRecord("id disagrees with the event")
+    if event.computed_hash() != event.hash:
+        raise UndecodableRecord("the event's hash does not match its content")
+    return DecodedEvent(event, event_type, subject, version, position)
+
+
+def ledger_event_types() -> dict[str, type[LedgerEvent]]:
+    """Every concrete ledger event class by its public type name."""
+    found: dict[str, type[LedgerEvent]] = {}
+    pending: list[type[LedgerEvent]] = [LedgerEvent]
+    while pending:
+        cls = pending.pop()
+        if cls.type_name:
+            found[cls.type_name] = cls
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def _rebuild(cls: type[LedgerEvent], data: dict[str, Any]) -> LedgerEvent:
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        name = RENAMED_FIELDS.get(field.name, field.name)
+        if name not in data:
+            raise UndecodableRecord(f"data.{name} is missing")
+        try:
+            values[field.name] = _typed(hints[field.name], data[name])
+        except (TypeError, ValueError) as exc:
+            raise UndecodableRecord(f"data.{name} is malformed: {exc}") from None
+    return cls(**values)
+
+
+def _typed(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, _UnionType) else ()
+    target = next((o for o in options if o is not type(None)), hint)
+    if target is UUID:
+        return UUID(value)
+    if target is datetime:
+        return parse_time(value)
+    if target is int and not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+_UnionType = type(int | None)
+
+
+def _required(envelope: dict[str, Any], name: str, kind: type) -> Any:
+    value = envelope.get(name)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise UndecodableRecord(f"{name} is missing or not a {kind.__name__}")
+    return value
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()

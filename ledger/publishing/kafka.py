@@ -1,0 +1,64 @@
+"""Kafka settings, the producer every publisher uses, and topic creation.
+
+Producers are idempotent with ``acks=all``: a record the broker acknowledged is on every
+in-sync replica, and a retried send never writes it twice within one producer session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+
+class KafkaSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    bootstrap_servers: str = Field(alias="KAFKA_BOOTSTRAP_SERVERS")
+    client_id: str = Field(default="consent-ledger", alias="KAFKA_CLIENT_ID")
+    events_topic: str = Field(default="consent.events", alias="CONSENT_LEDGER_EVENTS_TOPIC")
+    outbound_topic: str = Field(default="consent.outbound", alias="CONSENT_LEDGER_OUTBOUND_TOPIC")
+    dlq_topic: str = Field(default="consent.events.dlq", alias="CONSENT_LEDGER_DLQ_TOPIC")
+    partitions: int = Field(default=12, ge=1, alias="CONSENT_LEDGER_TOPIC_PARTITIONS")
+    replication_factor: int = Field(default=1, ge=1, alias="CONSENT_LEDGER_TOPIC_REPLICATION")
+
+    @property
+    def servers(self) -> list[str]:
+        return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
+
+
+def make_producer(settings: KafkaSettings) -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=settings.servers,
+        client_id=settings.client_id,
+        acks="all",
+        enable_idempotence=True,
+        retries=2_147_483_647,
+        max_in_flight_requests_per_connection=5,
+        linger_ms=5,
+    )
+
+
+def ensure_topics(settings: KafkaSettings, topics: Sequence[str]) -> None:
+    """Create the topics that do not exist yet (idempotent, safe to race)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.servers, client_id=settings.client_id)
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        for topic in missing:
+            try:
+                admin.create_topics(
+                    [NewTopic(topic, settings.partitions, settings.replication_factor)]
+                )
+                log.info("created topic", extra={"topic": topic, "partitions": settings.partitions})
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()

@@ -1,0 +1,175 @@
+"""The publisher (the relay): every ledger event, in ledger order, onto ``consent.events``.
+
+It follows the notification log from the last position the broker acknowledged, sends
+each batch with the idempotent producer (``acks=all``), waits until the broker has
+acknowledged every record of the batch, and only then records the batch's last
+position. A crash anywhere in between republishes the batch: a duplicate on Kafka,
+never a gap. Only the instance holding the advisory lock publishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresDatastore
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.application import LedgerCore
+from ledger.liveness import beat
+from ledger.metrics import PUBLISHER_LAG
+from ledger.notification_log import NotificationLog
+from ledger.publishing.cloudevents import KafkaRecord, encode
+from ledger.publishing.kafka import KafkaSettings, ensure_topics, make_producer
+from ledger.publishing.leadership import Leadership, LeadershipLost
+from ledger.publishing.outbound_relay import OutboundRelay
+from ledger.publishing.positions import PublisherPositions
+
+log = logging.getLogger(__name__)
+
+
+class PublishSettings(BaseSettings):
+    """Settings of ``consent-ledger publish`` (besides storage and Kafka)."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    batch_size: int = Field(default=500, ge=1, le=10_000, alias="CONSENT_LEDGER_PUBLISH_BATCH")
+    poll_seconds: float = Field(default=1.0, gt=0, alias="CONSENT_LEDGER_PUBLISH_POLL_SECONDS")
+    lock_retry_seconds: float = Field(
+        default=2.0, gt=0, alias="CONSENT_LEDGER_PUBLISH_LOCK_RETRY_SECONDS"
+    )
+    ack_timeout_seconds: float = Field(
+        default=60.0, gt=0, alias="CONSENT_LEDGER_PUBLISH_ACK_TIMEOUT_SECONDS"
+    )
+    retry_seconds: float = Field(default=2.0, gt=0, alias="CONSENT_LEDGER_PUBLISH_RETRY_SECONDS")
+    # Also relay the outbox (messages the gateways must send) to the outbound topic.
+    outbound: bool = Field(default=True, alias="CONSENT_LEDGER_PUBLISH_OUTBOUND")
+
+
+class PublishFailed(Exception):
+    """The broker did not acknowledge a batch; it is republished from the last position."""
+
+
+@dataclass
+class PublisherStats:
+    published: int = 0
+    batches: int = 0
+    position: int = 0
+
+
+class Publisher:
+    def __init__(
+        self,
+        ledger: LedgerCore,
+        kafka: KafkaSettings,
+        settings: PublishSettings,
+        *,
+        lock_conninfo: str,
+    ) -> None:
+        datastore = getattr(ledger.recorder, "datastore", None)
+        if not isinstance(datastore, PostgresDatastore):
+            raise TypeError("the publisher needs the ledger on PostgreSQL (DATABASE_URL)")
+        self.ledger = ledger
+        self.kafka = kafka
+        self.settings = settings
+        self.topic = kafka.events_topic
+        self.positions = PublisherPositions(datastore)
+        self.leadership = Leadership(lock_conninfo, self.topic)
+        self.log = NotificationLog(
+            ledger.recorder, batch_size=settings.batch_size, poll_interval=settings.poll_seconds
+        )
+        self.stats = PublisherStats()
+
+    def run(self, stop: threading.Event) -> None:
+        """Publish until ``stop`` is set; wait for (or regain) leadership as needed."""
+        topics = [self.topic, self.kafka.dlq_topic]
+        if self.settings.outbound:
+            topics.append(self.kafka.outbound_topic)
+        ensure_topics(self.kafka, topics)
+        try:
+            while not stop.is_set():
+                beat()  # waiting for the lock is healthy too
+                if not self.leadership.acquire(stop, self.settings.lock_retry_seconds):
+                    return
+                self.positions.create_table()
+                try:
+                    self._publish(stop)
+                except LeadershipLost:
+                    log.warning("publisher lost its lock; waiting to lead again")
+                except (PublishFailed, KafkaError) as exc:
+                    log.error(
+                        "publishing failed; resuming from the last acknowledged position",
+                        extra={"error": str(exc), "position": self.stats.position},
+                    )
+                    stop.wait(self.settings.retry_seconds)
+        finally:
+            self.leadership.release()
+
+    def _publish(self, stop: threading.Event) -> None:
+        position = self.positions.load(self.topic)
+        self.stats.position = position
+        log.info("publishing", extra={"topic": self.topic, "after_position": position})
+        producer = make_producer(self.kafka)
+        relay = (
+            OutboundRelay(
+                self.ledger,
+                producer,
+                self.kafka.outbound_topic,
+                self.positions,
+                ack_timeout=self.settings.ack_timeout_seconds,
+            )
+            if self.settings.outbound
+            else None
+        )
+        checked = time.monotonic()
+        try:
+            for batch in self.log.follow(position, stop):
+                beat()
+                if time.monotonic() - checked > self.settings.lock_retry_seconds:
+                    self.leadership.check()
+                    checked = time.monotonic()
+                if relay is not None:
+                    # Outbox rows commit with their events, so a new batch (or an idle
+                    # wake-up) is when new messages may be there to relay.
+                    while relay.run_once() >= relay.batch_size:
+                        beat()
+                if not batch:
+                    PUBLISHER_LAG.set(self.log.last_position() - self.stats.position)
+                    continue
+                self._send(producer, batch)
+                self.positions.store(self.topic, batch[-1].id)
+                self.stats.position = batch[-1].id
+                self.stats.published += len(batch)
+                self.stats.batches += 1
+                PUBLISHER_LAG.set(max(0, self.log.last_position() - self.stats.position))
+        finally:
+            # Whatever was sent is flushed; its position is stored on the next run.
+            producer.close(timeout=5)
+        log.info("publisher stopped", extra={"position": self.stats.position})
+
+    def _send(self, producer: KafkaProducer, batch: Sequence[Notification]) -> None:
+        futures = []
+        for notification in batch:
+            record = self._record(notification)
+            futures.append(
+                producer.send(
+                    self.topic, key=record.key, value=record.value, headers=record.headers
+                )
+            )
+        producer.flush(timeout=self.settings.ack_timeout_seconds)
+        for future in futures:
+            if not future.is_done:
+                raise PublishFailed("the broker did not acknowledge the batch in time")
+            if future.failed():
+                raise PublishFailed(str(future.exception))
+
+    def _record(self, notification: Notification) -> KafkaRecord:
+        event = self.ledger.mapper.to_domain_event(notification)
+        return encode(event, notification.id)
