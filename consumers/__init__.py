@@ -1,0 +1,1 @@
+"""Kafka consumer processes that feed the projections."""

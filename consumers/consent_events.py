@@ -1,0 +1,184 @@
+"""The consumer of ``consent.events``: decode, apply to every projection, keep offsets.
+
+One Kafka consumer group; each member gets some partitions. For each polled batch of a
+partition, every projection applies the records past its own stored offset and stores
+the new offset in the same transaction as its rows (Kafka's committed offsets are not
+used). On assignment the consumer seeks each partition to the lowest offset any
+projection still needs. A record that cannot be decoded, or that a projection cannot
+apply, goes to the dead-letter topic with the reason; the stream goes on. A database
+fault is not the record's fault: the batch is retried from the stored offsets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import PersistenceError
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from psycopg import Error as PsycopgError
+
+from consumers.dead_letters import DeadLetters
+from consumers.settings import ConsumeSettings
+from ledger.liveness import beat
+from ledger.metrics import CONSUMER_LAG
+from ledger.publishing.cloudevents import DecodedEvent, UndecodableRecord, decode
+from ledger.publishing.kafka import KafkaSettings
+from projections.checkpoints import Checkpoint
+from projections.ledger_source import Positioned
+from projections.subject_projection import SubjectProjection
+
+log = logging.getLogger(__name__)
+
+DATABASE_ERRORS = (PersistenceError, PsycopgError)
+Offsets = dict[tuple[str, int], int]
+
+
+class ConsentEventsConsumer:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        settings: ConsumeSettings,
+        projections: Sequence[SubjectProjection],
+        dead_letters: DeadLetters,
+    ) -> None:
+        self.kafka = kafka
+        self.settings = settings
+        self.topic = kafka.events_topic
+        self.projections = list(projections)
+        self.dead_letters = dead_letters
+        self.offsets: dict[str, Offsets] = {p.name: {} for p in self.projections}
+        self.consumer: KafkaConsumer | None = None
+
+    # ------------------------------------------------------------------ running
+    def run(self, stop: threading.Event) -> None:
+        consumer = self.consumer = KafkaConsumer(
+            bootstrap_servers=self.kafka.servers,
+            client_id=self.kafka.client_id,
+            group_id=self.settings.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self.settings.session_timeout_ms,
+            heartbeat_interval_ms=self.settings.heartbeat_ms,
+            max_poll_records=self.settings.max_poll_records,
+        )
+        try:
+            consumer.subscribe([self.topic], listener=_SeekToStored(self))
+            while not stop.is_set():
+                beat()
+                polled = self.poll(consumer)
+                try:
+                    for tp, records in polled.items():
+                        self.handle(tp.topic, tp.partition, records)
+                        highwater = consumer.highwater(tp)
+                        if highwater is not None and records:
+                            lag = max(0, highwater - records[-1].offset - 1)
+                            CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
+                except DATABASE_ERRORS as exc:
+                    log.error(
+                        "database unavailable; retrying from the stored offsets",
+                        extra={"error": str(exc)},
+                    )
+                    stop.wait(self.settings.retry_seconds)
+                    self.seek_to_stored(consumer, list(consumer.assignment()))
+        finally:
+            consumer.close(autocommit=False)
+            log.info("consumer stopped", extra={"topic": self.topic})
+
+    def poll(self, consumer: KafkaConsumer) -> dict[Any, list[Any]]:
+        """One poll of the broker (a seam where tests inject faults between broker and
+        projection)."""
+        polled: dict[Any, list[Any]] = consumer.poll(timeout_ms=self.settings.poll_ms)
+        return polled
+
+    # ------------------------------------------------------------------ applying
+    def handle(self, topic: str, partition: int, records: Sequence[Any]) -> None:
+        if not records:
+            return
+        decoded: list[tuple[Any, DecodedEvent | None]] = []
+        for record in records:
+            try:
+                decoded.append((record, decode(record.value)))
+            except UndecodableRecord as exc:
+                if self._needed_by_any(topic, partition, record.offset):
+                    self.dead_letters.send(record, f"undecodable: {exc}", "undecodable")
+                decoded.append((record, None))
+        for projection in self.projections:
+            self._apply(projection, topic, partition, decoded)
+
+    def _apply(
+        self,
+        projection: SubjectProjection,
+        topic: str,
+        partition: int,
+        decoded: list[tuple[Any, DecodedEvent | None]],
+    ) -> None:
+        key = (topic, partition)
+        done = self.offsets[projection.name].get(key, -1)
+        fresh = [(r, d) for r, d in decoded if r.offset > done]
+        if not fresh:
+            return
+        last = fresh[-1][0].offset
+        items = [Positioned(d.event, d.position) for _, d in fresh if d and d.event is not None]
+        try:
+            projection.apply(items, Checkpoint(offsets={key: last}))
+        except DATABASE_ERRORS:
+            raise
+        except Exception:
+            # Some record cannot be applied: find it, dead-letter it, apply the rest.
+            self._apply_one_by_one(projection, key, fresh)
+        self.offsets[projection.name][key] = last
+
+    def _apply_one_by_one(
+        self,
+        projection: SubjectProjection,
+        key: tuple[str, int],
+        fresh: list[tuple[Any, DecodedEvent | None]],
+    ) -> None:
+        for record, event in fresh:
+            items = [Positioned(event.event, event.position)] if event and event.event else []
+            try:
+                projection.apply(items, Checkpoint(offsets={key: record.offset}))
+            except DATABASE_ERRORS:
+                raise
+            except Exception as exc:
+                self.dead_letters.send(record, f"{projection.name} cannot apply it: {exc!r}")
+                projection.apply([], Checkpoint(offsets={key: record.offset}))
+
+    def _needed_by_any(self, topic: str, partition: int, offset: int) -> bool:
+        return any(o.get((topic, partition), -1) < offset for o in self.offsets.values())
+
+    # ------------------------------------------------------------------ assignment
+    def seek_to_stored(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
+        """Seek each partition to the first offset some projection has not applied."""
+        for projection in self.projections:
+            stored = projection.checkpoints.offsets(projection.name)
+            self.offsets[projection.name] = {k: v for k, v in stored.items() if k[0] == self.topic}
+        for tp in partitions:
+            done = [o.get((tp.topic, tp.partition)) for o in self.offsets.values()]
+            if any(d is None for d in done):
+                consumer.seek_to_beginning(tp)
+                start: int | str = "beginning"
+            else:
+                start = min(d for d in done if d is not None) + 1
+                consumer.seek(tp, start)
+            log.info(
+                "partition assigned",
+                extra={"partition": f"{tp.topic}[{tp.partition}]", "from": start},
+            )
+
+
+class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: ConsentEventsConsumer) -> None:
+        self.owner = owner
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        pass  # offsets are stored with the results, nothing to commit
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        consumer = self.owner.consumer
+        if consumer is not None and assigned:
+            self.owner.seek_to_stored(consumer, list(assigned))

@@ -1,0 +1,90 @@
+"""The embedded default: every projection fed in-process from the ledger's log.
+
+With no Kafka configured, ``consent-ledger serve`` runs this on a thread: it follows the
+notification log (woken by commits, polling as a backstop) and applies each batch to
+every projection, the same classes the Kafka consumers feed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ledger.application import LedgerCore
+from ledger.consent_ledger import ConsentLedger
+from ledger.metrics import PROJECTION_POSITION
+from ledger.notification_log import NotificationLog
+from ledger.settings import StorageSettings
+from projections.consent_status_view import ConsentStatusView
+from projections.ledger_feed import apply_from_ledger, catch_up
+from projections.ledger_source import LedgerSource
+from projections.views import Projections, open_projections
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 1.0
+
+
+class EmbeddedProjections:
+    """Runs the projections on a thread of this process, following the ledger."""
+
+    def __init__(
+        self,
+        storage: StorageSettings | None = None,
+        *,
+        ledger: LedgerCore | None = None,
+        poll_interval: float = 0.5,
+    ) -> None:
+        if ledger is None:
+            if storage is None:
+                raise ValueError("give the storage settings or a ledger")
+            ledger = ConsentLedger(storage.eventsourcing_env())
+            self._own_ledger: LedgerCore | None = ledger
+        else:
+            self._own_ledger = None
+        self.ledger = ledger
+        self.source = LedgerSource(ledger)
+        self.projections: Projections = open_projections(ledger)
+        self.consent_status: ConsentStatusView = self.projections.consent_status
+        self._log = NotificationLog(ledger.recorder, batch_size=1000, poll_interval=poll_interval)
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._follow()
+            except Exception as exc:
+                self._error = exc
+                log.exception("projection runner failed; retrying", extra={"error": str(exc)})
+                self._stop.wait(RETRY_SECONDS)
+
+    def _follow(self) -> None:
+        projections = self.projections.all()
+        start = min(p.applied_position() for p in projections)
+        for batch in self._log.follow(start, self._stop):
+            if not batch:
+                continue
+            items = self.source.decode(batch)
+            for projection in projections:
+                apply_from_ledger(projection, items, batch[-1].id)
+                PROJECTION_POSITION.labels(projection.name).set(batch[-1].id)
+            self._error = None  # applying again: an earlier failure was passing
+
+    def catch_up(self) -> int:
+        """Apply, on this thread, everything the ledger holds now (a one-shot pass)."""
+        return sum(catch_up(p, self.source) for p in self.projections.all())
+
+    def check(self) -> None:
+        """Re-raise the error the projection thread is failing with, if it has not recovered."""
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        if self._own_ledger is not None:
+            self._own_ledger.close()

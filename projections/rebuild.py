@@ -1,0 +1,121 @@
+"""``projections rebuild NAME``: replay the ledger into fresh tables and swap them in.
+
+The ledger, not Kafka, is replayed: it is the source of truth and holds everything. The
+copy is built beside the live tables (``<table>__rebuild``) while the live ones keep
+serving and being fed. Then, in one transaction that holds off the live tables' writers
+(readers go on), the copy catches up with the ledger's latest events and replaces the
+live tables. The live projection's Kafka offsets stay valid: the copy holds every event
+the live one had applied (the publisher only publishes what the ledger holds), and
+anything redelivered later is at or below a subject's version and ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ledger.application import LedgerCore
+from projections.database import Cursor
+from projections.ledger_feed import catch_up
+from projections.ledger_source import LedgerSource
+from projections.subject_projection import SubjectProjection
+from projections.views import open_projection
+
+SHADOW = "__rebuild"
+
+Progress = Callable[[int, int], None]  # (events read so far, events in the ledger)
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    name: str
+    events: int  # subject events applied
+    subjects: int
+    position: int  # ledger position the rebuilt tables include
+
+
+def rebuild(name: str, ledger: LedgerCore, progress: Progress | None = None) -> Rebuilt:
+    source = LedgerSource(ledger)
+    live = open_projection(name, ledger)
+    shadow = open_projection(name, ledger, suffix=SHADOW, create=False)
+    _drop(shadow)
+    shadow.create_tables(with_indexes=False)
+    total = source.last_position()
+    read = 0
+
+    def advance(count: int) -> None:
+        nonlocal read
+        read += count
+        if progress is not None:
+            progress(read, max(total, read))
+
+    events = catch_up(shadow, source, until=total, progress=advance)
+    if shadow.db.postgres:  # index the copy before the swap, so the swap stays short
+        _create_indexes(shadow, temporary=True)
+    with live.db.write() as cursor:
+        if live.db.postgres:
+            cursor.execute(f"LOCK TABLE {live.subjects_table} IN EXCLUSIVE MODE")
+        position = shadow.applied_position()
+        events += catch_up(shadow, source, cursor=cursor, progress=advance)
+        position = max(position, _position_in(cursor, shadow))
+        _swap(cursor, live, shadow, position)
+    subjects = _count_subjects(live)
+    return Rebuilt(name=name, events=events, subjects=subjects, position=position)
+
+
+def _tables(projection: SubjectProjection) -> list[str]:
+    return [f"{projection.model.name}_subjects", *projection.model.tables]
+
+
+def _drop(shadow: SubjectProjection) -> None:
+    with shadow.db.write() as cursor:
+        for base in _tables(shadow):
+            cursor.execute(f"DROP TABLE IF EXISTS {shadow.db.table(base + SHADOW)}")
+        for statement in shadow.checkpoints.create_statements():
+            cursor.execute(statement)
+        shadow.checkpoints.forget(cursor, shadow.name)
+
+
+def _create_indexes(projection: SubjectProjection, *, temporary: bool) -> None:
+    with projection.db.write() as cursor:
+        for index in projection.model.indexes():
+            name = index.name + (SHADOW if temporary else "")
+            table = projection.model.t(index.table)
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({index.columns})")
+
+
+def _position_in(cursor: Cursor, projection: SubjectProjection) -> int:
+    row = cursor.execute(
+        f"SELECT position FROM {projection.db.table('projection_positions')} WHERE projection = ?",
+        (projection.name,),
+    ).fetchone()
+    return int(row["position"]) if row else 0
+
+
+def _swap(
+    cursor: Cursor, live: SubjectProjection, shadow: SubjectProjection, position: int
+) -> None:
+    db = live.db
+    for base in _tables(live):
+        cursor.execute(f"DROP TABLE IF EXISTS {db.table(base)}")
+        cursor.execute(f"ALTER TABLE {db.table(base + SHADOW)} RENAME TO {base}")
+        if db.postgres:
+            cursor.execute(
+                f"ALTER TABLE {db.table(base)} RENAME CONSTRAINT {base}{SHADOW}_pkey TO {base}_pkey"
+            )
+    for index in live.model.indexes():
+        if db.postgres:
+            cursor.execute(f"ALTER INDEX {db.table(index.name + SHADOW)} RENAME TO {index.name}")
+        else:
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {index.name} ON {db.table(index.table)} "
+                f"({index.columns})"
+            )
+    live.checkpoints.advance_in(cursor, live.name, position)
+    live.checkpoints.forget(cursor, shadow.name)
+
+
+def _count_subjects(projection: SubjectProjection) -> int:
+    with projection.db.read() as cursor:
+        row = cursor.execute(f"SELECT COUNT(*) AS n FROM {projection.subjects_table}").fetchone()
+    return int(row["n"]) if row else 0

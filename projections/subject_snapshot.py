@@ -1,0 +1,82 @@
+"""A subject's folded state as JSON, so a projection continues the fold where it stopped."""
+
+from __future__ import annotations
+
+import json
+from types import MappingProxyType
+from typing import Any
+from uuid import UUID
+
+from ledger.canonical import format_time, parse_time
+from ledger.consent_status import PendingRequest, PurposeStatus, Status, SubjectState
+
+
+def dump_state(state: SubjectState) -> str:
+    return json.dumps(
+        {
+            "version": state.version,
+            "tenant": state.tenant,
+            "channel": state.channel,
+            "last_hash": state.last_hash,
+            "entries": {p: _dump_status(s) for p, s in state.entries.items()},
+            "everything": _dump_status(state.everything) if state.everything else None,
+            "pending": _dump_pending(state.pending) if state.pending else None,
+        },
+        separators=(",", ":"),
+    )
+
+
+def load_state(subject_id: UUID, text: str) -> SubjectState:
+    data = json.loads(text)
+    return SubjectState(
+        id=subject_id,
+        version=data["version"],
+        tenant=data["tenant"],
+        channel=data["channel"],
+        last_hash=data["last_hash"],
+        entries=MappingProxyType({p: _load_status(s) for p, s in data["entries"].items()}),
+        everything=_load_status(data["everything"]) if data["everything"] else None,
+        pending=_load_pending(data["pending"]) if data["pending"] else None,
+    )
+
+
+def _dump_status(status: PurposeStatus) -> dict[str, Any]:
+    return {
+        "status": status.status.value,
+        "since": format_time(status.since),
+        "event_id": str(status.event_id),
+        "version": status.version,
+        "method": status.method,
+        "keyword": status.keyword,
+    }
+
+
+def _load_status(data: dict[str, Any]) -> PurposeStatus:
+    return PurposeStatus(
+        status=Status(data["status"]),
+        since=parse_time(data["since"]),
+        event_id=UUID(data["event_id"]),
+        version=data["version"],
+        method=data["method"],
+        keyword=data["keyword"],
+    )
+
+
+def _dump_pending(pending: PendingRequest) -> dict[str, Any]:
+    return {
+        "request_id": str(pending.request_id),
+        "event_id": str(pending.event_id),
+        "purposes": list(pending.purposes),
+        "requested_at": format_time(pending.requested_at),
+        "expires_at": format_time(pending.expires_at),
+    }
+
+
+def _load_pending(data: dict[str, Any]) -> PendingRequest:
+    return PendingRequest(
+        request_id=UUID(data["request_id"]),
+        event_id=UUID(data["event_id"]),
+        purposes=tuple(data["purposes"]),
+        requested_at=parse_time(data["requested_at"]),
+        expires_at=parse_time(data["expires_at"]),
+    )
