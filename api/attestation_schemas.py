@@ -1,0 +1,45 @@
+"""Response bodies of the attestation endpoints (checkpoints, proofs, keys, erasure)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+
+class CheckpointOut(BaseModel):
+    note: str = Field(description="the C2SP signed note (tlog-checkpoint text and signature)")
+    origin: str
+    tree_size: int
+    root_hash: str = Field(description="hex")
+    time: str
+    key_name: str
+    key_id: str = Field(description="hex of the note signature's 4-byte key id")
+
+
+class ConsistencyOut(BaseModel):
+    from_: int = Field(alias="from")
+    to: int
+    proof: list[str] = Field(description="RFC 9162 consistency proof, hex hashes")
+    from_root: str = Field(description="hex root of the tree of `from` leaves (informative)")
+    to_root: str = Field(description="hex root of the tree of `to` leaves (informative)")
+
+
+class PublicKeyOut(BaseModel):
+    algorithm: str = "Ed25519"
+    key_name: str
+    key_id: str
+    public_key_pem: str
+    verifier_key: str = Field(description="<name>+<key id>+base64(0x01 || key), as note tools use")
+
+
+class ErasureOut(BaseModel):
+    subject_id: UUID
+    event_id: UUID
+    type: str
+    version: int
+    position: int
+    duplicate: bool = Field(description="true when the subject was already erased")
+    read_models_updated: bool = Field(
+        description="whether the read models dropped their clear copies before this answer"
+    )

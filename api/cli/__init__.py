@@ -1,0 +1,1 @@
+"""The ``consent-ledger`` command line: one entry point for every process."""

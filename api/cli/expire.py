@@ -1,0 +1,89 @@
+"""``consent-ledger expire``: record the expiry of opt-in requests left unanswered.
+
+Candidates come from the ``pending_requests`` read model (kept by ``consume`` when Kafka
+is configured; caught up from the ledger first on the embedded default). One pass, or a
+pass every ``--every`` seconds until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+import time
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.cli.stopping import stop_on_signals, worker_http
+from ledger.canonical import utc_now
+from ledger.consent_ledger import ConsentLedger
+from ledger.expiry import DueRequest, expire_due
+from ledger.liveness import beat
+from ledger.settings import StorageSettings
+from projections.ledger_feed import catch_up
+from projections.ledger_source import LedgerSource
+from projections.pending_requests import PendingRequestsProjection
+from projections.views import open_projection
+
+log = logging.getLogger(__name__)
+
+
+class ExpireSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    # Set: the consumers keep ``pending_requests``; unset: it is caught up here first.
+    kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "expire", help="record OptInRequestExpired for requests unanswered past expires_at"
+    )
+    parser.add_argument(
+        "--every", type=float, metavar="SECONDS", help="repeat every SECONDS until stopped"
+    )
+    parser.add_argument("--limit", type=int, default=1000, help="requests per pass (1000)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    storage = StorageSettings()
+    kafka_mode = storage.uses_postgres and ExpireSettings().kafka_bootstrap_servers is not None
+    ledger = ConsentLedger(storage.eventsourcing_env())
+    try:
+        pending = open_projection("pending_requests", ledger)
+        if not isinstance(pending, PendingRequestsProjection):
+            raise TypeError("pending_requests is not a PendingRequestsProjection")
+        with worker_http(enabled=args.every is not None), stop_on_signals() as stop:
+            while True:
+                beat()
+                if not kafka_mode:
+                    catch_up(pending, LedgerSource(ledger))
+                expired = expire_pass(ledger, pending, args.limit)
+                log.info("expiry pass", extra={"expired": expired})
+                if args.every is None or rest(stop, args.every):
+                    break
+    finally:
+        ledger.close()
+    return 0
+
+
+def expire_pass(ledger: ConsentLedger, pending: PendingRequestsProjection, limit: int) -> int:
+    due = [
+        DueRequest(row.tenant, row.channel, row.address, row.request_id)
+        for row in pending.due(utc_now(), limit)
+        if row.address is not None  # erased subjects get no new events
+    ]
+    return len(expire_due(ledger, due)) if due else 0
+
+
+def rest(stop: threading.Event, seconds: float) -> bool:
+    """Wait between passes, beating meanwhile (health checks watch the beat); True when
+    stopped."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        beat()
+        if stop.wait(min(left, 5.0)):
+            return True
+    return False

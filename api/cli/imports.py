@@ -1,0 +1,84 @@
+"""``consent-ledger import FILE.csv --tenant T``: bulk import with a progress bar and a report."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+from ledger.consent_ledger import ConsentLedger
+from ledger.errors import LedgerError
+from ledger.imports import ImportReport, import_rows, parse_csv
+from ledger.settings import StorageSettings
+
+EXIT_REJECTED_ROWS = 3
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "import", help="import opt-ins and opt-outs from a CSV file (see README for the columns)"
+    )
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--tenant", required=True)
+    parser.add_argument(
+        "--rejects", type=Path, help="write the rejected rows and reasons here (CSV)"
+    )
+    parser.set_defaults(run=run)
+
+
+class Progress:
+    """A one-line progress bar on stderr (only when it is a terminal, or at the end)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.started = time.monotonic()
+        self.interactive = sys.stderr.isatty()
+
+    def __call__(self, report: ImportReport) -> None:
+        if self.interactive:
+            print("\r" + self.line(report), end="", file=sys.stderr, flush=True)
+
+    def line(self, report: ImportReport) -> str:
+        done = report.rows
+        width = 30
+        filled = width * done // max(self.total, 1)
+        rate = done / max(time.monotonic() - self.started, 1e-9)
+        return (
+            f"[{'#' * filled}{'.' * (width - filled)}] {done:,}/{self.total:,} rows "
+            f"({report.accepted:,} accepted, {report.duplicates:,} duplicates, "
+            f"{len(report.rejected):,} rejected) {rate:,.0f} rows/s"
+        )
+
+    def finish(self, report: ImportReport) -> None:
+        print(("\r" if self.interactive else "") + self.line(report), file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        print(f"consent-ledger import: {path}: no such file", file=sys.stderr)
+        return 2
+    with path.open(newline="", encoding="utf-8-sig") as counting:
+        total = max(sum(1 for _ in counting) - 1, 0)
+    progress = Progress(total)
+    with (
+        ConsentLedger(StorageSettings().eventsourcing_env()) as ledger,
+        path.open(newline="", encoding="utf-8-sig") as lines,
+    ):
+        try:
+            rows = parse_csv(lines, tenant=args.tenant, recorded_by="cli:import")
+            report = import_rows(ledger, rows, tenant=args.tenant, progress=progress)
+        except LedgerError as error:
+            print(f"consent-ledger import: {error.field}: {error.message}", file=sys.stderr)
+            return 2
+    progress.finish(report)
+    if args.rejects is not None:
+        with args.rejects.open("w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["row", "field", "code", "message"])
+            writer.writerows((r.row, r.field or "", r.code, r.message) for r in report.rejected)
+    print(json.dumps(report.as_dict(max_rejections=100)))
+    return EXIT_REJECTED_ROWS if report.rejected else 0

@@ -1,0 +1,117 @@
+"""``consent-ledger seal``: extend the attestation log and sign checkpoints.
+
+``--once`` seals everything recorded so far and exits; ``--every SECONDS`` does so in a
+loop until SIGTERM or SIGINT, finishing the pass in progress before it stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from types import FrameType
+
+from eventsourcing.persistence import PersistenceError
+from pydantic import ValidationError
+
+from ledger.attestation.sealer import LogCorrupted, Sealer
+from ledger.attestation.settings import SealSettings
+from ledger.attestation.signing_keys import SigningKeyError, load_private_key
+from ledger.attestation.storage import open_merkle_store
+from ledger.consent_ledger import ConsentLedger
+from ledger.persistence.merkle_store import SealConflict
+from ledger.settings import StorageSettings
+
+log = logging.getLogger("ledger.sealer")
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "seal", help="add new events to the Merkle log and sign a checkpoint"
+    )
+    when = parser.add_mutually_exclusive_group(required=True)
+    when.add_argument("--once", action="store_true", help="one pass, then exit")
+    when.add_argument(
+        "--every", type=float, metavar="SECONDS", help="a pass every SECONDS until SIGTERM"
+    )
+    parser.set_defaults(run=run)
+
+
+def _fail(message: str) -> int:
+    log.error("seal refused to start", extra={"error": message})
+    print(f"consent-ledger seal: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.every is not None and args.every <= 0:
+        return _fail("--every needs a positive number of seconds")
+    try:
+        settings = SealSettings()
+    except ValidationError as error:
+        return _fail(str(error))
+    if settings.signing_key is None:
+        return _fail(
+            "CONSENT_LEDGER_SIGNING_KEY is not set: it names the Ed25519 private key file "
+            "(create one with: consent-ledger keys signing-key --out FILE)"
+        )
+    try:
+        key = load_private_key(settings.signing_key)
+    except SigningKeyError as error:
+        return _fail(str(error))
+    stop = threading.Event()
+
+    def on_signal(signum: int, _: FrameType | None) -> None:
+        log.info("stopping after the current pass", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with ConsentLedger(StorageSettings().eventsourcing_env()) as ledger:
+        sealer = Sealer(
+            ledger,
+            open_merkle_store(ledger),
+            key,
+            origin=settings.origin,
+            batch_size=settings.batch_size,
+        )
+        log.info("sealer started", extra={"origin": settings.origin, "every": args.every})
+        while True:
+            code = _pass(sealer)
+            if args.every is None:
+                return code
+            if code == 3:
+                return code  # the stored tree is corrupt: stop, never sign past it
+            if stop.wait(args.every):
+                log.info("sealer stopped")
+                return 0
+
+
+def _pass(sealer: Sealer) -> int:
+    started = time.perf_counter()
+    try:
+        result = sealer.seal_once()
+    except SealConflict as conflict:
+        log.warning("another sealer is writing; skipped this pass", extra={"reason": str(conflict)})
+        return 1
+    except PersistenceError as error:
+        log.error("sealing failed; nothing was signed", extra={"error": str(error)})
+        return 1
+    except LogCorrupted as corrupted:
+        log.error("the attestation log is corrupt", extra={"error": str(corrupted)})
+        return 3
+    checkpoint = result.checkpoint
+    log.info(
+        "sealed",
+        extra={
+            "leaves_added": result.leaves_added,
+            "tree_size": result.tree_size,
+            "checkpoint_signed": checkpoint is not None,
+            "root_hash": checkpoint.root_hash.hex() if checkpoint else None,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    return 0

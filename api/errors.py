@@ -1,0 +1,106 @@
+"""One error shape for every 4xx and 5xx: ``{"error": {"code", "message", "field"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.canonical import format_time
+from ledger.errors import (
+    InvalidInput,
+    LedgerError,
+    NotCaughtUp,
+    RequestPending,
+    RuleViolation,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error raised by the HTTP layer itself (authentication, roles, sizes)."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def _status_of(error: LedgerError) -> int:
+    if isinstance(error, InvalidInput):
+        return 422
+    if isinstance(error, RuleViolation):
+        return 409
+    if isinstance(error, NotCaughtUp | Unavailable):
+        return 503
+    return 400
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """``("body", "events", 3, "address")`` -> ``events[3].address``."""
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LedgerError)
+    async def ledger_error(_: Request, error: LedgerError) -> JSONResponse:
+        status = _status_of(error)
+        body = error_body(error.code, error.message, error.field)
+        headers: dict[str, str] = {}
+        if isinstance(error, RequestPending):
+            body["retry_after"] = format_time(error.retry_after)
+        if status == 503:
+            headers["Retry-After"] = "1"
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+        return JSONResponse(
+            error_body(error.code, error.message, error.field),
+            status_code=error.status,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0]
+        field = field_path(tuple(first.get("loc", ())))
+        kind = first.get("type", "")
+        if kind == "json_invalid" or (
+            field == "" and kind in ("model_attributes_type", "dict_type")
+        ):
+            return JSONResponse(
+                error_body(
+                    "malformed_json", f"the body is not a valid JSON object: {first.get('msg')}"
+                ),
+                status_code=400,
+            )
+        code = {"missing": "missing_field", "extra_forbidden": "unknown_field"}.get(
+            kind, "invalid_input"
+        )
+        if field == "events" and kind == "too_long":
+            code = "batch_too_large"
+        message = f"{field or 'body'}: {first.get('msg', 'invalid')}"
+        return JSONResponse(error_body(code, message, field or None), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return JSONResponse(error_body(code, str(error.detail)), status_code=error.status_code)

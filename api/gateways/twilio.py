@@ -1,0 +1,174 @@
+"""Twilio Programmable Messaging webhooks: inbound SMS and WhatsApp messages, and status
+callbacks, form-encoded, signed with ``X-Twilio-Signature``.
+
+The signature is computed exactly as twilio-python's ``RequestValidator`` does
+(twilio/request_validator.py): the full URL Twilio requested, then for each POST
+parameter name in sorted order each of its values in sorted order appended as
+``name + value``; HMAC-SHA1 with the auth token, base64. Twilio is inconsistent about
+the port, so the URL is tried both with and without its default port. The URL is the
+tenant's configured ``webhook_url`` (the public URL Twilio calls, a proxy may sit in
+front) plus the query string of the request.
+
+Parameters as documented (twilio.com/docs/messaging/guides/webhook-request and
+…/track-outbound-message-status): ``MessageSid``, ``From``, ``To``, ``Body``,
+``ProfileName``, ``ButtonText``, ``ButtonPayload``, ``OptOutType`` (STOP, START, HELP:
+present when Advanced Opt-Out handled the message and already replied), and in status
+callbacks ``MessageStatus`` and ``ErrorCode``. Error 21610: the recipient replied STOP,
+evidence of an opt-out already in force.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from api.gateways.fields import optional, phone, required, source_id
+from ledger.addresses import Channel
+from ledger.canonical import utc_now
+from ledger.commands import CaptureMethod, Evidence, ReceiveMessage, Source
+from ledger.outbound.ids import parse_outbound_id
+from ledger.signals.commands import DeliveryReport, DeliveryStatus, ProviderSignal, SignalAction
+from ledger.signals.intake import GatewayItem, Ignored
+from ledger.validation import MAX_TEXT
+
+GATEWAY = "twilio"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+RECORDED_BY = "webhook:twilio"
+UNSUBSCRIBED_RECIPIENT = "21610"
+OUTBOUND_ID_PARAM = "outbound_id"  # query parameter senders add to StatusCallback
+
+
+def signed_url(webhook_url: str, query: str) -> str:
+    """The URL Twilio signed: the configured public URL and the request's query string."""
+    if not query:
+        return webhook_url
+    return f"{webhook_url}{'&' if '?' in webhook_url else '?'}{query}"
+
+
+def compute_signature(auth_token: str, url: str, params: Sequence[tuple[str, str]]) -> str:
+    data = url
+    for name in sorted({name for name, _ in params}):
+        for value in sorted(v for n, v in params if n == name):
+            data += name + value
+    mac = hmac.new(auth_token.encode("utf-8"), data.encode("utf-8"), hashlib.sha1)
+    return base64.b64encode(mac.digest()).decode("utf-8").strip()
+
+
+def signature_valid(
+    auth_token: str, url: str, params: Sequence[tuple[str, str]], signature: str | None
+) -> bool:
+    if not signature:
+        return False
+    candidates = {_without_port(url), _with_port(url)}
+    return any(
+        hmac.compare_digest(compute_signature(auth_token, candidate, params), signature)
+        for candidate in candidates
+    )
+
+
+def _without_port(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.port is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit(":", 1)[0]))
+
+
+def _with_port(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.port is not None:
+        return url
+    port = 443 if parts.scheme == "https" else 80
+    return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
+
+
+def parse(tenant: str, params: Sequence[tuple[str, str]], query: dict[str, str]) -> GatewayItem:
+    """One inbound message or one status callback."""
+    form = dict(params)
+    if "MessageStatus" in form:
+        return _status(tenant, form, query)
+    sender = required(form, "From", "")
+    channel = Channel.WHATSAPP if sender.lower().startswith("whatsapp:") else Channel.SMS
+    address = phone(channel, sender, "From")
+    message_id = source_id(form, "MessageSid", "")
+    body = optional(form, "Body", "", limit=MAX_TEXT)
+    opt_out_type = (optional(form, "OptOutType", "") or "").upper()
+    now = utc_now()
+    if opt_out_type == "HELP":
+        return Ignored("help_answered_by_twilio")
+    if opt_out_type in ("STOP", "START"):
+        # Twilio already enforces (and confirmed) it: record it whatever our keywords say.
+        return ProviderSignal(
+            tenant=tenant,
+            channel=channel.value,
+            address=address,
+            action=SignalAction.OPTED_OUT if opt_out_type == "STOP" else SignalAction.OPTED_IN,
+            occurred_at=now,
+            source=Source(kind="message", id=message_id),
+            evidence=Evidence(
+                method=CaptureMethod.KEYWORD,
+                text=body,
+                keyword=opt_out_type,
+                recorded_by=RECORDED_BY,
+                gateway=GATEWAY,
+                gateway_message_id=message_id,
+            ),
+        )
+    button_payload = optional(form, "ButtonPayload", "")
+    text = body or optional(form, "ButtonText", "")
+    if not (text or button_payload):
+        return Ignored("no_text")
+    return ReceiveMessage(
+        tenant=tenant,
+        channel=channel.value,
+        address=address,
+        message_id=message_id,
+        occurred_at=now,  # Twilio's request carries no time of its own
+        text=text,
+        button_payload=button_payload,
+        profile_name=optional(form, "ProfileName", ""),
+        recorded_by=RECORDED_BY,
+    )
+
+
+def _status(tenant: str, form: dict[str, str], query: dict[str, str]) -> GatewayItem:
+    message_id = source_id(form, "MessageSid", "")
+    state = required(form, "MessageStatus", "")
+    recipient = required(form, "To", "")
+    channel = Channel.WHATSAPP if recipient.lower().startswith("whatsapp:") else Channel.SMS
+    address = phone(channel, recipient, "To")
+    error = optional(form, "ErrorCode", "")
+    now = utc_now()
+    if error == UNSUBSCRIBED_RECIPIENT:
+        return ProviderSignal(
+            tenant=tenant,
+            channel=channel.value,
+            address=address,
+            action=SignalAction.OPTED_OUT,
+            occurred_at=now,
+            source=Source(kind="twilio_status", id=f"{message_id}:{state}"),
+            evidence=Evidence(
+                method=CaptureMethod.PROVIDER_SIGNAL,
+                recorded_by=RECORDED_BY,
+                gateway=GATEWAY,
+                gateway_message_id=message_id,
+                gateway_status=state,
+                gateway_error=error,
+            ),
+            unless_in_force=True,
+        )
+    outbound = parse_outbound_id(query.get(OUTBOUND_ID_PARAM))
+    if state in set(DeliveryStatus) and outbound is not None:
+        return DeliveryReport(
+            tenant=tenant,
+            channel=channel.value,
+            address=address,
+            outbound=outbound,
+            status=DeliveryStatus(state),
+            gateway=GATEWAY,
+            gateway_message_id=message_id,
+            occurred_at=now,
+        )
+    return Ignored(f"status:{state}:{error}")

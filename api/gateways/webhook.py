@@ -1,0 +1,68 @@
+"""What every webhook endpoint shares: finding the tenant's gateway, reading the body,
+answering the gateway.
+
+A webhook is authenticated by the gateway's signature (or token), not by an API key;
+the tenant comes from the path. A tenant that does not exist, or has not configured
+this gateway, is answered ``404 unknown_webhook`` and nothing is stored: there is no
+credential that could make the request succeed (so not 401), and both cases get the
+same answer, so the endpoint does not reveal which tenants exist. A configured
+gateway with a missing or wrong signature gets ``401 invalid_signature``.
+
+``200`` once every item was recorded or deliberately ignored; ``503`` if the ledger
+failed part-way: what was recorded stays recorded and the gateway's retry records the
+rest (the others are duplicates by source id).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi.responses import JSONResponse, Response
+
+from api.errors import ApiError, error_body
+from api.gateways.services import GatewayServices
+from api.schemas import ErrorOut
+from ledger.signals.intake import IntakeReport
+from ledger.tenants.gateways import Gateway
+from ledger.tenants.settings import GatewayConfig
+from ledger.validation import SOURCE_KIND_PATTERN
+
+# What a webhook endpoint may answer besides 200, for the OpenAPI document.
+WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (400, 401, 404, 422, 503)
+}
+
+
+def configured(
+    services: GatewayServices, tenant: str, gateway: Gateway
+) -> tuple[GatewayConfig, dict[str, str]]:
+    found = services.tenants.gateway(tenant, gateway) if SOURCE_KIND_PATTERN.match(tenant) else None
+    if found is None:
+        raise ApiError(
+            404,
+            "unknown_webhook",
+            f"no {gateway.value} gateway is configured for this tenant",
+            "tenant",
+        )
+    return found
+
+
+def refuse_signature(header: str) -> ApiError:
+    return ApiError(401, "invalid_signature", f"the {header} signature is missing or wrong", header)
+
+
+def json_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+
+
+def answer(report: IntakeReport, success: Response | None = None) -> Response:
+    """503 when the ledger failed part-way; else ``success`` (default: the counts as JSON)."""
+    if report.failure is not None:
+        body = error_body(report.failure.code, report.failure.message)
+        body.update(report.summary)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+    return success if success is not None else JSONResponse(report.summary, status_code=200)

@@ -1,0 +1,79 @@
+"""``GET /v1/subjects/{channel}/{address}/attestation``: the verifiable bundle (JSON, CSV
+or a printable HTML report), optionally ``as_of`` a past moment of the ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from api.attestation_csv import render_csv
+from api.attestation_html import render_html
+from api.deps import Auditor, ServicesDep
+from api.errors import ApiError
+from api.schemas import ErrorOut
+from ledger.attestation.bundle import build_bundle
+from ledger.canonical import parse_time
+from ledger.errors import InvalidInput
+
+router = APIRouter(prefix="/v1/subjects", tags=["attestation"])
+
+Format = Annotated[
+    Literal["json", "csv", "html"],
+    Query(alias="format", description="json (the bundle), csv (its events) or html (a report)"),
+]
+AsOf = Annotated[
+    str | None,
+    Query(
+        description="an RFC 3339 time: the history as the ledger knew it then (its recorded_at) "
+        "and the consent it showed",
+        examples=["2026-11-21T10:00:00Z"],
+    ),
+]
+
+
+@router.get(
+    "/{channel}/{address}/attestation",
+    responses={
+        200: {"content": {"text/csv": {}, "text/html": {}}},
+        404: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+    },
+    summary="The subject's events with hash chain, Merkle inclusion proofs and signed checkpoint",
+)
+def attestation(
+    channel: str,
+    address: str,
+    principal: Auditor,
+    services: ServicesDep,
+    fmt: Format = "json",
+    as_of: AsOf = None,
+) -> Response:
+    moment = None
+    if as_of is not None:
+        try:
+            moment = parse_time(as_of)
+        except ValueError:
+            raise InvalidInput(
+                f"as_of {as_of!r} is not an RFC 3339 time with a zone offset",
+                field="as_of",
+                code="invalid_time",
+            ) from None
+    bundle = build_bundle(
+        services.ledger, services.merkle, principal.tenant, channel, address, as_of=moment
+    )
+    if not bundle["events"] and moment is None:
+        raise ApiError(
+            404, "subject_not_found", "the ledger holds no events of this subject", "address"
+        )
+    if fmt == "csv":
+        name = f"attestation-{bundle['subject']['subject_id']}.csv"
+        return Response(
+            render_csv(bundle),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    if fmt == "html":
+        return HTMLResponse(render_html(bundle))
+    return JSONResponse(bundle)

@@ -1,0 +1,109 @@
+"""The attestation log's public face: ``GET /v1/checkpoints/latest``,
+``GET /v1/proofs/consistency?from=N&to=M`` and ``GET /v1/public-key``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse, Response
+
+from api.attestation_schemas import CheckpointOut, ConsistencyOut, PublicKeyOut
+from api.deps import AnyKey, ServicesDep
+from api.errors import ApiError
+from api.schemas import ErrorOut
+from api.services import Services
+from ledger.attestation.merkle import root_hash, root_keys
+from ledger.attestation.proofs import consistency_steps, keys_of, proof_from
+from ledger.attestation.signed_note import key_id, verifier_key
+from ledger.attestation.signing_keys import public_key_from_raw, public_pem
+from ledger.canonical import format_time
+from ledger.errors import InvalidInput
+from ledger.persistence.merkle_store import StoredCheckpoint
+
+router = APIRouter(tags=["attestation"])
+
+
+def _latest(services: Services) -> StoredCheckpoint:
+    checkpoint = services.merkle.latest_checkpoint()
+    if checkpoint is None:
+        raise ApiError(
+            404, "no_checkpoint", "no checkpoint has been signed yet: run consent-ledger seal"
+        )
+    return checkpoint
+
+
+@router.get(
+    "/v1/checkpoints/latest",
+    response_model=CheckpointOut,
+    responses={404: {"model": ErrorOut}},
+    summary="The latest signed checkpoint (C2SP tlog-checkpoint signed note) and its fields",
+)
+def latest_checkpoint(_: AnyKey, services: ServicesDep) -> CheckpointOut:
+    checkpoint = _latest(services)
+    key = public_key_from_raw(checkpoint.public_key)
+    return CheckpointOut(
+        note=checkpoint.note,
+        origin=checkpoint.origin,
+        tree_size=checkpoint.tree_size,
+        root_hash=checkpoint.root_hash.hex(),
+        time=format_time(checkpoint.time),
+        key_name=checkpoint.origin,
+        key_id=key_id(checkpoint.origin, key).hex(),
+    )
+
+
+@router.get(
+    "/v1/proofs/consistency",
+    response_model=ConsistencyOut,
+    response_model_by_alias=True,
+    responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    summary="RFC 9162 consistency proof between two tree sizes of the log",
+)
+def consistency(
+    _: AnyKey,
+    services: ServicesDep,
+    from_: Annotated[int, Query(alias="from", ge=1, description="the older tree size")],
+    to: Annotated[int, Query(ge=1, description="the newer tree size")],
+) -> ConsistencyOut:
+    if from_ > to:
+        raise InvalidInput(f"from ({from_}) must not exceed to ({to})", field="from")
+    latest = _latest(services)
+    if to > latest.tree_size:
+        raise InvalidInput(
+            f"the latest checkpoint covers {latest.tree_size} leaves; to ({to}) is beyond it",
+            field="to",
+        )
+    steps = consistency_steps(from_, to)
+    nodes = services.merkle.nodes(keys_of(steps) | set(root_keys(from_)) | set(root_keys(to)))
+    return ConsistencyOut.model_validate(
+        {
+            "from": from_,
+            "to": to,
+            "proof": [step.hex() for step in proof_from(steps, nodes.__getitem__)],
+            "from_root": root_hash(from_, nodes.__getitem__).hex(),
+            "to_root": root_hash(to, nodes.__getitem__).hex(),
+        }
+    )
+
+
+@router.get(
+    "/v1/public-key",
+    response_model=PublicKeyOut,
+    responses={200: {"content": {"application/x-pem-file": {}}}, 404: {"model": ErrorOut}},
+    summary="The Ed25519 public key that signs the checkpoints (no API key needed)",
+)
+def public_key(
+    services: ServicesDep,
+    fmt: Annotated[Literal["json", "pem"], Query(alias="format")] = "json",
+) -> Response | PublicKeyOut:
+    checkpoint = _latest(services)
+    key = public_key_from_raw(checkpoint.public_key)
+    if fmt == "pem":
+        return PlainTextResponse(public_pem(key), media_type="application/x-pem-file")
+    return PublicKeyOut(
+        key_name=checkpoint.origin,
+        key_id=key_id(checkpoint.origin, key).hex(),
+        public_key_pem=public_pem(key),
+        verifier_key=verifier_key(checkpoint.origin, key),
+    )

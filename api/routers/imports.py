@@ -1,0 +1,48 @@
+"""``POST /v1/imports``: a CSV of existing opt-ins and opt-outs, answered with a report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Ingest, ServicesDep
+from api.errors import ApiError
+from api.schemas import ErrorOut
+from ledger.imports import import_rows, parse_csv
+
+router = APIRouter(prefix="/v1/imports", tags=["imports"])
+
+MAX_REJECTIONS_SHOWN = 10_000
+
+
+@router.post(
+    "",
+    responses={422: {"model": ErrorOut}},
+    summary="Import a CSV (text/csv body): rows recorded in batches, bad rows reported",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def import_csv(request: Request, principal: Ingest, services: ServicesDep) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("text/csv"):
+        raise ApiError(415, "unsupported_media_type", "send the file as text/csv", "Content-Type")
+    body = await request.body()
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_csv", "the file is not UTF-8 text", "body") from None
+
+    def run() -> dict[str, Any]:
+        rows = parse_csv(
+            text.splitlines(keepends=True), tenant=principal.tenant, recorded_by=principal.key_id
+        )
+        report = import_rows(services.ledger, rows, tenant=principal.tenant)
+        return report.as_dict(max_rejections=MAX_REJECTIONS_SHOWN)
+
+    return await run_in_threadpool(run)

@@ -1,0 +1,88 @@
+"""``GET /v1/subjects/{channel}/{address}`` (status per purpose) and ``…/history``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import Auditor, ServicesDep, StatusReader
+from api.schemas import ErrorOut, HistoryOut, PendingOut, PurposeOut, SubjectOut
+from ledger.canonical import format_time
+from ledger.errors import NotCaughtUp
+from ledger.subjects import resolve_subject
+
+router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
+
+After = Annotated[
+    int | None,
+    Query(ge=0, description="wait (bounded) until the read model has applied this ledger position"),
+]
+
+
+@router.get(
+    "/{channel}/{address}",
+    response_model=SubjectOut,
+    responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    summary="Current status per purpose (from the consent_status read model)",
+)
+def subject_status(
+    channel: str, address: str, principal: StatusReader, services: ServicesDep, after: After = None
+) -> SubjectOut:
+    subject = resolve_subject(principal.tenant, channel, address)
+    view = services.consent_status
+    if after is not None and not view.wait_for(after, services.settings.read_wait_seconds):
+        raise NotCaughtUp(
+            f"the read model has not applied ledger position {after} yet; retry shortly",
+            field="after",
+        )
+    projected = view.subject(subject.id)
+    purposes: dict[str, PurposeOut] = {}
+    pending_out = None
+    if projected is not None:
+        for row in projected.rows:
+            purposes[row.purpose] = PurposeOut(
+                status=row.status,
+                since=format_time(row.since),
+                event_id=row.event_id,
+                method=row.method,
+                keyword=row.keyword,
+            )
+        pending = projected.state.pending
+        if pending is not None:
+            pending_out = PendingOut(
+                request_id=pending.request_id,
+                purposes=list(pending.purposes),
+                requested_at=format_time(pending.requested_at),
+                expires_at=format_time(pending.expires_at),
+            )
+    return SubjectOut(
+        subject_id=subject.id,
+        channel=subject.channel.value,
+        address=subject.address,
+        purposes=purposes,
+        pending_request=pending_out,
+        position=projected.position if projected else 0,
+    )
+
+
+@router.get(
+    "/{channel}/{address}/history",
+    response_model=HistoryOut,
+    responses={422: {"model": ErrorOut}},
+    summary="Every event of the subject, in order, with its hash chain (from the ledger)",
+)
+def subject_history(
+    channel: str, address: str, principal: Auditor, services: ServicesDep
+) -> HistoryOut:
+    subject, entries = services.ledger.history(principal.tenant, channel, address)
+    events: list[dict[str, Any]] = []
+    for entry in entries:
+        item = dict(entry.document)
+        item["position"] = entry.position
+        item["hash"] = entry.hash
+        item["disclosures"] = entry.disclosures
+        events.append(item)
+    return HistoryOut(
+        subject_id=subject.id, channel=subject.channel.value, address=subject.address, events=events
+    )

@@ -1,0 +1,159 @@
+"""Request and response bodies: the public JSON contract (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ledger.commands import CaptureMethod
+
+MAX_BATCH = 10_000
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SourceIn(Input):
+    kind: str = Field(description="who reported it: web_form, message, import, api, a gateway…")
+    id: str | None = Field(
+        default=None, description="its id there; the same (kind, id) is recorded once per tenant"
+    )
+
+
+class NoticeIn(Input):
+    id: str
+    version: str
+    text: str | None = Field(default=None, description="the notice or template text shown")
+
+
+class EvidenceIn(Input):
+    method: CaptureMethod
+    text: str | None = Field(default=None, description="verbatim text the person sent or saw")
+    notice: NoticeIn | None = None
+    business_name: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    profile_name: str | None = None
+    button_payload: str | None = None
+
+
+class EventIn(Input):
+    type: str = Field(examples=["opted_in"])
+    channel: str = Field(examples=["whatsapp"])
+    address: str = Field(examples=["+14155550100"])
+    purposes: list[str] = Field(default_factory=list, examples=[["marketing"]])
+    occurred_at: AwareDatetime
+    source: SourceIn
+    evidence: EvidenceIn
+    request_id: UUID | None = None
+
+
+class EventsIn(Input):
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class RecordedOut(BaseModel):
+    subject_id: UUID
+    event_id: UUID
+    type: str
+    version: int
+    position: int
+    duplicate: bool
+
+
+class EventsOut(BaseModel):
+    results: list[RecordedOut]
+
+
+class InboundIn(Input):
+    channel: str
+    from_: str = Field(alias="from", examples=["+14155550100"])
+    text: str | None = None
+    button_payload: str | None = None
+    message_id: str
+    occurred_at: AwareDatetime | None = None
+    profile_name: str | None = None
+
+
+class InboundOut(BaseModel):
+    action: str = Field(description="opted_out, opted_in, accepted, rejected, help or none")
+    subject_id: UUID
+    event_id: UUID | None = None
+    position: int | None = None
+    duplicate: bool = False
+    keyword: str | None = None
+    match: str | None = None
+
+
+class TemplateIn(Input):
+    id: str
+    version: str
+    text: str
+
+
+class OptInRequestIn(Input):
+    channel: str
+    address: str
+    purposes: list[str] = Field(min_length=1)
+    template: TemplateIn
+    business_name: str
+    source: SourceIn | None = None
+
+
+class OptInRequestOut(BaseModel):
+    request_id: UUID
+    subject_id: UUID
+    event_id: UUID
+    position: int
+    expires_at: str | None = None
+    duplicate: bool = False
+    outbound_id: str | None = Field(
+        default=None, description="the id of the request message to send (echoed back by gateways)"
+    )
+
+
+class PurposeOut(BaseModel):
+    status: str
+    since: str
+    event_id: UUID
+    method: str | None = None
+    keyword: str | None = None
+
+
+class PendingOut(BaseModel):
+    request_id: UUID
+    purposes: list[str]
+    requested_at: str
+    expires_at: str
+
+
+class SubjectOut(BaseModel):
+    subject_id: UUID
+    channel: str
+    address: str
+    purposes: dict[str, PurposeOut] = Field(
+        description='status per purpose; "*" is the channel-wide status after a plain STOP'
+    )
+    pending_request: PendingOut | None = None
+    position: int = Field(description="ledger position of the last event applied to this subject")
+
+
+class HistoryOut(BaseModel):
+    subject_id: UUID
+    channel: str
+    address: str
+    events: list[dict[str, Any]]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+    retry_after: str | None = None

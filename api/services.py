@@ -1,0 +1,54 @@
+"""What the API process holds while it runs: built in the lifespan, closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from api.settings import ServeSettings
+from ledger.access import AccessRegistry
+from ledger.attestation.storage import open_merkle_store
+from ledger.consent_ledger import ConsentLedger
+from ledger.persistence.merkle_store import MerkleStore
+from ledger.settings import StorageSettings, access_env
+from projections.consent_status_view import ConsentStatusView
+from projections.embedded import EmbeddedProjections
+from projections.views import open_projections
+
+
+@dataclass
+class Services:
+    settings: ServeSettings
+    ledger: ConsentLedger
+    access: AccessRegistry
+    consent_status: ConsentStatusView
+    embedded: EmbeddedProjections | None
+
+    @classmethod
+    def start(cls, settings: ServeSettings, storage: StorageSettings) -> Services:
+        ledger = ConsentLedger(storage.eventsourcing_env())
+        access = AccessRegistry(access_env(storage))
+        if settings.kafka_bootstrap_servers:
+            # The full pipeline: the consumers (``consent-ledger consume``) keep the read
+            # models; this process only reads them.
+            if not storage.uses_postgres:
+                raise RuntimeError(
+                    "KAFKA_BOOTSTRAP_SERVERS is set but DATABASE_URL is not: the Kafka "
+                    "pipeline keeps its read models in PostgreSQL; set DATABASE_URL or unset "
+                    "KAFKA_BOOTSTRAP_SERVERS for the embedded default"
+                )
+            projections = open_projections(ledger)
+            return cls(settings, ledger, access, projections.consent_status, None)
+        embedded = EmbeddedProjections(ledger=ledger)
+        return cls(settings, ledger, access, embedded.consent_status, embedded)
+
+    @cached_property
+    def merkle(self) -> MerkleStore:
+        """The attestation log (leaves, nodes, signed checkpoints) in the ledger's database."""
+        return open_merkle_store(self.ledger)
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.close()
+        self.ledger.close()
+        self.access.close()

@@ -1,0 +1,21 @@
+"""Settings of the API process, read from the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServeSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    host: str = Field(default="127.0.0.1", alias="CONSENT_LEDGER_HOST")
+    port: int = Field(default=8000, ge=0, le=65535, alias="CONSENT_LEDGER_PORT")
+    kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
+    # How long a read with ?after=<position> waits for the read model before a 503.
+    read_wait_seconds: float = Field(default=5.0, gt=0, alias="CONSENT_LEDGER_READ_WAIT_SECONDS")
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, gt=0, alias="CONSENT_LEDGER_MAX_BODY_BYTES"
+    )
+    # /readyz fails when the read model is more than this many ledger positions behind.
+    ready_max_lag: int = Field(default=10_000, ge=0, alias="CONSENT_LEDGER_READY_MAX_LAG")

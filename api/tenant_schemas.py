@@ -1,0 +1,108 @@
+"""Bodies of the tenant settings endpoints. Secrets are accepted, never returned."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.canonical import format_time
+from ledger.tenants.settings import TenantSettings
+
+Keyword = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ButtonIn(Input):
+    action: str = Field(description="accept, reject, opt_in, opt_out or help")
+    purposes: list[str] = Field(default_factory=list, description="opt_out only: what it withdraws")
+
+
+class KeywordsIn(Input):
+    """The tenant's keyword rules; a list not given gets its default (PUT replaces them)."""
+
+    opt_out: list[Keyword] | None = Field(default=None, max_length=100)
+    opt_in: list[Keyword] | None = Field(default=None, max_length=100)
+    help: list[Keyword] | None = Field(default=None, max_length=100)
+    accept: list[Keyword] | None = Field(default=None, max_length=100)
+    reject: list[Keyword] | None = Field(default=None, max_length=100)
+    scoped_opt_out: dict[Keyword, list[str]] | None = Field(
+        default=None, description='e.g. {"STOP PROMOTIONS": ["marketing"]}'
+    )
+    phrase_matching: bool | None = None
+    max_phrase_words: int | None = Field(default=None, ge=1, le=20)
+    buttons: dict[str, str | ButtonIn] = Field(
+        default_factory=dict,
+        description='button payload id -> action, e.g. {"yes-btn": "accept", '
+        '"promo-stop": {"action": "opt_out", "purposes": ["marketing"]}}',
+    )
+    opt_in_purposes: list[str] = Field(
+        default_factory=lambda: ["marketing"],
+        description="what an opt-in keyword grants a subject with no purposes on record",
+    )
+
+
+class TextsIn(Input):
+    """Reply texts; the ones not given keep their values; an empty text sends nothing."""
+
+    opted_out: str | None = Field(default=None, max_length=1024)
+    opted_in: str | None = Field(default=None, max_length=1024)
+    rejected: str | None = Field(default=None, max_length=1024)
+    help: str | None = Field(default=None, max_length=1024)
+
+
+class RequestWindowIn(Input):
+    seconds: int = Field(description="how long an opt-in request stays pending (60-2592000)")
+
+
+class GatewayOut(BaseModel):
+    gateway: str
+    settings: dict[str, str] = Field(description="the non-secret settings")
+    fingerprints: dict[str, str] = Field(description="keyed fingerprints of the secrets")
+    version: int = Field(description="the settings version that configured it")
+    changed_at: str
+
+
+class TenantSettingsOut(BaseModel):
+    tenant: str
+    version: int = Field(description="0: built-in defaults; classified events name theirs")
+    event_id: UUID | None
+    keywords: dict[str, Any]
+    buttons: dict[str, dict[str, Any]]
+    opt_in_purposes: list[str]
+    texts: dict[str, str]
+    request_window_seconds: int
+    gateways: dict[str, GatewayOut]
+
+
+class TenantHistoryOut(BaseModel):
+    tenant: str
+    events: list[dict[str, Any]]
+
+
+def settings_out(settings: TenantSettings) -> TenantSettingsOut:
+    keywords = settings.rules.to_dict()
+    return TenantSettingsOut(
+        tenant=settings.tenant,
+        version=settings.version,
+        event_id=settings.last_event_id,
+        keywords=keywords,
+        buttons={k: v.to_dict() for k, v in settings.buttons.items()},
+        opt_in_purposes=list(settings.keyword_purposes),
+        texts=settings.texts.to_dict(),
+        request_window_seconds=int(settings.request_window.total_seconds()),
+        gateways={
+            name: GatewayOut(
+                gateway=name,
+                settings=dict(config.settings),
+                fingerprints=dict(config.fingerprints),
+                version=config.version,
+                changed_at=format_time(config.changed_at),
+            )
+            for name, config in settings.gateways.items()
+        },
+    )
