@@ -1,0 +1,75 @@
+"""The in-process projection (embedded default) ends equal to the fold of the ledger."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+
+from ledger.consent_ledger import ConsentLedger
+from ledger.settings import StorageSettings
+from projections.embedded import EmbeddedProjections
+from tests.support.commands import message, opt_in
+
+
+@pytest.fixture
+def embedded(storage: StorageSettings) -> Iterator[EmbeddedProjections]:
+    projections = EmbeddedProjections(storage)
+    yield projections
+    projections.close()
+
+
+def test_the_read_model_equals_the_fold_of_the_ledger(
+    ledger: ConsentLedger, embedded: EmbeddedProjections
+) -> None:
+    rng = random.Random(7)
+    addresses = [f"+1415555{n:04d}" for n in range(12)]
+    last = 0
+    for _ in range(120):
+        address = rng.choice(addresses)
+        if rng.random() < 0.3:
+            result = ledger.record(
+                opt_in(address, purposes=(rng.choice(["marketing", "utility"]),))
+            )
+            last = max(last, result.position)
+        else:
+            text = rng.choice(["STOP", "START", "stop promotions", "YES", "NO", "hello", "HELP"])
+            outcome = ledger.receive_message(message(address, text))
+            if outcome.recorded:
+                last = max(last, outcome.recorded.position)
+    assert embedded.consent_status.wait_for(last, timeout=10)
+    embedded.check()
+    for address in addresses:
+        truth = ledger.state_of("acme", "whatsapp", address)
+        projected = embedded.consent_status.subject(truth.id)
+        if truth.version == 0:
+            assert projected is None
+            continue
+        assert projected is not None
+        assert projected.state == truth
+        assert projected.address == address
+        assert {r.purpose: (r.status, r.event_id) for r in projected.rows} == {
+            p: (s.status.value, s.event_id) for p, s in truth.statuses().items()
+        }
+
+
+def test_a_restarted_projection_resumes_without_applying_anything_twice(
+    storage: StorageSettings, ledger: ConsentLedger
+) -> None:
+    first = EmbeddedProjections(storage)
+    a = ledger.receive_message(message("+14155550100", "START"))
+    assert a.recorded
+    assert first.consent_status.wait_for(a.recorded.position, 10)
+    first.close()
+    b = ledger.receive_message(message("+14155550100", "STOP"))
+    second = EmbeddedProjections(storage)
+    try:
+        assert b.recorded
+        assert second.consent_status.wait_for(b.recorded.position, 10)
+        projected = second.consent_status.subject(b.subject_id)
+        assert projected is not None
+        assert projected.state.version == 2
+        assert projected.state == ledger.state_of("acme", "whatsapp", "+14155550100")
+    finally:
+        second.close()

@@ -1,0 +1,87 @@
+"""Every record the ledger publishes matches its JSON Schema in docs/schemas (and the
+AsyncAPI document names them all)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from ledger.commands import Source
+from ledger.consent_ledger import ConsentLedger
+from ledger.erasure import erase_personal_data
+from ledger.keywords import KeywordRules
+from ledger.settings import StorageSettings
+from ledger.tenants.book import TenantSettingsBook
+from ledger.tenants.gateways import Gateway
+from ledger.tenants.secret_box import SecretBox
+from tests.support.commands import message, opt_in, optin_request
+from tests.support.kafka import Broker, read_topic
+from tests.support.pipeline import ledger_on, publisher
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+
+
+def schema(name: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads((SCHEMAS / name).read_text()))
+
+
+def every_kind_of_event(ledger: ConsentLedger) -> None:
+    ledger.record(opt_in("+14155550100", purposes=("marketing", "utility")))
+    ledger.receive_message(message("+14155550100", "STOP"))
+    confirmation = opt_in("+14155550100", kind="confirmation_sent", purposes=())
+    ledger.record(replace(confirmation, source=Source("outbound", "cnf.1")))
+    for address, answer in (("+14155550101", "YES"), ("+14155550102", "NO")):
+        ledger.request_opt_in(optin_request(address))
+        ledger.receive_message(message(address, answer))
+    for address, kind in (
+        ("+14155550103", "opt_in_request_expired"),
+        ("+14155550104", "opt_in_request_undeliverable"),
+    ):
+        ledger.request_opt_in(optin_request(address))
+        ledger.record(opt_in(address, kind=kind, purposes=()))
+    ledger.receive_message(message("+14155550105", "HELP"))
+    erase_personal_data(ledger, "acme", "whatsapp", "+14155550100", reason="gdpr_art17")
+    book = TenantSettingsBook(ledger, SecretBox(None))
+    book.change_keywords("acme", KeywordRules(), {}, ("marketing",), changed_by="test")
+    book.change_texts("acme", {"help": "Reply STOP to stop."}, changed_by="test")
+    book.change_request_window("acme", timedelta(hours=12), changed_by="test")
+    book.configure_gateway(
+        "acme",
+        Gateway.WHATSAPP,
+        {"app_secret": "s3cret", "verify_token": "tok", "phone_number_id": "106540352242922"},
+        changed_by="test",
+    )
+
+
+def test_every_published_record_matches_the_schema_of_its_type(
+    pg_storage: StorageSettings, broker: Broker
+) -> None:
+    for ledger in ledger_on(pg_storage):
+        every_kind_of_event(ledger)
+        expected_events = ledger.recorder.max_notification_id()
+    kafka = broker.settings()
+    with publisher(pg_storage, kafka):
+        events = read_topic(kafka.bootstrap_servers, kafka.events_topic, expect=expected_events)
+        outbound = read_topic(kafka.bootstrap_servers, kafka.outbound_topic, expect=5)
+
+    seen: set[str] = set()
+    for record in events:
+        envelope: dict[str, Any] = json.loads(record.value)
+        kind = envelope["type"].removeprefix("consent.")
+        errors = list(schema(f"events/{kind}.json").iter_errors(envelope))
+        assert errors == [], (kind, [e.message for e in errors])
+        seen.add(kind)
+    assert seen == {path.stem for path in (SCHEMAS / "events").glob("*.json")}
+
+    kinds = set()
+    for record in outbound:
+        document = json.loads(record.value)
+        errors = list(schema("outbound.json").iter_errors(document))
+        assert errors == [], [e.message for e in errors]
+        kinds.add(document["kind"])
+    assert kinds == {"opt_in_request", "confirmation", "help"}

@@ -1,0 +1,1 @@
+"""Test infrastructure: real PostgreSQL and a real Kafka-protocol broker."""

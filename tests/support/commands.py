@@ -1,0 +1,68 @@
+"""Commands as a gateway or a form would send them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from ledger.commands import (
+    CaptureMethod,
+    Evidence,
+    Notice,
+    ReceiveMessage,
+    RecordConsent,
+    RequestOptIn,
+    Source,
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def message(
+    address: str, text: str, *, tenant: str = "acme", message_id: str | None = None
+) -> ReceiveMessage:
+    return ReceiveMessage(
+        tenant=tenant,
+        channel="whatsapp",
+        address=address,
+        message_id=message_id or f"wamid.{uuid4().hex}",
+        occurred_at=now() - timedelta(seconds=1),
+        text=text,
+    )
+
+
+def opt_in(
+    address: str,
+    *,
+    tenant: str = "acme",
+    purposes: tuple[str, ...] = ("marketing",),
+    source_id: str | None = None,
+    kind: str = "opted_in",
+) -> RecordConsent:
+    return RecordConsent(
+        tenant=tenant,
+        channel="whatsapp",
+        address=address,
+        type=kind,
+        purposes=purposes,
+        occurred_at=now() - timedelta(seconds=1),
+        source=Source("web_form", source_id or f"form-{uuid4().hex}"),
+        evidence=Evidence(
+            method=CaptureMethod.WEB_FORM, text="I agree to receive offers", ip="203.0.113.9"
+        ),
+    )
+
+
+def optin_request(address: str, *, tenant: str = "acme") -> RequestOptIn:
+    """An opt-in request for marketing, as ``POST /v1/optin-requests`` would make it."""
+    return RequestOptIn(
+        tenant=tenant,
+        channel="whatsapp",
+        address=address,
+        purposes=("marketing",),
+        template=Notice(id="welcome", version="2", text="Reply YES to get updates"),
+        business_name="Acme",
+        source=Source(kind="api"),
+    )
