@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PG_RECORDER = "ledger.persistence.postgres:LedgerPostgresRecorder"
 SQLITE_RECORDER = "ledger.persistence.sqlite:LedgerSQLiteRecorder"
+SQLITE_FACTORY = "ledger.persistence.sqlite_datastore:LedgerSQLiteFactory"
 
 
 class StorageSettings(BaseSettings):
@@ -30,7 +31,7 @@ class StorageSettings(BaseSettings):
         """The eventsourcing library's settings for this storage."""
         if self.database_url is None:
             return {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": SQLITE_FACTORY,
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "APPLICATION_RECORDER_TOPIC": recorder_topic or SQLITE_RECORDER,

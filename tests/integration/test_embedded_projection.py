@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 from ledger.consent_ledger import ConsentLedger
+from ledger.records import InboundOutcome
 from ledger.settings import StorageSettings
 from projections.embedded import EmbeddedProjections
 from tests.support.commands import message, opt_in
@@ -73,3 +75,43 @@ def test_a_restarted_projection_resumes_without_applying_anything_twice(
         assert projected.state == ledger.state_of("acme", "whatsapp", "+14155550100")
     finally:
         second.close()
+
+
+def test_a_projection_reading_the_ledger_inside_its_write_does_not_stall_a_writer(
+    ledger: ConsentLedger,
+) -> None:
+    """On SQLite the projections share the ledger's connection pool and its one writer."""
+    embedded = EmbeddedProjections(ledger=ledger)
+    try:
+        first = ledger.record(opt_in("+14155550001"))
+        assert embedded.consent_status.wait_for(first.position, timeout=10)
+        projection = embedded.consent_status
+        writer_waiting = threading.Event()
+        outcome: list[object] = []
+
+        def write_meanwhile() -> None:
+            writer_waiting.set()
+            try:
+                outcome.append(ledger.receive_message(message("+14155550002", "HELP")))
+            except Exception as exc:  # the stall ended in "Timed out waiting for return of writer"
+                outcome.append(exc)
+
+        # Given a projection's write transaction in progress (what the feed does per batch)
+        with projection.db.write():
+            writer = threading.Thread(target=write_meanwhile)
+            writer.start()
+            writer_waiting.wait()
+            writer.join(0.3)  # a ledger writer now queues for the pool's one writer
+            # When the projection reads the ledger inside its transaction
+            keys = embedded.source.data_keys([first.subject_id])
+            # Then it reads, without waiting for that writer
+            assert first.subject_id in keys
+        writer.join()
+        # And the writer goes on once the transaction ends: its help reply was queued
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], InboundOutcome), outcome
+        assert outcome[0].action == "help"
+        kinds = [m.kind for m in ledger.store.select_outbox(after=0, limit=10)]
+        assert kinds.count("help") == 1
+    finally:
+        embedded.close()
