@@ -129,7 +129,7 @@ def table(results: list[Result]) -> str:
 
 
 def markdown(results: list[Result]) -> str:
-    """The same table in Markdown (for docs/notes/benchmarks.md)."""
+    """The same table in Markdown (for README.md)."""
     return _markdown([r.as_dict() for r in results])
 
 

@@ -1,19 +1,20 @@
 """The consumer of ``consent.events``: decode, apply to every projection, keep offsets.
 
-One Kafka consumer group; each member gets some partitions. For each polled batch of a
-partition, every projection applies the records past its own stored offset and stores
-the new offset in the same transaction as its rows (Kafka's committed offsets are not
-used). On assignment the consumer seeks each partition to the lowest offset any
-projection still needs. A record that cannot be decoded, or that a projection cannot
-apply, goes to the dead-letter topic with the reason; the stream goes on. A database
-fault is not the record's fault: the batch is retried from the stored offsets.
+One Kafka consumer group; each member gets some partitions. For each poll (records of
+any of its partitions), every projection applies the records past its own stored
+offsets and stores the new offsets in the same transaction as its rows (Kafka's
+committed offsets are not used). On assignment the consumer seeks each partition to
+the lowest offset any projection still needs. A record that cannot be decoded, or that
+a projection cannot apply, goes to the dead-letter topic with the reason; the stream
+goes on. A database fault is not the record's fault: the batch is retried from the
+stored offsets.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
@@ -34,7 +35,9 @@ from projections.subject_projection import SubjectProjection
 log = logging.getLogger(__name__)
 
 DATABASE_ERRORS = (PersistenceError, PsycopgError)
-Offsets = dict[tuple[str, int], int]
+TopicKey = tuple[str, int]  # (topic, partition)
+Offsets = dict[TopicKey, int]
+Decoded = list[tuple[Any, DecodedEvent | None]]  # each record, and its event if it decoded
 
 
 class ConsentEventsConsumer:
@@ -71,8 +74,8 @@ class ConsentEventsConsumer:
                 beat()
                 polled = self.poll(consumer)
                 try:
+                    self.handle({(tp.topic, tp.partition): rs for tp, rs in polled.items()})
                     for tp, records in polled.items():
-                        self.handle(tp.topic, tp.partition, records)
                         highwater = consumer.highwater(tp)
                         if highwater is not None and records:
                             lag = max(0, highwater - records[-1].offset - 1)
@@ -95,48 +98,58 @@ class ConsentEventsConsumer:
         return polled
 
     # ------------------------------------------------------------------ applying
-    def handle(self, topic: str, partition: int, records: Sequence[Any]) -> None:
-        if not records:
+    def handle(self, polled: Mapping[TopicKey, Sequence[Any]]) -> None:
+        """Apply one poll: per projection one transaction for every partition in it.
+
+        A poll spans up to all partitions of the topic; a transaction (and a durable
+        commit) per partition and projection made the consumer's cycle, and so the
+        end-to-end lag, grow with the partition count.
+        """
+        batches = {key: self._decode(key, records) for key, records in polled.items() if records}
+        if not batches:
             return
-        decoded: list[tuple[Any, DecodedEvent | None]] = []
+        for projection in self.projections:
+            self._apply(projection, batches)
+
+    def _decode(self, key: TopicKey, records: Sequence[Any]) -> Decoded:
+        decoded: Decoded = []
         for record in records:
             try:
                 decoded.append((record, decode(record.value)))
             except UndecodableRecord as exc:
-                if self._needed_by_any(topic, partition, record.offset):
+                if self._needed_by_any(key, record.offset):
                     self.dead_letters.send(record, f"undecodable: {exc}", "undecodable")
                 decoded.append((record, None))
-        for projection in self.projections:
-            self._apply(projection, topic, partition, decoded)
+        return decoded
 
-    def _apply(
-        self,
-        projection: SubjectProjection,
-        topic: str,
-        partition: int,
-        decoded: list[tuple[Any, DecodedEvent | None]],
-    ) -> None:
-        key = (topic, partition)
-        done = self.offsets[projection.name].get(key, -1)
-        fresh = [(r, d) for r, d in decoded if r.offset > done]
+    def _apply(self, projection: SubjectProjection, batches: Mapping[TopicKey, Decoded]) -> None:
+        done = self.offsets[projection.name]
+        fresh = {
+            key: part
+            for key, decoded in batches.items()
+            if (part := [(r, d) for r, d in decoded if r.offset > done.get(key, -1)])
+        }
         if not fresh:
             return
-        last = fresh[-1][0].offset
-        items = [Positioned(d.event, d.position) for _, d in fresh if d and d.event is not None]
+        last = {key: part[-1][0].offset for key, part in fresh.items()}
+        items = [
+            Positioned(d.event, d.position)
+            for part in fresh.values()
+            for _, d in part
+            if d and d.event is not None
+        ]
         try:
-            projection.apply(items, Checkpoint(offsets={key: last}))
+            projection.apply(items, Checkpoint(offsets=last))
         except DATABASE_ERRORS:
             raise
         except Exception:
             # Some record cannot be applied: find it, dead-letter it, apply the rest.
-            self._apply_one_by_one(projection, key, fresh)
-        self.offsets[projection.name][key] = last
+            for key, part in fresh.items():
+                self._apply_one_by_one(projection, key, part)
+        done.update(last)
 
     def _apply_one_by_one(
-        self,
-        projection: SubjectProjection,
-        key: tuple[str, int],
-        fresh: list[tuple[Any, DecodedEvent | None]],
+        self, projection: SubjectProjection, key: TopicKey, fresh: Decoded
     ) -> None:
         for record, event in fresh:
             items = [Positioned(event.event, event.position)] if event and event.event else []
@@ -148,8 +161,8 @@ class ConsentEventsConsumer:
                 self.dead_letters.send(record, f"{projection.name} cannot apply it: {exc!r}")
                 projection.apply([], Checkpoint(offsets={key: record.offset}))
 
-    def _needed_by_any(self, topic: str, partition: int, offset: int) -> bool:
-        return any(o.get((topic, partition), -1) < offset for o in self.offsets.values())
+    def _needed_by_any(self, key: TopicKey, offset: int) -> bool:
+        return any(o.get(key, -1) < offset for o in self.offsets.values())
 
     # ------------------------------------------------------------------ assignment
     def seek_to_stored(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PG_RECORDER = "ledger.persistence.postgres:LedgerPostgresRecorder"
+POSTGRES_FACTORY = "ledger.persistence.postgres_factory:LedgerPostgresFactory"
 SQLITE_RECORDER = "ledger.persistence.sqlite:LedgerSQLiteRecorder"
 SQLITE_FACTORY = "ledger.persistence.sqlite_datastore:LedgerSQLiteFactory"
 
@@ -38,7 +39,7 @@ class StorageSettings(BaseSettings):
             }
         parts = conninfo_to_dict(self.database_url.get_secret_value())
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": POSTGRES_FACTORY,
             "POSTGRES_DBNAME": str(parts.get("dbname") or "postgres"),
             "POSTGRES_HOST": str(parts.get("host") or "127.0.0.1"),
             "POSTGRES_PORT": str(parts.get("port") or "5432"),

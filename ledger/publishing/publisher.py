@@ -135,20 +135,19 @@ class Publisher:
                 if time.monotonic() - checked > self.settings.lock_retry_seconds:
                     self.leadership.check()
                     checked = time.monotonic()
+                if batch:
+                    self._send(producer, batch)
+                    self.positions.store(self.topic, batch[-1].id)
+                    self.stats.position = batch[-1].id
+                    self.stats.published += len(batch)
+                    self.stats.batches += 1
+                PUBLISHER_LAG.set(max(0, self.log.last_position() - self.stats.position))
                 if relay is not None:
                     # Outbox rows commit with their events, so a new batch (or an idle
-                    # wake-up) is when new messages may be there to relay.
+                    # wake-up) is when new messages may be there to relay. After the
+                    # events, so relaying never delays the projections.
                     while relay.run_once() >= relay.batch_size:
                         beat()
-                if not batch:
-                    PUBLISHER_LAG.set(self.log.last_position() - self.stats.position)
-                    continue
-                self._send(producer, batch)
-                self.positions.store(self.topic, batch[-1].id)
-                self.stats.position = batch[-1].id
-                self.stats.published += len(batch)
-                self.stats.batches += 1
-                PUBLISHER_LAG.set(max(0, self.log.last_position() - self.stats.position))
         finally:
             # Whatever was sent is flushed; its position is stored on the next run.
             producer.close(timeout=5)
