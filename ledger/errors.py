@@ -14,10 +14,12 @@ class LedgerError(Exception):
 
     code = "ledger_error"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        if code:
+            self.code = code  # a finer code than the class's own (e.g. "too_long")
 
     def at(self, prefix: str) -> LedgerError:
         """Return this error with its field placed under ``prefix`` (e.g. ``events[3]``)."""
@@ -29,11 +31,6 @@ class InvalidInput(LedgerError):
     """A value is malformed or not allowed."""
 
     code = "invalid_input"
-
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
-        super().__init__(message, field=field)
-        if code:
-            self.code = code
 
 
 class InvalidAddress(InvalidInput):
@@ -48,11 +45,6 @@ class RuleViolation(LedgerError):
     """The command is well formed but the subject's history does not allow it."""
 
     code = "rule_violation"
-
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
-        super().__init__(message, field=field)
-        if code:
-            self.code = code
 
 
 class RequestPending(RuleViolation):
