@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from pydantic import BaseModel, Field
+
+from api.schemas import RecordedOut
 
 
 class CheckpointOut(BaseModel):
@@ -33,12 +33,7 @@ class PublicKeyOut(BaseModel):
     verifier_key: str = Field(description="<name>+<key id>+base64(0x01 || key), as note tools use")
 
 
-class ErasureOut(BaseModel):
-    subject_id: UUID
-    event_id: UUID
-    type: str
-    version: int
-    position: int
+class ErasureOut(RecordedOut):
     duplicate: bool = Field(description="true when the subject was already erased")
     read_models_updated: bool = Field(
         description="whether the read models dropped their clear copies before this answer"

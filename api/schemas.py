@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ledger.commands import CaptureMethod
+from ledger.records import Recorded
 
 MAX_BATCH = 10_000
 
@@ -62,6 +63,19 @@ class RecordedOut(BaseModel):
     version: int
     position: int
     duplicate: bool
+
+    @classmethod
+    def of(cls, answer: Recorded, **more: Any) -> Self:
+        """The answer for an event the ledger holds (``more``: a subclass's own fields)."""
+        return cls(
+            subject_id=answer.subject_id,
+            event_id=answer.event_id,
+            type=answer.type,
+            version=answer.version,
+            position=answer.position,
+            duplicate=answer.duplicate,
+            **more,
+        )
 
 
 class EventsOut(BaseModel):

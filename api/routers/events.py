@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from api.deps import Ingest, ServicesDep
 from api.schemas import ErrorOut, EventIn, EventsIn, EventsOut, RecordedOut
 from ledger.commands import Evidence, Notice, RecordConsent, Source
-from ledger.records import Recorded
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -38,17 +37,6 @@ def to_command(tenant: str, key_id: str, item: EventIn) -> RecordConsent:
     )
 
 
-def recorded_out(answer: Recorded) -> RecordedOut:
-    return RecordedOut(
-        subject_id=answer.subject_id,
-        event_id=answer.event_id,
-        type=answer.type,
-        version=answer.version,
-        position=answer.position,
-        duplicate=answer.duplicate,
-    )
-
-
 @router.post(
     "",
     response_model=EventsOut,
@@ -58,4 +46,4 @@ def recorded_out(answer: Recorded) -> RecordedOut:
 def record_events(body: EventsIn, principal: Ingest, services: ServicesDep) -> EventsOut:
     commands = [to_command(principal.tenant, principal.key_id, item) for item in body.events]
     answers = services.ledger.record_batch(commands)
-    return EventsOut(results=[recorded_out(a) for a in answers])
+    return EventsOut(results=[RecordedOut.of(a) for a in answers])

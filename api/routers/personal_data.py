@@ -44,12 +44,4 @@ def erase(
         raise ApiError(404, error.code, error.message, error.field) from None
     # Answer once the read models dropped their clear copies (bounded wait).
     applied = services.consent_status.wait_for(erased.position, services.settings.read_wait_seconds)
-    return ErasureOut(
-        subject_id=erased.subject_id,
-        event_id=erased.event_id,
-        type=erased.type,
-        version=erased.version,
-        position=erased.position,
-        duplicate=erased.duplicate,
-        read_models_updated=applied,
-    )
+    return ErasureOut.of(erased, read_models_updated=applied)
