@@ -18,6 +18,7 @@ from ledger.persistence.merkle_store import (
     SealConflict,
     StoredCheckpoint,
 )
+from ledger.persistence.postgres_ddl import create_trigger_once, ddl_lock, refuse_change_function
 
 REFUSE_FUNCTION = "consent_ledger_attestation_refuse_change"
 
@@ -39,7 +40,7 @@ class PostgresMerkleStore(MerkleStore):
         self.nodes_table = f"{events_table_name}_merkle_nodes"
         self.checkpoints_table = f"{events_table_name}_checkpoints"
         self.lock_key = zlib.crc32(f"consent-ledger-sealer:{events_table_name}".encode())
-        self.ddl_lock_key = zlib.crc32(f"consent-ledger-ddl:{events_table_name}".encode())
+        self.ddl_lock_name = f"consent-ledger-ddl:{events_table_name}"
 
     def _q(self, template: str, **names: str) -> Composed:
         identifiers = {
@@ -47,7 +48,6 @@ class PostgresMerkleStore(MerkleStore):
             "leaves": self.leaves_table,
             "nodes": self.nodes_table,
             "checkpoints": self.checkpoints_table,
-            "refuse": REFUSE_FUNCTION,
             **names,
         }
         return SQL(template).format(**{k: Identifier(v) for k, v in identifiers.items()})
@@ -73,31 +73,26 @@ class PostgresMerkleStore(MerkleStore):
                 "tree_size bigint NOT NULL, root_hash bytea NOT NULL, time timestamptz NOT NULL, "
                 "origin text NOT NULL, public_key bytea NOT NULL, note text NOT NULL)"
             ),
-            self._q(
-                "CREATE OR REPLACE FUNCTION {schema}.{refuse}() RETURNS trigger "
-                "LANGUAGE plpgsql AS $$ BEGIN "
-                "RAISE EXCEPTION 'consent ledger table % is append-only: % refused', "
-                "TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege'; END $$"
-            ),
+            refuse_change_function(self.datastore.schema, REFUSE_FUNCTION),
         ]
-        for table in (self.leaves_table, self.nodes_table, self.checkpoints_table):
-            statements.append(
-                self._q(
-                    "CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE OR DELETE OR TRUNCATE "
-                    "ON {schema}.{table} FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{refuse}()",
-                    trigger=f"{table}_append_only",
-                    table=table,
-                )
+        statements += [
+            create_trigger_once(
+                self.datastore.schema,
+                table,
+                f"{table}_append_only",
+                "BEFORE UPDATE OR DELETE OR TRUNCATE",
+                REFUSE_FUNCTION,
             )
+            for table in (self.leaves_table, self.nodes_table, self.checkpoints_table)
+        ]
         # Several processes start at once (API, sealer): serialise their DDL.
-        with self.datastore.get_connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (self.ddl_lock_key,))
-            try:
-                with conn.transaction(), conn.cursor() as curs:
-                    for statement in statements:
-                        curs.execute(statement)
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (self.ddl_lock_key,))
+        with (
+            ddl_lock(self.datastore, self.ddl_lock_name) as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
+            for statement in statements:
+                curs.execute(statement)
 
     def head(self) -> LogHead:
         statement = self._q(

@@ -13,7 +13,11 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from ledger.persistence.postgres_ddl import SerialisedDDL, create_trigger_once
+from ledger.persistence.postgres_ddl import (
+    SerialisedDDL,
+    create_trigger_once,
+    refuse_change_function,
+)
 from ledger.persistence.store import LedgerStore, OutboxMessage, PositionedEvent, Receipt
 
 REFUSE_CHANGE_FUNCTION = "consent_ledger_refuse_change"
@@ -78,14 +82,7 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
                 "payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
                 **names,
             ),
-            self._q(
-                "CREATE OR REPLACE FUNCTION {schema}.{refuse}() RETURNS trigger "
-                "LANGUAGE plpgsql AS $$ BEGIN "
-                "RAISE EXCEPTION 'consent ledger table % is append-only: % refused', "
-                "TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege'; "
-                "END $$",
-                **names,
-            ),
+            refuse_change_function(schema, REFUSE_CHANGE_FUNCTION),
             create_trigger_once(
                 schema,
                 self.events_table_name,

@@ -5,14 +5,30 @@
 * ``create_trigger_once`` creates a trigger only when it is missing: re-creating it on
   every start would lock the table against writers already running (and could deadlock
   with them).
+* ``refuse_change_function`` is the trigger function of every append-only table.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Composed, Identifier, Literal
+
+
+@contextmanager
+def ddl_lock(datastore: PostgresDatastore, name: str) -> Iterator[Any]:
+    """A connection holding the session advisory lock ``name`` until the block ends."""
+    key = zlib.crc32(name.encode())
+    with datastore.get_connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield conn
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
 class SerialisedDDL:
@@ -20,13 +36,18 @@ class SerialisedDDL:
     ddl_lock_name = "consent-ledger-ddl"
 
     def create_table(self) -> None:
-        lock_key = zlib.crc32(self.ddl_lock_name.encode())
-        with self.datastore.get_connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (lock_key,))
-            try:
-                super().create_table()  # type: ignore[misc]
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key,))
+        with ddl_lock(self.datastore, self.ddl_lock_name):
+            super().create_table()  # type: ignore[misc]
+
+
+def refuse_change_function(schema: str, name: str) -> Composed:
+    """The trigger function that refuses a change to an append-only table, for anyone."""
+    return SQL(
+        "CREATE OR REPLACE FUNCTION {schema}.{name}() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'consent ledger table % is append-only: % refused', "
+        "TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege'; END $$"
+    ).format(schema=Identifier(schema), name=Identifier(name))
 
 
 def create_trigger_once(
