@@ -11,9 +11,10 @@ from ledger.attestation.storage import open_merkle_store
 from ledger.consent_ledger import ConsentLedger
 from ledger.persistence.merkle_store import MerkleStore
 from ledger.settings import StorageSettings, access_env
+from projections.consent_status_projection import ConsentStatusProjection
 from projections.consent_status_view import ConsentStatusView
 from projections.embedded import EmbeddedProjections
-from projections.views import open_projections
+from projections.views import open_typed
 
 
 @dataclass
@@ -37,8 +38,8 @@ class Services:
                     "pipeline keeps its read models in PostgreSQL; set DATABASE_URL or unset "
                     "KAFKA_BOOTSTRAP_SERVERS for the embedded default"
                 )
-            projections = open_projections(ledger)
-            return cls(settings, ledger, access, projections.consent_status, None)
+            view = open_typed("consent_status", ledger, ConsentStatusProjection)
+            return cls(settings, ledger, access, view, None)
         embedded = EmbeddedProjections(ledger=ledger)
         return cls(settings, ledger, access, embedded.consent_status, embedded)
 

@@ -91,17 +91,6 @@ class ConsentStatusModel(ReadModel):
         ).fetchall()
         return [self._row(r) for r in found]
 
-    def audience(
-        self, cursor: Cursor, tenant: str, channel: str, purpose: str, status: str = "opted_in"
-    ) -> list[UUID]:
-        """Subjects whose ``purpose`` has ``status`` (an index scan)."""
-        found = cursor.execute(
-            f"SELECT subject_id FROM {self.t('consent_status')} WHERE tenant = ? AND channel = ? "
-            "AND purpose = ? AND status = ? ORDER BY subject_id",
-            (tenant, channel, purpose, status),
-        ).fetchall()
-        return [self.db.uuid_of(r["subject_id"]) for r in found]
-
     def _row(self, row: Any) -> StatusRow:
         db = self.db
         return StatusRow(

@@ -6,13 +6,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
-
 from ledger.consent_status import SubjectState
-from ledger.events import LedgerEvent
 from projections.consent_status import StatusRow
-
-APPLICATION_NAME = "ConsentLedger"
 
 
 @dataclass(frozen=True)
@@ -27,11 +22,6 @@ class ProjectedSubject:
 class ConsentStatusView(ABC):
     """What the API and the attestation read: a subject's projected status, and waiting
     until the projection has applied a ledger position (read-your-writes)."""
-
-    @abstractmethod
-    def apply_event(self, event: LedgerEvent, *, position: int, tracking: Tracking | None) -> bool:
-        """Apply ``event``; False when it was already applied (a gap is filled from the
-        ledger first)."""
 
     @abstractmethod
     def subject(self, subject_id: UUID) -> ProjectedSubject | None:

@@ -45,11 +45,6 @@ class Cursor:
         self.raw.execute(self.db.adapt(sql), tuple(params))
         return self
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        rows = [tuple(r) for r in rows]
-        if rows:
-            self.raw.executemany(self.db.adapt(sql), rows)
-
     def insert_rows(
         self,
         statement: str,
@@ -86,11 +81,7 @@ class Cursor:
         if not values:
             return
         if self.db.postgres:
-            self.execute(
-                f"{statement} = ANY(ARRAY(SELECT value::{type_} "
-                "FROM json_array_elements_text(?::json)))",
-                (json.dumps(list(values), default=_json_default),),
-            )
+            self.execute(*self.db.in_list(statement, type_, values))
             return
         for start in range(0, len(values), MAX_PARAMETERS):
             chunk = list(values[start : start + MAX_PARAMETERS])
@@ -101,10 +92,6 @@ class Cursor:
 
     def fetchall(self) -> list[Row]:
         return list(self.raw.fetchall())
-
-    @property
-    def rowcount(self) -> int:
-        return int(self.raw.rowcount)
 
 
 class ProjectionDatabase:

@@ -40,10 +40,6 @@ class LedgerSource:
             if after < item.stored.originator_version < before
         ]
 
-    def read(self, after: int, limit: int = 1000) -> list[Positioned]:
-        """Decoded notifications after ledger position ``after``."""
-        return self.decode(self.log.read(after, limit))
-
     def decode(self, notifications: Sequence[Any]) -> list[Positioned]:
         mapper = self.ledger.mapper
         return [Positioned(mapper.to_domain_event(n), n.id) for n in notifications]

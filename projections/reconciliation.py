@@ -59,7 +59,7 @@ class Reconciler:
         self._first_seen: dict[int, float] = {}
 
     def run_once(self) -> Reconciled:
-        watermark = self.projection.applied_position()
+        start = watermark = self.projection.applied_position()
         behind: list[Notification] = []
         while True:
             notifications = self.source.log.read(watermark, WINDOW)
@@ -73,7 +73,8 @@ class Reconciler:
                 watermark = notification.id
             if behind or len(notifications) < WINDOW:
                 break
-        self.projection.checkpoints.advance(self.projection.name, watermark)
+        if watermark > start:  # a write transaction only when the watermark moved
+            self.projection.checkpoints.advance(self.projection.name, watermark)
         PROJECTION_POSITION.labels(self.projection.name).set(watermark)
         healed = self._heal_if_stale(behind)
         return Reconciled(watermark=watermark, behind=len(behind), healed=healed)

@@ -212,10 +212,6 @@ class SubjectProjection:
         )
 
     # ------------------------------------------------------------------ reading
-    def stored(self, subject_id: UUID) -> StoredSubject | None:
-        with self.db.read() as cursor:
-            return self._select(cursor, [subject_id]).get(subject_id)
-
     def versions(self, subject_ids: Sequence[UUID]) -> dict[UUID, int]:
         """Applied version of each subject (absent: nothing applied yet)."""
         db = self.db

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 from ledger.application import LedgerCore
-from ledger.consent_ledger import ConsentLedger
-from ledger.settings import StorageSettings
 from projections.consent_daily import ConsentDailyModel, ConsentDailyProjection
 from projections.consent_status_projection import ConsentStatusProjection
 from projections.consent_status_table import ConsentStatusModel
-from projections.consent_status_view import ConsentStatusView
 from projections.database import ProjectionDatabase
 from projections.ledger_source import LedgerSource
 from projections.pending_requests import PendingRequestsModel, PendingRequestsProjection
@@ -48,10 +45,9 @@ class Projections:
     consent_status: ConsentStatusProjection
     pending_requests: PendingRequestsProjection
     consent_daily: ConsentDailyProjection
-    extra: list[SubjectProjection] = field(default_factory=list)
 
     def all(self) -> list[SubjectProjection]:
-        return [self.consent_status, self.pending_requests, self.consent_daily, *self.extra]
+        return [self.consent_status, self.pending_requests, self.consent_daily]
 
 
 def open_typed(name: str, ledger: LedgerCore, cls: type[P], *, create: bool = True) -> P:
@@ -67,9 +63,3 @@ def open_projections(ledger: LedgerCore, *, create: bool = True) -> Projections:
         open_typed("pending_requests", ledger, PendingRequestsProjection, create=create),
         open_typed("consent_daily", ledger, ConsentDailyProjection, create=create),
     )
-
-
-def open_consent_status_view(storage: StorageSettings) -> ConsentStatusView:
-    """The view alone, for processes that only read it (it opens a ledger of its own)."""
-    ledger = ConsentLedger(storage.eventsourcing_env())
-    return open_typed("consent_status", ledger, ConsentStatusProjection)

@@ -24,7 +24,7 @@ from ledger.settings import StorageSettings
 from projections.ledger_feed import catch_up
 from projections.ledger_source import LedgerSource
 from projections.pending_requests import PendingRequestsProjection
-from projections.views import open_projection
+from projections.views import open_typed
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,7 @@ def run(args: argparse.Namespace) -> int:
     kafka_mode = storage.uses_postgres and ExpireSettings().kafka_bootstrap_servers is not None
     ledger = ConsentLedger(storage.eventsourcing_env())
     try:
-        pending = open_projection("pending_requests", ledger)
-        if not isinstance(pending, PendingRequestsProjection):
-            raise TypeError("pending_requests is not a PendingRequestsProjection")
+        pending = open_typed("pending_requests", ledger, PendingRequestsProjection)
         with worker_http(enabled=args.every is not None), stop_on_signals() as stop:
             while True:
                 beat()
