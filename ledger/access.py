@@ -126,11 +126,10 @@ class AccessRegistry(Application[UUID]):
         return NOT_CACHED
 
     def authenticate(self, presented: str) -> Principal | None:
+        hit = self.cached(presented)
+        if not isinstance(hit, _NotCached):
+            return hit
         now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(presented)
-        if cached is not None and now - cached[0] < CACHE_SECONDS:
-            return cached[1]
         principal = self._lookup(presented)
         with self._lock:
             if len(self._cache) > 10_000:

@@ -79,10 +79,3 @@ def _e164(value: str) -> str | _Refusal:
     if not phonenumbers.is_possible_number(number):
         return _Refusal(f"{value!r} is not a possible phone number for its country code")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def mask_address(address: str) -> str:
-    """A form safe for logs: country code and last two digits only."""
-    if len(address) <= 5:
-        return "***"
-    return f"{address[:3]}***{address[-2:]}"

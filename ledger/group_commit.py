@@ -30,7 +30,6 @@ class Unit:
     results: list[ItemResult] = field(default_factory=list)
     error: BaseException | None = None
     done: bool = False
-    promoted: bool = False
     # Set when the unit is done or promoted: each waiter is woken for itself, never by a
     # broadcast that would wake every waiting thread after every commit.
     woken: threading.Event = field(default_factory=threading.Event)
@@ -72,8 +71,6 @@ class GroupCommitter:
                 successor = self._queue[0] if self._queue else None
                 if successor is None:
                     self._leading = False
-                else:
-                    successor.promoted = True
             for member in group:
                 if member is not unit:
                     member.woken.set()

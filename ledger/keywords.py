@@ -21,6 +21,7 @@ subscriber.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -64,10 +65,6 @@ class Match:
     match: MatchKind | None = None
     purposes: tuple[str, ...] | None = None  # set for a scoped opt-out
 
-    @property
-    def is_scoped(self) -> bool:
-        return self.purposes is not None
-
 
 NO_MATCH = Match(Intent.NONE)
 
@@ -81,6 +78,11 @@ def normalise(text: str) -> str:
             continue  # combining accent
         out.append(char.casefold() if category[0] in "LN" else " ")
     return " ".join("".join(out).split())
+
+
+# The tenant's keywords, normalised once rather than for every message (a few dozen
+# NFKD passes per message otherwise); bounded, since keyword lists are few and short.
+_keyword_form = functools.lru_cache(maxsize=4096)(normalise)
 
 
 def word_count(text: str) -> int:
@@ -114,7 +116,7 @@ class KeywordRules:
 
     def _exact(self, message: str, *, pending: bool) -> Match | None:
         for keyword, purposes in self.scoped_opt_out.items():
-            if normalise(keyword) == message:
+            if _keyword_form(keyword) == message:
                 return Match(Intent.OPT_OUT, keyword, MatchKind.EXACT, tuple(purposes))
         ordered: list[tuple[Intent, Iterable[str]]] = [(Intent.OPT_OUT, self.opt_out)]
         if pending:
@@ -127,7 +129,7 @@ class KeywordRules:
         ordered.append((Intent.HELP, self.help))
         for intent, keywords in ordered:
             for keyword in keywords:
-                if normalise(keyword) == message:
+                if _keyword_form(keyword) == message:
                     return Match(intent, keyword, MatchKind.EXACT)
         return None
 
@@ -139,7 +141,7 @@ class KeywordRules:
             (k, tuple(p)) for k, p in self.scoped_opt_out.items()
         ] + [(k, None) for k in self.opt_out]
         for keyword, purposes in candidates:
-            words = normalise(keyword)
+            words = _keyword_form(keyword)
             if words and f" {words} " in padded and len(words) > best_len:
                 best = Match(Intent.OPT_OUT, keyword, MatchKind.PHRASE, purposes)
                 best_len = len(words)

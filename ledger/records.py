@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from ledger.consent_status import PurposeStatus
-
 
 @dataclass(frozen=True)
 class Recorded:
@@ -40,14 +38,3 @@ class HistoryEntry:
     hash: str
     position: int
     disclosures: dict[str, str] | None  # clear personal values; None once erased
-
-
-@dataclass(frozen=True)
-class SubjectView:
-    subject_id: UUID
-    tenant: str
-    channel: str
-    address: str
-    purposes: dict[str, PurposeStatus]
-    version: int
-    position: int

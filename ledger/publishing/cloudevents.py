@@ -21,6 +21,7 @@ one partition; headers carry the ledger position and the subject version.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import typing
@@ -175,8 +176,14 @@ def ledger_event_types() -> dict[str, type[LedgerEvent]]:
     return found
 
 
+@functools.cache
+def _field_types(cls: type[LedgerEvent]) -> dict[str, Any]:
+    """The class's resolved annotations (~0.2 ms to resolve: once per class, not per record)."""
+    return typing.get_type_hints(cls)
+
+
 def _rebuild(cls: type[LedgerEvent], data: dict[str, Any]) -> LedgerEvent:
-    hints = typing.get_type_hints(cls)
+    hints = _field_types(cls)
     values: dict[str, Any] = {}
     for field in dataclasses.fields(cls):
         name = RENAMED_FIELDS.get(field.name, field.name)

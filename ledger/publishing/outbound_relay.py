@@ -9,14 +9,14 @@ duplicate (it dedupes by the message ``id``), never a gap. Messages of subjects 
 meanwhile are dropped, never sent.
 
 Run it single-active (inside the ``consent-ledger publish`` process, which holds the
-publisher's lock): ``run_once()`` moves one batch, ``run(stop)`` loops until ``stop``.
+publisher's lock): ``run_once()`` moves one batch; the publisher calls it after each
+batch of events and on each idle wake-up.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from typing import TYPE_CHECKING, Protocol
 
 from kafka import KafkaProducer
@@ -51,7 +51,6 @@ class OutboundRelay:
         name: str = POSITION_NAME,
         batch_size: int = 500,
         ack_timeout: float = 30.0,
-        idle_seconds: float = 0.5,
     ) -> None:
         self.ledger = ledger
         self.producer = producer
@@ -60,7 +59,6 @@ class OutboundRelay:
         self.name = name
         self.batch_size = batch_size
         self.ack_timeout = ack_timeout
-        self.idle_seconds = idle_seconds
 
     def run_once(self) -> int:
         """Publish the next batch; returns how many outbox rows it moved past."""
@@ -99,15 +97,3 @@ class OutboundRelay:
             extra={"topic": self.topic, "count": len(pending), "position": rows[-1].id},
         )
         return len(rows)
-
-    def run(self, stop: threading.Event) -> None:
-        """Relay until ``stop`` is set; a broker error is logged and retried."""
-        while not stop.is_set():
-            try:
-                moved = self.run_once()
-            except KafkaError as error:
-                log.error("outbound relay: broker error", extra={"error": str(error)})
-                stop.wait(1.0)
-                continue
-            if moved == 0:
-                stop.wait(self.idle_seconds)

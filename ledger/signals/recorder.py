@@ -52,8 +52,12 @@ class SignalRecorder:
         check_occurred_at(signal.occurred_at)
         check_source(signal.source.kind, signal.source.id)
         policy = self.ledger.policy_for(signal.tenant)
+        # Only a confirmation takes its purposes from the event it confirms.
+        confirms = signal.action is SignalAction.CONFIRMATION_SENT
         referenced = (
-            self._event(subject.id, signal.refers_to) if signal.refers_to is not None else None
+            self._event(subject.id, signal.refers_to)
+            if confirms and signal.refers_to is not None
+            else None
         )
 
         def decide(state: SubjectState, now: datetime) -> tuple[list[Draft], Any]:

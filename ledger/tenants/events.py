@@ -68,9 +68,3 @@ class GatewayConfigured(TenantSettingsEvent):
     settings: dict[str, str]
     fingerprints: dict[str, str]
     secret_id: str
-
-
-TENANT_EVENT_TYPES: dict[str, type[TenantSettingsEvent]] = {
-    cls.type_name: cls
-    for cls in (KeywordRulesChanged, ReplyTextsChanged, RequestWindowChanged, GatewayConfigured)
-}

@@ -71,10 +71,6 @@ class SecretBox:
             raise ValueError(f"CONSENT_LEDGER_SECRETS_KEY must decode to {KEY_BYTES} bytes")
         return cls(key)
 
-    @property
-    def encrypts(self) -> bool:
-        return self._aead is not None
-
     def seal(self, values: dict[str, str], context: bytes) -> tuple[str, str]:
         plain = json.dumps(values, separators=(",", ":"), sort_keys=True).encode("utf-8")
         if self._aead is None:
