@@ -9,6 +9,7 @@ from api.settings import ServeSettings
 from ledger.access import AccessRegistry
 from ledger.attestation.storage import open_merkle_store
 from ledger.consent_ledger import ConsentLedger
+from ledger.errors import NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
 from ledger.settings import StorageSettings, access_env
 from projections.consent_status_projection import ConsentStatusProjection
@@ -42,6 +43,17 @@ class Services:
             return cls(settings, ledger, access, view, None)
         embedded = EmbeddedProjections(ledger=ledger)
         return cls(settings, ledger, access, embedded.consent_status, embedded)
+
+    def wait_for(self, after: int | None) -> None:
+        """Return once the read model has applied ledger position ``after`` (``?after=``);
+        ``NotCaughtUp`` if it has not within ``read_wait_seconds``."""
+        if after is not None and not self.consent_status.wait_for(
+            after, self.settings.read_wait_seconds
+        ):
+            raise NotCaughtUp(
+                f"the read model has not applied ledger position {after} yet; retry shortly",
+                field="after",
+            )
 
     @cached_property
     def merkle(self) -> MerkleStore:

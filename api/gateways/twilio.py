@@ -30,7 +30,13 @@ from ledger.addresses import Channel
 from ledger.canonical import utc_now
 from ledger.commands import CaptureMethod, Evidence, ReceiveMessage, Source
 from ledger.outbound.ids import parse_outbound_id
-from ledger.signals.commands import DeliveryReport, DeliveryStatus, ProviderSignal, SignalAction
+from ledger.signals.commands import (
+    DELIVERY_STATES,
+    DeliveryReport,
+    DeliveryStatus,
+    ProviderSignal,
+    SignalAction,
+)
 from ledger.signals.intake import GatewayItem, Ignored
 from ledger.validation import MAX_TEXT
 
@@ -49,10 +55,16 @@ def signed_url(webhook_url: str, query: str) -> str:
 
 
 def compute_signature(auth_token: str, url: str, params: Sequence[tuple[str, str]]) -> str:
-    data = url
-    for name in sorted({name for name, _ in params}):
-        for value in sorted(v for n, v in params if n == name):
-            data += name + value
+    return _signature(auth_token, url, _signed_params(params))
+
+
+def _signed_params(params: Sequence[tuple[str, str]]) -> str:
+    """Each name in sorted order, each of its values in sorted order: ``name + value``."""
+    return "".join(name + value for name, value in sorted(params))
+
+
+def _signature(auth_token: str, url: str, signed_params: str) -> str:
+    data = url + signed_params
     mac = hmac.new(auth_token.encode("utf-8"), data.encode("utf-8"), hashlib.sha1)
     return base64.b64encode(mac.digest()).decode("utf-8").strip()
 
@@ -62,9 +74,10 @@ def signature_valid(
 ) -> bool:
     if not signature:
         return False
+    signed_params = _signed_params(params)
     candidates = {_without_port(url), _with_port(url)}
     return any(
-        hmac.compare_digest(compute_signature(auth_token, candidate, params), signature)
+        hmac.compare_digest(_signature(auth_token, candidate, signed_params), signature)
         for candidate in candidates
     )
 
@@ -160,7 +173,7 @@ def _status(tenant: str, form: dict[str, str], query: dict[str, str]) -> Gateway
             unless_in_force=True,
         )
     outbound = parse_outbound_id(query.get(OUTBOUND_ID_PARAM))
-    if state in set(DeliveryStatus) and outbound is not None:
+    if state in DELIVERY_STATES and outbound is not None:
         return DeliveryReport(
             tenant=tenant,
             channel=channel.value,

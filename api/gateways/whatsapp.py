@@ -22,7 +22,13 @@ from api.gateways.fields import obj, objects, optional, phone, required, source_
 from ledger.addresses import Channel
 from ledger.commands import CaptureMethod, Evidence, ReceiveMessage, Source
 from ledger.outbound.ids import OutboundKind, parse_outbound_id
-from ledger.signals.commands import DeliveryReport, DeliveryStatus, ProviderSignal, SignalAction
+from ledger.signals.commands import (
+    DELIVERY_STATES,
+    DeliveryReport,
+    DeliveryStatus,
+    ProviderSignal,
+    SignalAction,
+)
 from ledger.signals.intake import GatewayItem, Ignored
 from ledger.validation import MAX_TEXT
 
@@ -159,7 +165,7 @@ def _status(tenant: str, status: dict[str, Any], path: str) -> GatewayItem:
         if code == UNDELIVERABLE and outbound and outbound.kind is OutboundKind.OPT_IN_REQUEST:
             return signal(SignalAction.UNDELIVERABLE, refers_to=outbound.ref)
         return Ignored(f"failed:{code}")
-    if state in set(DeliveryStatus) and outbound is not None:
+    if state in DELIVERY_STATES and outbound is not None:
         return DeliveryReport(
             tenant=tenant,
             channel=Channel.WHATSAPP.value,

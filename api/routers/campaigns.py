@@ -22,7 +22,7 @@ from api.services import Services
 from api.streaming import chosen_format, stream_rows
 from ledger.addresses import parse_channel
 from ledger.canonical import format_time
-from ledger.errors import InvalidInput, NotCaughtUp
+from ledger.errors import InvalidInput
 from ledger.validation import check_purposes
 from projections.consent_queries import AudienceRow, ConsentQueries, PageCursor
 from projections.consent_status_projection import ConsentStatusProjection
@@ -51,11 +51,7 @@ def queries_for(services: Services, after: int | None) -> tuple[ConsentQueries, 
     view = services.consent_status
     if not isinstance(view, ConsentStatusProjection):
         raise RuntimeError("the consent_status read model is not available in this process")
-    if after is not None and not view.wait_for(after, services.settings.read_wait_seconds):
-        raise NotCaughtUp(
-            f"the read model has not applied ledger position {after} yet; retry shortly",
-            field="after",
-        )
+    services.wait_for(after)
     return ConsentQueries(view.model), view.applied_position()
 
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from api.deps import Auditor, ServicesDep, StatusReader
 from api.schemas import ErrorOut, HistoryOut, PendingOut, PurposeOut, SubjectOut
 from ledger.canonical import format_time
-from ledger.errors import NotCaughtUp
 from ledger.subjects import resolve_subject
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
@@ -30,13 +29,8 @@ def subject_status(
     channel: str, address: str, principal: StatusReader, services: ServicesDep, after: After = None
 ) -> SubjectOut:
     subject = resolve_subject(principal.tenant, channel, address)
-    view = services.consent_status
-    if after is not None and not view.wait_for(after, services.settings.read_wait_seconds):
-        raise NotCaughtUp(
-            f"the read model has not applied ledger position {after} yet; retry shortly",
-            field="after",
-        )
-    projected = view.subject(subject.id)
+    services.wait_for(after)
+    projected = services.consent_status.subject(subject.id)
     purposes: dict[str, PurposeOut] = {}
     pending_out = None
     if projected is not None:

@@ -42,6 +42,9 @@ class DeliveryStatus(StrEnum):
     READ = "read"
 
 
+DELIVERY_STATES = frozenset(DeliveryStatus)  # the gateway status names a report may carry
+
+
 @dataclass(frozen=True)
 class DeliveryReport:
     """A gateway reports one of the ledger's outbound messages sent, delivered or read."""
