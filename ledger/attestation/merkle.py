@@ -58,13 +58,17 @@ def subtree_keys(start: int, end: int) -> list[NodeKey]:
     return keys
 
 
-def subtree_hash(start: int, end: int, lookup: NodeLookup) -> bytes:
-    """The RFC 6962 hash of leaves ``[start, end)``, from stored perfect nodes."""
-    keys = subtree_keys(start, end)
+def fold(keys: Sequence[NodeKey], lookup: NodeLookup) -> bytes:
+    """The hash of perfect nodes left to right (``subtree_keys`` order), right first."""
     result = lookup(keys[-1])
     for key in reversed(keys[:-1]):
         result = node_hash(lookup(key), result)
     return result
+
+
+def subtree_hash(start: int, end: int, lookup: NodeLookup) -> bytes:
+    """The RFC 6962 hash of leaves ``[start, end)``, from stored perfect nodes."""
+    return fold(subtree_keys(start, end), lookup)
 
 
 def root_keys(size: int) -> list[NodeKey]:

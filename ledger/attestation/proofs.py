@@ -11,7 +11,14 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Sequence
 
-from ledger.attestation.merkle import NodeKey, NodeLookup, node_hash, split_point, subtree_keys
+from ledger.attestation.merkle import (
+    NodeKey,
+    NodeLookup,
+    fold,
+    node_hash,
+    split_point,
+    subtree_keys,
+)
 
 Range = tuple[int, int]
 # One proof step: the perfect nodes whose right fold is that step's subtree hash.
@@ -70,15 +77,6 @@ def consistency_steps(old_size: int, new_size: int) -> list[Step]:
 def keys_of(steps: Iterable[Step]) -> set[NodeKey]:
     """Every stored node a set of proofs needs, so a store can fetch them in one query."""
     return {key for step in steps for key in step}
-
-
-def fold(step: Step, lookup: NodeLookup) -> bytes:
-    if len(step) == 1:
-        return lookup(step[0])
-    result = lookup(step[-1])
-    for key in reversed(step[:-1]):
-        result = node_hash(lookup(key), result)
-    return result
 
 
 def proof_from(steps: Sequence[Step], lookup: NodeLookup) -> list[bytes]:

@@ -17,12 +17,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.application import LedgerCore
 from ledger.attestation.checkpoint import Checkpoint
-from ledger.attestation.leaves import event_object, leaf_bytes
+from ledger.attestation.leaves import entry_leaf_hash, event_object
 from ledger.attestation.merkle import (
     CompactRange,
     NewNode,
     NodeKey,
-    leaf_hash,
     root_hash,
     root_keys,
 )
@@ -85,7 +84,7 @@ class Sealer:
         nodes: list[NewNode] = []
         for notification in notifications:
             event = self.ledger.ledger_event(notification)
-            hashed = leaf_hash(leaf_bytes(event_object(event)))
+            hashed = entry_leaf_hash(event_object(event))
             leaves.append(
                 Leaf(
                     leaf_index=log.size,
