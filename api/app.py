@@ -31,10 +31,10 @@ from api.routers import (
     webhooks_twilio,
     webhooks_whatsapp,
 )
+from api.serve_settings import ServeSettings
 from api.services import Services
-from api.settings import ServeSettings
-from ledger.settings import StorageSettings
-from ledger.tenants.secret_box import SecretsSettings
+from ledger.crypto.secret_box import SecretsSettings
+from ledger.runtime.storage_settings import StorageSettings
 
 log = logging.getLogger("api.requests")
 

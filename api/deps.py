@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError
 from api.services import Services
-from ledger.access import NOT_CACHED, Principal, Role
+from ledger.application.api_keys import NOT_CACHED
+from ledger.domain.roles import Principal, Role
 
 # The dependencies are ``async``: FastAPI runs a plain ``def`` dependency on a worker
 # thread, a hand-off per dependency per request, for work that takes microseconds.

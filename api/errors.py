@@ -10,8 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.canonical import format_time
-from ledger.errors import (
+from ledger.domain.errors import (
     InvalidInput,
     LedgerError,
     NotCaughtUp,
@@ -19,6 +18,7 @@ from ledger.errors import (
     RuleViolation,
     Unavailable,
 )
+from ledger.domain.times import format_time
 
 log = logging.getLogger(__name__)
 

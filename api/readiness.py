@@ -10,7 +10,7 @@ from typing import Any
 from kafka import KafkaAdminClient
 
 from api.services import Services
-from ledger.metrics import PROJECTION_POSITION
+from ledger.runtime.metrics import PROJECTION_POSITION
 
 CACHE_SECONDS = 2.0
 

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body
-from ledger.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from ledger.runtime.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = logging.getLogger("api.requests")
 

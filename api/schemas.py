@@ -7,8 +7,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from ledger.commands import CaptureMethod
-from ledger.records import Recorded
+from ledger.domain.commands import CaptureMethod
+from ledger.domain.records import Recorded
 
 MAX_BATCH = 10_000
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from api.settings import ServeSettings
-from ledger.access import AccessRegistry
+from api.serve_settings import ServeSettings
+from ledger.application.api_keys import AccessRegistry
+from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.storage import open_merkle_store
-from ledger.consent_ledger import ConsentLedger
-from ledger.errors import NotCaughtUp
+from ledger.domain.errors import NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
-from ledger.settings import StorageSettings, access_env
-from projections.consent_status_projection import ConsentStatusProjection
-from projections.consent_status_view import ConsentStatusView
+from ledger.runtime.storage_settings import StorageSettings, access_env
+from projections.consent_status.projection import ConsentStatusProjection
+from projections.consent_status.view import ConsentStatusView
 from projections.embedded import EmbeddedProjections
 from projections.views import open_typed
 

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.canonical import format_time
-from ledger.tenants.settings import TenantSettings
+from ledger.domain.tenants.tenant_settings import TenantSettings
+from ledger.domain.times import format_time
 
 Keyword = Annotated[str, Field(min_length=1, max_length=64)]
 

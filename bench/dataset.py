@@ -21,9 +21,9 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bench.infra import Bench
-from ledger.commands import CaptureMethod, Evidence, Notice, RecordConsent, Source
-from ledger.consent_ledger import ConsentLedger
-from ledger.settings import StorageSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.domain.commands import CaptureMethod, Evidence, Notice, RecordConsent, Source
+from ledger.runtime.storage_settings import StorageSettings
 from tests.support.processes import CLI
 
 TENANT = "acme"

@@ -22,12 +22,12 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from psycopg import Error as PsycopgError
 
+from consumers.consume_settings import ConsumeSettings
 from consumers.dead_letters import DeadLetters
-from consumers.settings import ConsumeSettings
-from ledger.liveness import beat
-from ledger.metrics import CONSUMER_LAG
 from ledger.publishing.cloudevents import DecodedEvent, UndecodableRecord, decode
 from ledger.publishing.kafka import KafkaSettings
+from ledger.runtime.liveness import beat
+from ledger.runtime.metrics import CONSUMER_LAG
 from projections.checkpoints import Checkpoint
 from projections.ledger_source import Positioned
 from projections.subject_projection import SubjectProjection

@@ -13,7 +13,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from ledger.metrics import DLQ_MESSAGES
+from ledger.runtime.metrics import DLQ_MESSAGES
 
 log = logging.getLogger(__name__)
 

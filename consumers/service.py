@@ -10,9 +10,9 @@ import logging
 import threading
 
 from consumers.consent_events import ConsentEventsConsumer
+from consumers.consume_settings import ConsumeSettings
 from consumers.dead_letters import DeadLetters
-from consumers.settings import ConsumeSettings
-from ledger.application import LedgerCore
+from ledger.application.core import LedgerCore
 from ledger.publishing.kafka import KafkaSettings, ensure_topics, make_producer
 from projections.ledger_source import LedgerSource
 from projections.reconciliation import Reconciler

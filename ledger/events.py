@@ -21,8 +21,10 @@ from uuid import UUID
 
 from eventsourcing.domain import DomainEvent
 
-from ledger.canonical import canonical_json, format_time, sha256_hex
+from ledger.domain.times import format_time
 
+# The ``prev_hash`` of a chain's first event.
+GENESIS_HASH = "0" * 64
 # Fields of the stored event that are not part of the hashed document.
 UNHASHED_FIELDS = frozenset({"hash", "personal_data"})
 # Library field names and the names the public document uses for them.
@@ -48,10 +50,6 @@ class LedgerEvent(DomainEvent):
     def document(self) -> dict[str, Any]:
         """The event as hashed and as shown to auditors: JSON values, public names."""
         return document_of(type(self), self.__dict__)
-
-    def computed_hash(self) -> str:
-        """SHA-256 of the canonical (RFC 8785) JSON of ``document()``."""
-        return document_hash(self.document())
 
 
 @dataclass(frozen=True)
@@ -152,8 +150,8 @@ CONSENT_EVENT_TYPES: dict[str, type[ConsentEvent]] = {
 def document_of(cls: type[LedgerEvent], values: dict[str, Any]) -> dict[str, Any]:
     """The hashed document of an event of ``cls`` with these field values.
 
-    The sealer computes it from the values before the event exists; ``document()`` from
-    the event: one function, so the two can never disagree.
+    The hash chain (``ledger.crypto.chain``) computes it from the values before the event
+    exists; ``document()`` from the event: one function, so the two can never disagree.
     """
     doc: dict[str, Any] = {"type": cls.type_name}
     for name, public in _hashed_fields(cls):
@@ -174,10 +172,6 @@ def _hashed_fields(cls: type[LedgerEvent]) -> tuple[tuple[str, str], ...]:
         for field in dataclasses.fields(cls)
         if field.name not in UNHASHED_FIELDS
     )
-
-
-def document_hash(document: dict[str, Any]) -> str:
-    return sha256_hex(canonical_json(document))
 
 
 def _json_value(value: Any) -> Any:

@@ -20,7 +20,7 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from ledger.canonical import format_time, parse_time
+from ledger.domain.times import format_time, parse_time
 
 Row = Any  # a mapping-like row: psycopg's dict rows or sqlite3.Row
 # Values per statement for multi-row writes (well under SQLite's and PostgreSQL's limits).

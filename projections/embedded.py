@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 
-from ledger.application import LedgerCore
-from ledger.consent_ledger import ConsentLedger
-from ledger.metrics import PROJECTION_POSITION
-from ledger.notification_log import NotificationLog
-from ledger.settings import StorageSettings
-from projections.consent_status_view import ConsentStatusView
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.core import LedgerCore
+from ledger.runtime.metrics import PROJECTION_POSITION
+from ledger.runtime.notification_log import NotificationLog
+from ledger.runtime.storage_settings import StorageSettings
+from projections.consent_status.view import ConsentStatusView
 from projections.ledger_feed import apply_from_ledger, catch_up
 from projections.ledger_source import LedgerSource
 from projections.views import Projections, open_projections

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from ledger.application import LedgerCore
-from ledger.notification_log import NotificationLog
+from ledger.application.core import LedgerCore
+from ledger.runtime.notification_log import NotificationLog
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 from uuid import UUID
 
-from ledger.consent_status import SubjectState
+from ledger.domain.consent_status import SubjectState
 from ledger.events import LedgerEvent
 from projections.database import Cursor, ProjectionDatabase
 

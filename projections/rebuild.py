@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.application import LedgerCore
+from ledger.application.core import LedgerCore
 from projections.database import Cursor
 from projections.ledger_feed import catch_up
 from projections.ledger_source import LedgerSource

@@ -23,7 +23,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import resolve_topic
 
-from ledger.metrics import PROJECTION_GAP_REPAIRS, PROJECTION_POSITION
+from ledger.runtime.metrics import PROJECTION_GAP_REPAIRS, PROJECTION_POSITION
 from projections.checkpoints import Checkpoint
 from projections.ledger_source import LedgerSource
 from projections.subject_projection import SUBJECT_EVENTS, SubjectProjection

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from ledger.consent_status import SubjectState, apply
+from ledger.crypto.encryption import readable_disclosures
+from ledger.domain.consent_status import SubjectState, apply
 from ledger.events import ConsentEvent, LedgerEvent, PersonalDataErased
-from ledger.metrics import PROJECTION_GAP_REPAIRS
-from ledger.personal_data import SealBroken, unseal
+from ledger.runtime.metrics import PROJECTION_GAP_REPAIRS
 from projections.checkpoints import Checkpoint, Checkpoints
 from projections.database import Cursor
 from projections.ledger_source import LedgerSource, Positioned
@@ -244,11 +244,5 @@ class SubjectProjection:
 
 
 def _disclosed_address(event: Any, key: bytes | None) -> str | None:
-    sealed = getattr(event, "personal_data", "")
-    if key is None or not sealed:
-        return None
-    try:
-        values = unseal(key, event.event_id, sealed)
-    except SealBroken:
-        return None
+    values = readable_disclosures(event, key) or []
     return next((d.value for d in values if d.field == "address"), None)

@@ -7,8 +7,8 @@ from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
-from ledger.canonical import format_time, parse_time
-from ledger.consent_status import PendingRequest, PurposeStatus, Status, SubjectState
+from ledger.domain.consent_status import PendingRequest, PurposeStatus, Status, SubjectState
+from ledger.domain.times import format_time, parse_time
 
 
 def dump_state(state: SubjectState) -> str:

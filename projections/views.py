@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ledger.application import LedgerCore
+from ledger.application.core import LedgerCore
 from projections.consent_daily import ConsentDailyModel, ConsentDailyProjection
-from projections.consent_status_projection import ConsentStatusProjection
-from projections.consent_status_table import ConsentStatusModel
+from projections.consent_status.projection import ConsentStatusProjection
+from projections.consent_status.table import ConsentStatusModel
 from projections.database import ProjectionDatabase
 from projections.ledger_source import LedgerSource
 from projections.pending_requests import PendingRequestsModel, PendingRequestsProjection

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from ledger.consent_ledger import ConsentLedger
-from ledger.settings import StorageSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.runtime.storage_settings import StorageSettings
 from tests.support.kafka import broker  # the session's Kafka-protocol broker (Tansu)
 from tests.support.postgres import EmbeddedServer, fresh_database, server_conninfo
 

@@ -13,8 +13,8 @@ from api.cli.pipeline_settings import (
     refuse,
 )
 from api.cli.stopping import stop_on_signals, worker_http
+from consumers.consume_settings import ConsumeSettings
 from consumers.service import ProjectionConsumers, UnknownProjection
-from consumers.settings import ConsumeSettings
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

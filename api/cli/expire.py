@@ -16,11 +16,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.cli.stopping import stop_on_signals, worker_http
-from ledger.canonical import utc_now
-from ledger.consent_ledger import ConsentLedger
-from ledger.expiry import DueRequest, expire_due
-from ledger.liveness import beat
-from ledger.settings import StorageSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.expiry import DueRequest, expire_due
+from ledger.domain.times import utc_now
+from ledger.runtime.liveness import beat
+from ledger.runtime.storage_settings import StorageSettings
 from projections.ledger_feed import catch_up
 from projections.ledger_source import LedgerSource
 from projections.pending_requests import PendingRequestsProjection

@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from ledger.consent_ledger import ConsentLedger
-from ledger.errors import LedgerError
-from ledger.imports import ImportReport, import_rows, parse_csv
-from ledger.settings import StorageSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.imports import ImportReport, import_rows, parse_csv
+from ledger.domain.errors import LedgerError
+from ledger.runtime.storage_settings import StorageSettings
 
 EXIT_REJECTED_ROWS = 3
 

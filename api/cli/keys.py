@@ -6,9 +6,10 @@ import argparse
 import sys
 
 from api.cli import signing_key
-from ledger.access import AccessRegistry, parse_roles
-from ledger.errors import LedgerError
-from ledger.settings import StorageSettings, access_env
+from ledger.application.api_keys import AccessRegistry
+from ledger.domain.errors import LedgerError
+from ledger.domain.roles import parse_roles
+from ledger.runtime.storage_settings import StorageSettings, access_env
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

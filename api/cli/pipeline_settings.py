@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 
-from eventsourcing.persistence import InterfaceError, OperationalError
 from pydantic import ValidationError
 
-from ledger.consent_ledger import ConsentLedger
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.retry import RetryPolicy
 from ledger.publishing.kafka import KafkaSettings
-from ledger.settings import StorageSettings
+from ledger.runtime.storage_settings import StorageSettings
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +40,18 @@ def kafka_settings(command: str) -> KafkaSettings:
         ) from None
 
 
-def open_ledger(storage: StorageSettings, attempts: int = 10) -> ConsentLedger:
-    """The ledger, retrying while the database refuses (not up yet, or a deadlock between
-    this process's start-up DDL and the writers already running)."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return ConsentLedger(storage.eventsourcing_env())
-        except (OperationalError, InterfaceError) as exc:
-            if attempt == attempts:
-                raise
-            log.warning("cannot open the ledger yet; retrying", extra={"error": str(exc)})
-            time.sleep(min(0.2 * attempt, 2.0))
-    raise AssertionError("unreachable")  # pragma: no cover
+# Start-up waits for a database that is not up yet, or for a deadlock between this
+# process's start-up DDL and the writers already running: ten tries, each waiting longer.
+STARTUP_RETRY = RetryPolicy(
+    transient_attempts=10, transient_wait_seconds=0.0, transient_wait_growth_seconds=0.2
+)
+
+
+def open_ledger(storage: StorageSettings) -> ConsentLedger:
+    """The ledger, retrying while the database refuses (``STARTUP_RETRY``)."""
+    return STARTUP_RETRY.run(
+        lambda: ConsentLedger(storage.eventsourcing_env()), outcome="the ledger did not open"
+    )
 
 
 def quiet_kafka_client() -> None:

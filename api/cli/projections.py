@@ -6,8 +6,8 @@ import argparse
 import sys
 import time
 
-from ledger.consent_ledger import ConsentLedger
-from ledger.settings import StorageSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.runtime.storage_settings import StorageSettings
 from projections.rebuild import rebuild
 from projections.views import PROJECTION_NAMES
 

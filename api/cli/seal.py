@@ -17,13 +17,13 @@ from types import FrameType
 from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
-from ledger.attestation.sealer import LogCorrupted, Sealer
-from ledger.attestation.settings import SealSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.attestation.checkpoint_settings import CheckpointSettings
+from ledger.attestation.checkpointer import Checkpointer, LogCorrupted
 from ledger.attestation.signing_keys import SigningKeyError, load_private_key
 from ledger.attestation.storage import open_merkle_store
-from ledger.consent_ledger import ConsentLedger
-from ledger.persistence.merkle_store import SealConflict
-from ledger.settings import StorageSettings
+from ledger.persistence.merkle_store import CheckpointConflict
+from ledger.runtime.storage_settings import StorageSettings
 
 log = logging.getLogger("ledger.sealer")
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if args.every is not None and args.every <= 0:
         return _fail("--every needs a positive number of seconds")
     try:
-        settings = SealSettings()
+        settings = CheckpointSettings()
     except ValidationError as error:
         return _fail(str(error))
     if settings.signing_key is None:
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with ConsentLedger(StorageSettings().eventsourcing_env()) as ledger:
-        sealer = Sealer(
+        sealer = Checkpointer(
             ledger,
             open_merkle_store(ledger),
             key,
@@ -90,11 +90,11 @@ def run(args: argparse.Namespace) -> int:
                 return 0
 
 
-def _pass(sealer: Sealer) -> int:
+def _pass(sealer: Checkpointer) -> int:
     started = time.perf_counter()
     try:
-        result = sealer.seal_once()
-    except SealConflict as conflict:
+        result = sealer.checkpoint_once()
+    except CheckpointConflict as conflict:
         log.warning("another sealer is writing; skipped this pass", extra={"reason": str(conflict)})
         return 1
     except PersistenceError as error:

@@ -7,8 +7,8 @@ import argparse
 import uvicorn
 
 from api.app import create_app
-from api.settings import ServeSettings
-from ledger.settings import StorageSettings
+from api.serve_settings import ServeSettings
+from ledger.runtime.storage_settings import StorageSettings
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -27,14 +27,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from api.errors import field_path
 from api.tenant_schemas import KeywordsIn, TextsIn, settings_out
-from ledger.consent_ledger import ConsentLedger
-from ledger.errors import LedgerError
-from ledger.keywords import KeywordRules
-from ledger.settings import StorageSettings
-from ledger.tenants.book import TenantSettingsBook
-from ledger.tenants.buttons import parse_buttons
-from ledger.tenants.gateways import parse_gateway
-from ledger.tenants.secret_box import SecretBox, SecretsSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.tenants.book import TenantSettingsBook
+from ledger.crypto.secret_box import SecretBox, SecretsSettings
+from ledger.domain.errors import LedgerError
+from ledger.domain.keywords import KeywordRules
+from ledger.domain.tenants.buttons import parse_buttons
+from ledger.domain.tenants.gateways import parse_gateway
+from ledger.runtime.storage_settings import StorageSettings
 
 CHANGED_BY = "cli"
 

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger.liveness import seconds_since_beat
+from ledger.runtime.liveness import seconds_since_beat
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.addresses import Channel, normalise_address
-from ledger.errors import InvalidInput
-from ledger.validation import MAX_SHORT, MAX_SOURCE_ID, check_occurred_at, check_text
+from ledger.domain.addresses import Channel, normalise_address
+from ledger.domain.errors import InvalidInput
+from ledger.domain.validation import MAX_SHORT, MAX_SOURCE_ID, check_occurred_at, check_text
 
 
 def obj(value: Any, path: str) -> dict[str, Any]:

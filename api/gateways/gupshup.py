@@ -20,11 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from api.gateways.fields import obj, optional, phone, required, source_id, unix_time
-from ledger.addresses import Channel
-from ledger.commands import CaptureMethod, Evidence, ReceiveMessage, Source
-from ledger.signals.commands import ProviderSignal, SignalAction
-from ledger.signals.intake import GatewayItem, Ignored
-from ledger.validation import MAX_TEXT
+from ledger.application.signals.intake import GatewayItem, Ignored
+from ledger.domain.addresses import Channel
+from ledger.domain.commands import CaptureMethod, Evidence, ReceiveMessage, Source
+from ledger.domain.signals.reports import ProviderSignal, SignalAction
+from ledger.domain.validation import MAX_TEXT
 
 GATEWAY = "gupshup"
 RECORDED_BY = "webhook:gupshup"

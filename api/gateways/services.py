@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ledger.consent_ledger import ConsentLedger
-from ledger.signals.intake import GatewayIntake
-from ledger.signals.recorder import SignalRecorder
-from ledger.tenants.book import TenantSettingsBook
-from ledger.tenants.secret_box import SecretBox, SecretsSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.signals.intake import GatewayIntake
+from ledger.application.signals.recorder import SignalRecorder
+from ledger.application.tenants.book import TenantSettingsBook
+from ledger.crypto.secret_box import SecretBox, SecretsSettings
 
 
 @dataclass

@@ -26,19 +26,19 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from api.gateways.fields import optional, phone, required, source_id
-from ledger.addresses import Channel
-from ledger.canonical import utc_now
-from ledger.commands import CaptureMethod, Evidence, ReceiveMessage, Source
-from ledger.outbound.ids import parse_outbound_id
-from ledger.signals.commands import (
+from ledger.application.signals.intake import GatewayItem, Ignored
+from ledger.domain.addresses import Channel
+from ledger.domain.commands import CaptureMethod, Evidence, ReceiveMessage, Source
+from ledger.domain.outbound.ids import parse_outbound_id
+from ledger.domain.signals.reports import (
     DELIVERY_STATES,
     DeliveryReport,
     DeliveryStatus,
     ProviderSignal,
     SignalAction,
 )
-from ledger.signals.intake import GatewayItem, Ignored
-from ledger.validation import MAX_TEXT
+from ledger.domain.times import utc_now
+from ledger.domain.validation import MAX_TEXT
 
 GATEWAY = "twilio"
 SIGNATURE_HEADER = "X-Twilio-Signature"

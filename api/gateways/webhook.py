@@ -23,10 +23,10 @@ from fastapi.responses import JSONResponse, Response
 from api.errors import ApiError, error_body
 from api.gateways.services import GatewayServices
 from api.schemas import ErrorOut
-from ledger.signals.intake import IntakeReport
-from ledger.tenants.gateways import Gateway
-from ledger.tenants.settings import GatewayConfig
-from ledger.validation import SOURCE_KIND_PATTERN
+from ledger.application.signals.intake import IntakeReport
+from ledger.domain.tenants.gateways import Gateway
+from ledger.domain.tenants.tenant_settings import GatewayConfig
+from ledger.domain.validation import SOURCE_KIND_PATTERN
 
 # What a webhook endpoint may answer besides 200, for the OpenAPI document.
 WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {

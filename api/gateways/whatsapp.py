@@ -19,18 +19,18 @@ import hmac
 from typing import Any
 
 from api.gateways.fields import obj, objects, optional, phone, required, source_id, unix_time
-from ledger.addresses import Channel
-from ledger.commands import CaptureMethod, Evidence, ReceiveMessage, Source
-from ledger.outbound.ids import OutboundKind, parse_outbound_id
-from ledger.signals.commands import (
+from ledger.application.signals.intake import GatewayItem, Ignored
+from ledger.domain.addresses import Channel
+from ledger.domain.commands import CaptureMethod, Evidence, ReceiveMessage, Source
+from ledger.domain.outbound.ids import OutboundKind, parse_outbound_id
+from ledger.domain.signals.reports import (
     DELIVERY_STATES,
     DeliveryReport,
     DeliveryStatus,
     ProviderSignal,
     SignalAction,
 )
-from ledger.signals.intake import GatewayItem, Ignored
-from ledger.validation import MAX_TEXT
+from ledger.domain.validation import MAX_TEXT
 
 GATEWAY = "whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"

@@ -14,8 +14,8 @@ from api.deps import Auditor, ServicesDep
 from api.errors import ApiError
 from api.schemas import ErrorOut
 from ledger.attestation.bundle import build_bundle
-from ledger.canonical import parse_time
-from ledger.errors import InvalidInput
+from ledger.domain.errors import InvalidInput
+from ledger.domain.times import parse_time
 
 router = APIRouter(prefix="/v1/subjects", tags=["attestation"])
 

@@ -20,12 +20,12 @@ from api.errors import ApiError
 from api.schemas import ErrorOut, Input
 from api.services import Services
 from api.streaming import chosen_format, stream_rows
-from ledger.addresses import parse_channel
-from ledger.canonical import format_time
-from ledger.errors import InvalidInput
-from ledger.validation import check_purposes
-from projections.consent_queries import AudienceRow, ConsentQueries, PageCursor
-from projections.consent_status_projection import ConsentStatusProjection
+from ledger.domain.addresses import parse_channel
+from ledger.domain.errors import InvalidInput
+from ledger.domain.times import format_time
+from ledger.domain.validation import check_purposes
+from projections.consent_status.projection import ConsentStatusProjection
+from projections.consent_status.queries import AudienceRow, ConsentQueries, PageCursor
 
 router = APIRouter(tags=["campaigns"])
 

@@ -13,12 +13,12 @@ from api.deps import AnyKey, ServicesDep
 from api.errors import ApiError
 from api.schemas import ErrorOut
 from api.services import Services
-from ledger.attestation.merkle import root_hash, root_keys
 from ledger.attestation.proofs import consistency_steps, keys_of, proof_from
-from ledger.attestation.signed_note import key_id, verifier_key
 from ledger.attestation.signing_keys import public_key_from_raw, public_pem
-from ledger.canonical import format_time
-from ledger.errors import InvalidInput
+from ledger.crypto.merkle import root_hash, root_keys
+from ledger.crypto.signed_note import key_id, verifier_key
+from ledger.domain.errors import InvalidInput
+from ledger.domain.times import format_time
 from ledger.persistence.merkle_store import StoredCheckpoint
 
 router = APIRouter(tags=["attestation"])

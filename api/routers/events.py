@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import Ingest, ServicesDep
 from api.schemas import ErrorOut, EventIn, EventsIn, EventsOut, RecordedOut
-from ledger.commands import Evidence, Notice, RecordConsent, Source
+from ledger.domain.commands import Evidence, Notice, RecordConsent, Source
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 

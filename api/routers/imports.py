@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Ingest, ServicesDep
 from api.errors import ApiError
 from api.schemas import ErrorOut
-from ledger.imports import import_rows, parse_csv
+from ledger.application.imports import import_rows, parse_csv
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from api.deps import Ingest, ServicesDep
 from api.schemas import ErrorOut, InboundIn, InboundOut
-from ledger.canonical import utc_now
-from ledger.commands import ReceiveMessage
+from ledger.domain.commands import ReceiveMessage
+from ledger.domain.times import utc_now
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from api.deps import StatusReader
 from api.gateway_schemas import DeliveriesOut, DeliveryOut
 from api.gateways.services import GatewaysDep
-from ledger.canonical import format_time
+from ledger.domain.times import format_time
 
 router = APIRouter(prefix="/v1/optin-requests", tags=["opt-in requests"])
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, status
 
 from api.deps import Ingest, ServicesDep
 from api.schemas import ErrorOut, OptInRequestIn, OptInRequestOut
-from ledger.canonical import format_time
-from ledger.commands import Notice, RequestOptIn, Source
-from ledger.outbound.ids import OutboundKind, OutboundRef
+from ledger.domain.commands import Notice, RequestOptIn, Source
+from ledger.domain.outbound.ids import OutboundKind, OutboundRef
+from ledger.domain.times import format_time
 
 router = APIRouter(prefix="/v1/optin-requests", tags=["opt-in requests"])
 
@@ -24,7 +24,7 @@ def request_opt_in(
     body: OptInRequestIn, principal: Ingest, services: ServicesDep
 ) -> OptInRequestOut:
     source = Source(kind=body.source.kind, id=body.source.id) if body.source else Source(kind="api")
-    answer, request_id = services.ledger.request_opt_in(
+    requested = services.ledger.request_opt_in(
         RequestOptIn(
             tenant=principal.tenant,
             channel=body.channel,
@@ -36,6 +36,7 @@ def request_opt_in(
             recorded_by=principal.key_id,
         )
     )
+    answer, request_id = requested.recorded, requested.request_id
     state = services.ledger.state_of(principal.tenant, body.channel, body.address)
     pending = state.pending
     expires_at = (

@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Ingest, ServicesDep
 from api.gateway_schemas import OutboundOut
 from api.schemas import ErrorOut
-from ledger.errors import Unavailable
-from ledger.outbound.delivery import deliverable
+from ledger.application.outbound.delivery import deliverable
+from ledger.domain.errors import Unavailable
 
 router = APIRouter(prefix="/v1/outbound", tags=["outbound"])
 

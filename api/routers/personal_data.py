@@ -10,7 +10,7 @@ from api.attestation_schemas import ErasureOut
 from api.deps import Admin, ServicesDep
 from api.errors import ApiError
 from api.schemas import ErrorOut
-from ledger.erasure import DEFAULT_REASON, NothingToErase, erase_personal_data
+from ledger.application.erasure import DEFAULT_REASON, NothingToErase, erase_personal_data
 
 router = APIRouter(prefix="/v1/subjects", tags=["personal data"])
 

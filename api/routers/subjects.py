@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import Auditor, ServicesDep, StatusReader
 from api.schemas import ErrorOut, HistoryOut, PendingOut, PurposeOut, SubjectOut
-from ledger.canonical import format_time
-from ledger.subjects import resolve_subject
+from ledger.domain.subjects import resolve_subject
+from ledger.domain.times import format_time
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
 
@@ -69,7 +69,8 @@ def subject_status(
 def subject_history(
     channel: str, address: str, principal: Auditor, services: ServicesDep
 ) -> HistoryOut:
-    subject, entries = services.ledger.history(principal.tenant, channel, address)
+    history = services.ledger.history(principal.tenant, channel, address)
+    subject, entries = history.subject, history.entries
     events: list[dict[str, Any]] = []
     for entry in entries:
         item = dict(entry.document)

@@ -23,10 +23,10 @@ from api.tenant_schemas import (
     TextsIn,
     settings_out,
 )
-from ledger.access import Principal
-from ledger.keywords import KeywordRules
-from ledger.tenants.buttons import parse_buttons
-from ledger.tenants.gateways import parse_gateway
+from ledger.domain.keywords import KeywordRules
+from ledger.domain.roles import Principal
+from ledger.domain.tenants.buttons import parse_buttons
+from ledger.domain.tenants.gateways import parse_gateway
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 

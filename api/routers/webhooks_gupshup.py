@@ -12,7 +12,7 @@ from api.errors import ApiError
 from api.gateways import gupshup
 from api.gateways.services import GatewaysDep
 from api.gateways.webhook import WEBHOOK_RESPONSES, answer, configured, json_body
-from ledger.tenants.gateways import Gateway
+from ledger.domain.tenants.gateways import Gateway
 
 router = APIRouter(prefix="/v1/webhooks/gupshup", tags=["webhooks"])
 

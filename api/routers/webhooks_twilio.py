@@ -13,7 +13,7 @@ from api.errors import ApiError
 from api.gateways import twilio
 from api.gateways.services import GatewaysDep
 from api.gateways.webhook import WEBHOOK_RESPONSES, answer, configured, refuse_signature
-from ledger.tenants.gateways import Gateway
+from ledger.domain.tenants.gateways import Gateway
 
 router = APIRouter(prefix="/v1/webhooks/twilio", tags=["webhooks"])
 

@@ -14,7 +14,7 @@ from api.gateways import whatsapp
 from api.gateways.services import GatewaysDep
 from api.gateways.webhook import WEBHOOK_RESPONSES, answer, configured, json_body, refuse_signature
 from api.schemas import ErrorOut
-from ledger.tenants.gateways import Gateway
+from ledger.domain.tenants.gateways import Gateway
 
 router = APIRouter(prefix="/v1/webhooks/whatsapp", tags=["webhooks"])
 

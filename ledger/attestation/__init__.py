@@ -1,6 +1,6 @@
-"""Attestation: a Merkle log over the ledger, signed checkpoints, and verifiable bundles.
+"""Attestation: the Merkle log over the ledger, signed checkpoints, and verifiable bundles.
 
-Pure parts (the tree, proofs, signed notes, bundle verification) live beside the edges
-that do I/O (the sealer, the bundle builder), so an auditor's check needs nothing but
-these rules and the ledger's public key.
+The checkpointer (``checkpointer.py``, run by ``consent-ledger seal``) extends the log and
+signs checkpoints; ``bundle.py`` builds a subject's bundle; ``verification.py`` checks one
+offline with nothing but these rules and the ledger's public key.
 """

@@ -21,19 +21,19 @@ from uuid import UUID
 
 from eventsourcing.utils import TopicError
 
-from ledger.application import LedgerCore
+from ledger.application.core import LedgerCore
 from ledger.attestation.leaves import event_object
 from ledger.attestation.proofs import inclusion_steps, keys_of, proof_from
-from ledger.attestation.signed_note import key_id
 from ledger.attestation.signing_keys import public_key_from_raw
 from ledger.attestation.verification import verify_bundle
-from ledger.canonical import format_time
-from ledger.commitments import Disclosure
-from ledger.consent_status import SubjectState, apply
+from ledger.crypto.commitments import Disclosure
+from ledger.crypto.encryption import readable_disclosures
+from ledger.crypto.signed_note import key_id
+from ledger.domain.consent_status import SubjectState, apply
+from ledger.domain.subjects import SubjectRef, resolve_subject
+from ledger.domain.times import format_time
 from ledger.events import LedgerEvent
 from ledger.persistence.merkle_store import Leaf, MerkleStore, StoredCheckpoint
-from ledger.personal_data import SealBroken, unseal
-from ledger.subjects import SubjectRef, resolve_subject
 
 FORMAT = "consent-ledger-attestation/1"
 
@@ -146,13 +146,7 @@ def _entries(
 
 
 def _disclosures(event: LedgerEvent, key: bytes | None) -> list[Disclosure]:
-    sealed = getattr(event, "personal_data", "")
-    if key is None or not sealed:
-        return []
-    try:
-        return unseal(key, event.event_id, sealed)
-    except SealBroken:
-        return []  # sealed under a key that was erased since
+    return readable_disclosures(event, key) or []
 
 
 def _consent(subject: SubjectRef, events: list[LedgerEvent]) -> dict[str, Any]:

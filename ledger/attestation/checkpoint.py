@@ -22,8 +22,8 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledger.attestation.signed_note import NoteError, check_key_name, open_note, sign
-from ledger.canonical import format_time, parse_time
+from ledger.crypto.signed_note import NoteError, check_key_name, open_note, sign
+from ledger.domain.times import format_time, parse_time
 
 TIME_PREFIX = "time "
 HASH_BYTES = 32

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ledger.attestation.merkle import leaf_hash
-from ledger.canonical import canonical_json
+from ledger.crypto.canonical import canonical_json
+from ledger.crypto.merkle import leaf_hash
 from ledger.events import LedgerEvent
 
 # Fields a bundle adds to an event object; they are not part of the leaf.

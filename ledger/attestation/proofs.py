@@ -11,14 +11,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Sequence
 
-from ledger.attestation.merkle import (
-    NodeKey,
-    NodeLookup,
-    fold,
-    node_hash,
-    split_point,
-    subtree_keys,
-)
+from ledger.crypto.merkle import NodeKey, NodeLookup, fold, node_hash, split_point, subtree_keys
 
 Range = tuple[int, int]
 # One proof step: the perfect nodes whose right fold is that step's subtree hash.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from ledger.application import LedgerCore
+from ledger.application.core import LedgerCore
 from ledger.persistence.merkle_postgres import PostgresMerkleStore
 from ledger.persistence.merkle_sqlite import SQLiteMerkleStore
 from ledger.persistence.merkle_store import MerkleStore

@@ -23,10 +23,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.attestation.checkpoint import Checkpoint, open_checkpoint
 from ledger.attestation.leaves import PROOF_FIELDS, entry_leaf_hash
 from ledger.attestation.proofs import verify_inclusion
-from ledger.attestation.signed_note import NoteError, key_id
-from ledger.canonical import GENESIS_HASH, format_time
-from ledger.commitments import Disclosure, opens
-from ledger.events import document_hash
+from ledger.crypto.chain import document_hash
+from ledger.crypto.commitments import Disclosure, opens
+from ledger.crypto.signed_note import NoteError, key_id
+from ledger.domain.times import format_time
+from ledger.events import GENESIS_HASH
 
 
 @dataclass(frozen=True)

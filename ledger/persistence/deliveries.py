@@ -13,13 +13,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
-from psycopg.errors import DuplicateTable, UniqueViolation
-from psycopg.sql import SQL, Composed, Identifier
 
-from ledger.canonical import format_time, parse_time
+from ledger.domain.times import format_time, parse_time
+from ledger.persistence.postgres_ddl import PostgresSideTable
 
 SUFFIX = "_deliveries"
 COLUMNS = (
@@ -50,8 +48,8 @@ class DeliveryTable(ABC):
     def of_request(self, tenant: str, request_id: UUID) -> list[Delivery]: ...
 
 
-def delivery_table(recorder: ApplicationRecorder) -> DeliveryTable:
-    table = recorder.events_table_name + SUFFIX  # type: ignore[attr-defined]
+def delivery_table(recorder: object) -> DeliveryTable:
+    table = getattr(recorder, "events_table_name", "") + SUFFIX
     if isinstance(recorder, PostgresApplicationRecorder):
         return PostgresDeliveries(recorder.datastore, table)
     if isinstance(recorder, SQLiteApplicationRecorder):
@@ -76,27 +74,15 @@ def _delivery(row: Any) -> Delivery:
     )
 
 
-class PostgresDeliveries(DeliveryTable):
-    def __init__(self, datastore: PostgresDatastore, table: str) -> None:
-        self.datastore = datastore
-        self.table = table
-        try:
-            with datastore.transaction(commit=True) as curs:
-                curs.execute(
-                    self._q(
-                        "CREATE TABLE IF NOT EXISTS {table} (tenant text NOT NULL, "
-                        "request_id uuid NOT NULL, subject_id uuid NOT NULL, "
-                        "event_id uuid NOT NULL, status text NOT NULL, gateway text NOT NULL, "
-                        "gateway_message_id text NOT NULL, occurred_at timestamptz NOT NULL, "
-                        "recorded_at timestamptz NOT NULL, "
-                        "PRIMARY KEY (tenant, event_id, status))"
-                    )
-                )
-        except (DuplicateTable, UniqueViolation):
-            pass  # another process created it at the same moment
-
-    def _q(self, template: str) -> Composed:
-        return SQL(template).format(table=Identifier(self.datastore.schema, self.table))
+class PostgresDeliveries(PostgresSideTable, DeliveryTable):
+    COLUMNS_SQL = (
+        "tenant text NOT NULL, "
+        "request_id uuid NOT NULL, subject_id uuid NOT NULL, "
+        "event_id uuid NOT NULL, status text NOT NULL, gateway text NOT NULL, "
+        "gateway_message_id text NOT NULL, occurred_at timestamptz NOT NULL, "
+        "recorded_at timestamptz NOT NULL, "
+        "PRIMARY KEY (tenant, event_id, status)"
+    )
 
     def add(self, delivery: Delivery) -> bool:
         with self.datastore.transaction(commit=True) as curs:

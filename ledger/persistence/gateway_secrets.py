@@ -13,11 +13,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import ApplicationRecorder
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
-from psycopg.errors import DuplicateTable, UniqueViolation
-from psycopg.sql import SQL, Composed, Identifier
+
+from ledger.persistence.postgres_ddl import PostgresSideTable
 
 SUFFIX = "_gateway_secrets"
 COLUMNS = "(tenant, gateway, secret_id, scheme, sealed, salt)"
@@ -48,8 +47,8 @@ class GatewaySecretTable(ABC):
         """Forget the secrets of a configuration a later one superseded."""
 
 
-def gateway_secret_table(recorder: ApplicationRecorder) -> GatewaySecretTable:
-    table = recorder.events_table_name + SUFFIX  # type: ignore[attr-defined]
+def gateway_secret_table(recorder: object) -> GatewaySecretTable:
+    table = getattr(recorder, "events_table_name", "") + SUFFIX
     if isinstance(recorder, PostgresApplicationRecorder):
         return PostgresGatewaySecrets(recorder.datastore, table)
     if isinstance(recorder, SQLiteApplicationRecorder):
@@ -68,26 +67,13 @@ def _row(row: Any) -> StoredSecrets:
     )
 
 
-class PostgresGatewaySecrets(GatewaySecretTable):
-    def __init__(self, datastore: PostgresDatastore, table: str) -> None:
-        self.datastore = datastore
-        self.table = table
-        try:
-            with datastore.transaction(commit=True) as curs:
-                curs.execute(
-                    self._q(
-                        "CREATE TABLE IF NOT EXISTS {table} (tenant text NOT NULL, "
-                        "gateway text NOT NULL, secret_id text NOT NULL, scheme text NOT NULL, "
-                        "sealed text NOT NULL, salt bytea NOT NULL, "
-                        "PRIMARY KEY (tenant, gateway, secret_id))"
-                    )
-                )
-        except (DuplicateTable, UniqueViolation):
-            pass  # another process created it at the same moment
-
-    def _q(self, template: str) -> Composed:
-        table = Identifier(self.datastore.schema, self.table)
-        return SQL(template).format(table=table)
+class PostgresGatewaySecrets(PostgresSideTable, GatewaySecretTable):
+    COLUMNS_SQL = (
+        "tenant text NOT NULL, "
+        "gateway text NOT NULL, secret_id text NOT NULL, scheme text NOT NULL, "
+        "sealed text NOT NULL, salt bytea NOT NULL, "
+        "PRIMARY KEY (tenant, gateway, secret_id)"
+    )
 
     def insert(self, row: StoredSecrets) -> None:
         with self.datastore.transaction(commit=True) as curs:

@@ -10,12 +10,12 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from ledger.attestation.merkle import NewNode, NodeKey
+from ledger.crypto.merkle import NewNode, NodeKey
 from ledger.persistence.merkle_store import (
+    CheckpointConflict,
     Leaf,
     LogHead,
     MerkleStore,
-    SealConflict,
     StoredCheckpoint,
 )
 from ledger.persistence.postgres_ddl import create_trigger_once, ddl_lock, refuse_change_function
@@ -129,13 +129,13 @@ class PostgresMerkleStore(MerkleStore):
             curs.execute("SELECT pg_try_advisory_xact_lock(%s) AS locked", (self.lock_key,))
             row = curs.fetchone()
             if row is None or not row["locked"]:
-                raise SealConflict("another sealer holds the log's lock")
+                raise CheckpointConflict("another sealer holds the log's lock")
             curs.execute(
                 self._q("SELECT coalesce(max(leaf_index) + 1, 0) AS size FROM {schema}.{leaves}")
             )
             row = curs.fetchone()
             if row is None or row["size"] != expected_size:
-                raise SealConflict(f"the log grew past {expected_size} leaves meanwhile")
+                raise CheckpointConflict(f"the log grew past {expected_size} leaves meanwhile")
             with curs.copy(
                 self._q(
                     "COPY {schema}.{leaves} (leaf_index, notification_id, originator_id, "
@@ -190,7 +190,7 @@ class PostgresMerkleStore(MerkleStore):
             curs.execute(self._q("SELECT max(tree_size) AS size FROM {schema}.{checkpoints}"))
             row = curs.fetchone()
             if row is not None and row["size"] is not None and row["size"] > checkpoint.tree_size:
-                raise SealConflict(f"a checkpoint of {row['size']} leaves is already signed")
+                raise CheckpointConflict(f"a checkpoint of {row['size']} leaves is already signed")
             curs.execute(
                 self._q(
                     "INSERT INTO {schema}.{checkpoints} "

@@ -15,12 +15,12 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteDatastore
 
-from ledger.attestation.merkle import NewNode, NodeKey
+from ledger.crypto.merkle import NewNode, NodeKey
 from ledger.persistence.merkle_store import (
+    CheckpointConflict,
     Leaf,
     LogHead,
     MerkleStore,
-    SealConflict,
     StoredCheckpoint,
 )
 
@@ -125,13 +125,15 @@ class SQLiteMerkleStore(MerkleStore):
                 )
                 c.execute(f"SELECT coalesce(max(leaf_index) + 1, 0) AS size FROM {self.leaves}")
                 if c.fetchone()["size"] != expected_size + len(leaves):
-                    raise SealConflict(f"the log had grown past {expected_size} leaves")
+                    raise CheckpointConflict(f"the log had grown past {expected_size} leaves")
                 c.executemany(
                     f"INSERT INTO {self.nodes_table} (level, idx, hash) VALUES (?, ?, ?)",
                     [(n.level, n.index, n.hash) for n in nodes if n.level > 0],
                 )
         except IntegrityError as error:
-            raise SealConflict(f"the log had grown past {expected_size} leaves: {error}") from None
+            raise CheckpointConflict(
+                f"the log had grown past {expected_size} leaves: {error}"
+            ) from None
 
     def leaves_of(self, subject_id: UUID) -> list[Leaf]:
         with self.datastore.transaction(commit=False) as c:
@@ -173,4 +175,4 @@ class SQLiteMerkleStore(MerkleStore):
             )
             c.execute(f"SELECT max(tree_size) AS size FROM {self.checkpoints}")
             if c.fetchone()["size"] > checkpoint.tree_size:
-                raise SealConflict("a larger checkpoint is already signed")
+                raise CheckpointConflict("a larger checkpoint is already signed")

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from ledger.attestation.merkle import NewNode, NodeKey
+from ledger.crypto.merkle import NewNode, NodeKey
 
 
-class SealConflict(Exception):
+class CheckpointConflict(Exception):
     """Another sealer extended the log first (or holds the lock); nothing was written."""
 
 
@@ -69,7 +69,7 @@ class MerkleStore(ABC):
     @abstractmethod
     def append(self, expected_size: int, leaves: Sequence[Leaf], nodes: Sequence[NewNode]) -> None:
         """Add leaves and completed nodes in one transaction, if the log still has
-        ``expected_size`` leaves; otherwise raise ``SealConflict`` and write nothing."""
+        ``expected_size`` leaves; otherwise raise ``CheckpointConflict`` and write nothing."""
 
     @abstractmethod
     def leaves_of(self, subject_id: UUID) -> list[Leaf]:

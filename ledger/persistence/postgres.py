@@ -13,12 +13,14 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from ledger.domain.outbound.outbox import OutboxMessage
+from ledger.domain.receipts import Receipt
 from ledger.persistence.postgres_ddl import (
     SerialisedDDL,
     create_trigger_once,
     refuse_change_function,
 )
-from ledger.persistence.store import LedgerStore, OutboxMessage, PositionedEvent, Receipt
+from ledger.persistence.store import LedgerStore, PositionedEvent, rows_beside
 
 REFUSE_CHANGE_FUNCTION = "consent_ledger_refuse_change"
 
@@ -115,10 +117,9 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
         # ids of the outbox, which follow commit order like notification ids) takes the
         # locks in one order.
         self._lock_table(curs)
-        receipts: Sequence[Receipt] = kwargs.get("receipts") or ()
-        new_keys: dict[UUID, bytes] = kwargs.get("new_keys") or {}
-        erase_keys: Sequence[UUID] = kwargs.get("erase_keys") or ()
-        outbox: Sequence[OutboxMessage] = kwargs.get("outbox") or ()
+        beside = rows_beside(kwargs)
+        new_keys, receipts = beside.new_keys, beside.receipts
+        erase_keys, outbox = beside.erase_keys, beside.outbox
         if erase_keys:
             curs.execute(
                 self._q(

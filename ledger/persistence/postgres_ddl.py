@@ -6,6 +6,8 @@
   every start would lock the table against writers already running (and could deadlock
   with them).
 * ``refuse_change_function`` is the trigger function of every append-only table.
+* ``create_table_once`` creates a side table, tolerating another process doing it too;
+  ``PostgresSideTable`` is a side table's base: its table created once, its SQL named.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from eventsourcing.postgres import PostgresDatastore
+from psycopg.errors import DuplicateTable, UniqueViolation
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 
@@ -71,3 +74,29 @@ def create_trigger_once(
         table=Identifier(table),
         function=Identifier(function),
     )
+
+
+def create_table_once(datastore: PostgresDatastore, statement: Composed) -> None:
+    """Run a ``CREATE TABLE IF NOT EXISTS``; another process may create it at the same moment."""
+    try:
+        with datastore.transaction(commit=True) as curs:
+            curs.execute(statement)
+    except (DuplicateTable, UniqueViolation):
+        pass  # another process created it at the same moment
+
+
+class PostgresSideTable:
+    """A table of the project's own beside the events table (``COLUMNS_SQL`` its columns)."""
+
+    COLUMNS_SQL: ClassVar[str]
+
+    def __init__(self, datastore: PostgresDatastore, table: str) -> None:
+        self.datastore = datastore
+        self.table = table
+        create_table_once(
+            datastore, self._q("CREATE TABLE IF NOT EXISTS {table} (" + self.COLUMNS_SQL + ")")
+        )
+
+    def _q(self, template: str) -> Composed:
+        """``template`` with ``{table}`` as the table's schema-qualified name."""
+        return SQL(template).format(table=Identifier(self.datastore.schema, self.table))

@@ -10,8 +10,10 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent, Subscription
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
+from ledger.domain.outbound.outbox import OutboxMessage
+from ledger.domain.receipts import Receipt
 from ledger.persistence.sqlite_subscription import SQLitePollingSubscription, signal_commit
-from ledger.persistence.store import LedgerStore, OutboxMessage, PositionedEvent, Receipt
+from ledger.persistence.store import LedgerStore, PositionedEvent, rows_beside
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
@@ -56,10 +58,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        new_keys: dict[UUID, bytes] = kwargs.get("new_keys") or {}
-        receipts: Sequence[Receipt] = kwargs.get("receipts") or ()
-        erase_keys: Sequence[UUID] = kwargs.get("erase_keys") or ()
-        outbox: Sequence[OutboxMessage] = kwargs.get("outbox") or ()
+        beside = rows_beside(kwargs)
+        new_keys, receipts = beside.new_keys, beside.receipts
+        erase_keys, outbox = beside.erase_keys, beside.outbox
         if erase_keys:
             erased = [(s.hex,) for s in erase_keys]
             c.executemany(f"DELETE FROM {self.keys_table} WHERE subject_id = ?", erased)

@@ -3,54 +3,44 @@
 Both recorders (SQLite, PostgreSQL) extend the library's application recorder with:
 source receipts (idempotency), per-subject data keys (crypto-shredding), bulk reads of
 several subjects' events, and notification ids (ledger positions) of stored events.
-Everything is written in the same transaction as the events, through keyword arguments
-of ``Application.save``: ``receipts=`` (source receipts), ``new_keys=`` (data keys of new
-subjects), ``erase_keys=`` (subject ids whose data keys are destroyed) and ``outbox=``
-(messages for the gateways).
+Everything is written in the same transaction as the events: ``Application.save`` takes
+one typed keyword argument, ``beside=RowsBeside(...)``, which the recorders read with
+``rows_beside(kwargs)``.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-
-@dataclass(frozen=True)
-class Receipt:
-    """The first event recorded for a (tenant, source kind, source id)."""
-
-    tenant: str
-    source_kind: str
-    source_id: str
-    subject_id: UUID
-    event_id: UUID
-    version: int
-    type: str
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.source_kind, self.source_id)
+from ledger.domain.outbound.outbox import OutboxMessage
+from ledger.domain.receipts import Receipt
 
 
 @dataclass(frozen=True)
-class OutboxMessage:
-    """A message a gateway must send, stored in the same transaction as its event.
+class RowsBeside:
+    """Rows written in the same transaction as a save's events."""
 
-    ``id`` is assigned by the database (0 before it is stored). ``payload`` is opaque to
-    the store; whoever writes it decides its format (and seals any personal data in it).
-    """
+    receipts: Sequence[Receipt] = ()  # idempotency: which event each source id became
+    new_keys: dict[UUID, bytes] = field(default_factory=dict)  # data keys of new subjects
+    erase_keys: Sequence[UUID] = ()  # subjects whose data keys are destroyed (erasure)
+    outbox: Sequence[OutboxMessage] = ()  # messages for the gateways
 
-    tenant: str
-    channel: str
-    subject_id: UUID
-    event_id: UUID
-    kind: str
-    payload: str
-    id: int = 0
+
+NOTHING_BESIDE = RowsBeside()
+
+
+def rows_beside(kwargs: dict[str, Any]) -> RowsBeside:
+    """The ``beside=`` argument a recorder was given with a save (none: nothing beside)."""
+    beside = kwargs.get("beside", NOTHING_BESIDE)
+    if not isinstance(beside, RowsBeside):
+        raise TypeError(f"beside= takes RowsBeside, not {type(beside).__name__}")
+    return beside
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ from uuid import UUID, uuid5
 # ledger.tenants.events is imported for its event classes: a reader must know every
 # ledger event type, whatever else its process imported.
 import ledger.tenants.events  # noqa: F401
-from ledger.canonical import format_time, parse_time
+from ledger.crypto.chain import event_hash
+from ledger.domain.times import format_time, parse_time
 from ledger.events import RENAMED_FIELDS, ConsentEvent, LedgerEvent, _json_value
 
 SPEC_VERSION = "1.0"
@@ -159,7 +160,7 @@ def decode(value: bytes | None) -> DecodedEvent:
         raise UndecodableRecord("subject or subjectversion disagree with the event")
     if str(event.event_id) != envelope.get("id"):
         raise UndecodableRecord("id disagrees with the event")
-    if event.computed_hash() != event.hash:
+    if event_hash(event) != event.hash:
         raise UndecodableRecord("the event's hash does not match its content")
     return DecodedEvent(event, event_type, subject, version, position)
 

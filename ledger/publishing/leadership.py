@@ -14,7 +14,7 @@ import zlib
 
 import psycopg
 
-from ledger.liveness import beat
+from ledger.runtime.liveness import beat
 
 log = logging.getLogger(__name__)
 

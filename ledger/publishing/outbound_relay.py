@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from ledger.outbound.delivery import deliverable
-
-if TYPE_CHECKING:
-    from ledger.application import LedgerCore
+from ledger.application.outbound.delivery import deliverable
+from ledger.application.ports import LedgerReader
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,7 @@ class PositionStore(Protocol):
 class OutboundRelay:
     def __init__(
         self,
-        ledger: LedgerCore,
+        ledger: LedgerReader,
         producer: KafkaProducer,
         topic: str,
         positions: PositionStore,

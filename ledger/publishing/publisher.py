@@ -22,15 +22,15 @@ from kafka.errors import KafkaError
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger.application import LedgerCore
-from ledger.liveness import beat
-from ledger.metrics import PUBLISHER_LAG
-from ledger.notification_log import NotificationLog
+from ledger.application.core import LedgerCore
 from ledger.publishing.cloudevents import KafkaRecord, encode
 from ledger.publishing.kafka import KafkaSettings, ensure_topics, make_producer
 from ledger.publishing.leadership import Leadership, LeadershipLost
 from ledger.publishing.outbound_relay import OutboundRelay
 from ledger.publishing.positions import PublisherPositions
+from ledger.runtime.liveness import beat
+from ledger.runtime.metrics import PUBLISHER_LAG
+from ledger.runtime.notification_log import NotificationLog
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from ledger.commands import CaptureMethod
+from ledger.domain.commands import CaptureMethod
 from ledger.events import RENAMED_FIELDS, LedgerEvent
 from ledger.publishing.cloudevents import TYPE_PREFIX, ledger_event_types
 

@@ -9,9 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import ServeSettings
-from ledger.access import AccessRegistry, Role
-from ledger.settings import StorageSettings, access_env
+from api.serve_settings import ServeSettings
+from ledger.application.api_keys import AccessRegistry
+from ledger.domain.roles import Role
+from ledger.runtime.storage_settings import StorageSettings, access_env
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.events import document_hash
+from ledger.crypto.chain import document_hash
 from tests.e2e.conftest import Api
 
 ALICE = "+14155550100"

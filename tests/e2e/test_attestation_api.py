@@ -12,13 +12,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.checkpoint import open_checkpoint
+from ledger.attestation.checkpointer import Checkpointer
 from ledger.attestation.proofs import verify_consistency
-from ledger.attestation.sealer import Sealer
 from ledger.attestation.signing_keys import public_pem
 from ledger.attestation.verification import verify_bundle
-from ledger.consent_ledger import ConsentLedger
-from ledger.settings import StorageSettings
+from ledger.runtime.storage_settings import StorageSettings
 from tests.e2e.conftest import Api
 from tests.support.attestation import new_sealer
 
@@ -27,7 +27,7 @@ ATTESTATION = f"/v1/subjects/whatsapp/{ALICE}/attestation"
 
 
 @pytest.fixture
-def sealer(storage: StorageSettings) -> Iterator[Sealer]:
+def sealer(storage: StorageSettings) -> Iterator[Checkpointer]:
     """The sealer process's part, run in this process against the same database."""
     ledger = ConsentLedger(storage.eventsourcing_env())
     yield new_sealer(ledger, Ed25519PrivateKey.generate())
@@ -61,11 +61,11 @@ def get_bundle(api: Api, role: str = "auditor", **params: str) -> dict[str, Any]
 
 
 def test_an_auditor_gets_a_bundle_that_verifies_with_the_published_key(
-    api: Api, sealer: Sealer
+    api: Api, sealer: Checkpointer
 ) -> None:
     # Given a history, sealed by the sealer
     record_alice(api)
-    sealer.seal_once()
+    sealer.checkpoint_once()
     # When the auditor fetches the public key and the bundle
     published = api.client.get("/v1/public-key", params={"format": "pem"})
     key = load_pem_public_key(published.content)
@@ -79,9 +79,9 @@ def test_an_auditor_gets_a_bundle_that_verifies_with_the_published_key(
     assert bundle["consent"]["purposes"]["marketing"]["status"] == "opted_out"
 
 
-def test_the_bundle_as_csv_and_as_a_printable_report(api: Api, sealer: Sealer) -> None:
+def test_the_bundle_as_csv_and_as_a_printable_report(api: Api, sealer: Checkpointer) -> None:
     record_alice(api)
-    sealer.seal_once()
+    sealer.checkpoint_once()
     response = api.client.get(ATTESTATION, params={"format": "csv"}, headers=api.headers("auditor"))
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
@@ -98,9 +98,9 @@ def test_the_bundle_as_csv_and_as_a_printable_report(api: Api, sealer: Sealer) -
     assert "stop promotions" in report.text  # what the person sent
 
 
-def test_as_of_answers_with_the_consent_at_that_moment(api: Api, sealer: Sealer) -> None:
+def test_as_of_answers_with_the_consent_at_that_moment(api: Api, sealer: Checkpointer) -> None:
     record_alice(api)
-    sealer.seal_once()
+    sealer.checkpoint_once()
     first = get_bundle(api)["events"][0]
     then = get_bundle(api, as_of=first["recorded_at"])
     assert then["consent"]["purposes"]["marketing"] == {
@@ -113,18 +113,18 @@ def test_as_of_answers_with_the_consent_at_that_moment(api: Api, sealer: Sealer)
     assert then["verification"]["verified"] is True
 
 
-def test_checkpoints_and_consistency_proofs(api: Api, sealer: Sealer) -> None:
+def test_checkpoints_and_consistency_proofs(api: Api, sealer: Checkpointer) -> None:
     headers = api.headers("campaign")
     assert api.client.get("/v1/checkpoints/latest", headers=headers).status_code == 404
     record_alice(api)
-    sealer.seal_once()
+    sealer.checkpoint_once()
     old = api.client.get("/v1/checkpoints/latest", headers=headers).json()
     api.client.post(
         "/v1/messages/inbound",
         json={"channel": "whatsapp", "from": ALICE, "text": "START", "message_id": "w2"},
         headers=api.headers(),
     )
-    sealer.seal_once()
+    sealer.checkpoint_once()
     new = api.client.get("/v1/checkpoints/latest", headers=headers).json()
     assert (old["tree_size"], new["tree_size"]) == (2, 3)
     opened = open_checkpoint(new["note"], sealer.key.public_key())
@@ -161,9 +161,9 @@ BAD_REQUESTS = [  # (path, query, role, status, error code, field)
 ]
 
 
-def test_bad_requests_are_refused_with_the_field_named(api: Api, sealer: Sealer) -> None:
+def test_bad_requests_are_refused_with_the_field_named(api: Api, sealer: Checkpointer) -> None:
     record_alice(api)
-    sealer.seal_once()
+    sealer.checkpoint_once()
     for path, params, role, status, code, field in BAD_REQUESTS:
         headers = api.headers(role) if role else {}
         response = api.client.get(path, params=params, headers=headers)
@@ -173,10 +173,10 @@ def test_bad_requests_are_refused_with_the_field_named(api: Api, sealer: Sealer)
 
 
 def test_erasure_keeps_proofs_and_removes_the_personal_data(
-    api: Api, sealer: Sealer, storage: StorageSettings
+    api: Api, sealer: Checkpointer, storage: StorageSettings
 ) -> None:
     record_alice(api)
-    sealer.seal_once()
+    sealer.checkpoint_once()
     before = get_bundle(api)
     erase_path = f"/v1/subjects/whatsapp/{ALICE}/personal-data"
     # Only an admin may erase
@@ -190,7 +190,7 @@ def test_erasure_keeps_proofs_and_removes_the_personal_data(
     body = erased.json()
     assert (body["type"], body["version"], body["duplicate"]) == ("personal_data_erased", 3, False)
     assert body["read_models_updated"] is True
-    sealer.seal_once()
+    sealer.checkpoint_once()
     # Then the history and its proofs still verify, and no personal data can be read
     after = get_bundle(api)
     assert after["verification"]["verified"] is True

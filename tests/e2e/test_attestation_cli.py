@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import ServeSettings
-from ledger.consent_ledger import ConsentLedger
-from ledger.settings import StorageSettings
+from api.serve_settings import ServeSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.runtime.storage_settings import StorageSettings
 from tests.e2e.conftest import Api, issue_keys
 from tests.support.commands import opt_in
 from tests.support.processes import CLI, clean_env, run_cli, start_cli

@@ -16,8 +16,8 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from ledger.commands import CaptureMethod, Evidence, RecordConsent, Source
-from ledger.consent_ledger import ConsentLedger
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.domain.commands import CaptureMethod, Evidence, RecordConsent, Source
 from ledger.publishing.kafka import KafkaSettings
 from ledger.publishing.positions import PublisherPositions
 from projections.views import open_projections

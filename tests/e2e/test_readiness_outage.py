@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
-from api.settings import ServeSettings
-from ledger.settings import StorageSettings
+from api.serve_settings import ServeSettings
+from ledger.runtime.storage_settings import StorageSettings
 from tests.support.postgres import EmbeddedServer, fresh_database
 
 

@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import ServeSettings
-from ledger.canonical import parse_time
+from api.serve_settings import ServeSettings
+from ledger.domain.times import parse_time
 from ledger.persistence.gateway_secrets import gateway_secret_table
-from ledger.settings import StorageSettings
+from ledger.runtime.storage_settings import StorageSettings
 from tests.e2e.conftest import Api, issue_keys
 from tests.support.gateways import wa_messages, wa_payload, wa_text
 from tests.support.processes import CLI, clean_env

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.access import AccessRegistry, Role, parse_roles
-from ledger.errors import InvalidInput
-from ledger.settings import StorageSettings, access_env
+from ledger.application.api_keys import AccessRegistry
+from ledger.domain.errors import InvalidInput
+from ledger.domain.roles import Role, parse_roles
+from ledger.runtime.storage_settings import StorageSettings, access_env
 
 
 def test_a_key_authenticates_as_its_tenant_and_roles_until_revoked(

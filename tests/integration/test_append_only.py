@@ -7,8 +7,8 @@ import sqlite3
 import psycopg
 import pytest
 
-from ledger.consent_ledger import ConsentLedger
-from ledger.settings import StorageSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.runtime.storage_settings import StorageSettings
 from tests.support.commands import opt_in
 
 ALICE = "+14155550100"

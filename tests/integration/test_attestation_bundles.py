@@ -10,15 +10,16 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.erasure import erase_personal_data
 from ledger.attestation.bundle import build_bundle
 from ledger.attestation.checkpoint import parse_text
-from ledger.attestation.sealer import Sealer
+from ledger.attestation.checkpointer import Checkpointer
 from ledger.attestation.verification import verify_bundle
-from ledger.canonical import parse_time
-from ledger.consent_ledger import ConsentLedger
-from ledger.erasure import erase_personal_data
+from ledger.crypto.chain import event_hash
+from ledger.domain.times import parse_time
 from ledger.events import PersonalDataErased
-from ledger.settings import StorageSettings
+from ledger.runtime.storage_settings import StorageSettings
 from tests.support.attestation import new_sealer
 from tests.support.commands import message, opt_in
 
@@ -32,7 +33,7 @@ def alice_history(ledger: ConsentLedger) -> None:
     ledger.receive_message(message(ALICE, "START"))
 
 
-def bundle_of(ledger: ConsentLedger, sealer: Sealer, **kwargs: Any) -> dict[str, Any]:
+def bundle_of(ledger: ConsentLedger, sealer: Checkpointer, **kwargs: Any) -> dict[str, Any]:
     return build_bundle(ledger, sealer.store, "acme", "whatsapp", ALICE, **kwargs)
 
 
@@ -40,7 +41,7 @@ def test_a_bundle_verifies_with_the_public_key_alone(ledger: ConsentLedger) -> N
     # Given a subject's history, sealed
     alice_history(ledger)
     sealer = new_sealer(ledger)
-    sealer.seal_once()
+    sealer.checkpoint_once()
     # When an auditor gets the bundle (as JSON, over the wire)
     bundle = json.loads(json.dumps(bundle_of(ledger, sealer)))
     # Then it verifies with nothing but the public key
@@ -49,7 +50,7 @@ def test_a_bundle_verifies_with_the_public_key_alone(ledger: ConsentLedger) -> N
     assert report.summary().startswith("OK: 3 events")
     assert bundle["verification"]["verified"] is True
     # And the events are the ledger's history, chained, with personal data only committed
-    _, history = ledger.history("acme", "whatsapp", ALICE)
+    history = ledger.history("acme", "whatsapp", ALICE).entries
     assert [e["hash"] for e in bundle["events"]] == [h.hash for h in history]
     assert [e["leaf_index"] for e in bundle["events"]] == [0, 1, 2]
     objects = json.dumps(bundle["events"])
@@ -65,7 +66,7 @@ def test_a_bundle_verifies_with_the_public_key_alone(ledger: ConsentLedger) -> N
 def test_a_bundle_names_events_recorded_after_the_checkpoint(ledger: ConsentLedger) -> None:
     alice_history(ledger)
     sealer = new_sealer(ledger)
-    sealer.seal_once()
+    sealer.checkpoint_once()
     ledger.receive_message(message(ALICE, "STOP"))
     bundle = bundle_of(ledger, sealer)
     assert bundle["events"][3]["inclusion_proof"] is None
@@ -73,17 +74,17 @@ def test_a_bundle_names_events_recorded_after_the_checkpoint(ledger: ConsentLedg
     assert report.failure is not None
     assert report.failure.version == 4
     assert "not covered by the checkpoint" in report.failure.reason
-    sealer.seal_once()
+    sealer.checkpoint_once()
     assert verify_bundle(bundle_of(ledger, sealer), sealer.key.public_key()).ok
 
 
 def test_as_of_answers_with_what_the_ledger_knew_then(ledger: ConsentLedger) -> None:
     # Given an opt-in, and later a STOP
     ledger.record(opt_in(ALICE))
-    _, [first] = ledger.history("acme", "whatsapp", ALICE)
+    [first] = ledger.history("acme", "whatsapp", ALICE).entries
     ledger.receive_message(message(ALICE, "STOP"))
     sealer = new_sealer(ledger)
-    sealer.seal_once()
+    sealer.checkpoint_once()
     # When the auditor asks for the consent at the moment the opt-in was recorded
     then = parse_time(first.document["recorded_at"])
     bundle = bundle_of(ledger, sealer, as_of=then)
@@ -103,11 +104,11 @@ def test_erasure_keeps_the_bundle_verifiable_and_the_data_unreadable(
     # Given a sealed history with personal data
     alice_history(ledger)
     sealer = new_sealer(ledger)
-    sealer.seal_once()
+    sealer.checkpoint_once()
     before = bundle_of(ledger, sealer)
     # When the subject's personal data is erased
     erased = erase_personal_data(ledger, "acme", "whatsapp", ALICE, requested_by="k1")
-    sealer.seal_once()
+    sealer.checkpoint_once()
     # Then the erasure is the next link of the chain and the bundle still verifies
     after = bundle_of(ledger, sealer)
     assert verify_bundle(after, sealer.key.public_key()).ok
@@ -120,7 +121,7 @@ def test_erasure_keeps_the_bundle_verifiable_and_the_data_unreadable(
         }
     # And no personal value can be read any more: no key, no disclosures, nothing in clear
     assert ledger.store.data_keys([erased.subject_id]) == {}
-    _, history = ledger.history("acme", "whatsapp", ALICE)
+    history = ledger.history("acme", "whatsapp", ALICE).entries
     assert all(entry.disclosures is None for entry in history)
     assert after["disclosures"] == []
     text = json.dumps(after)
@@ -137,12 +138,12 @@ def test_a_subject_who_writes_after_an_erasure_can_be_erased_again(ledger: Conse
     alice_history(ledger)
     first = erase_personal_data(ledger, "acme", "whatsapp", ALICE)
     ledger.receive_message(message(ALICE, "STOP please"))
-    _, history = ledger.history("acme", "whatsapp", ALICE)
+    history = ledger.history("acme", "whatsapp", ALICE).entries
     assert history[-1].disclosures == {"address": ALICE, "text": "STOP please"}
     second = erase_personal_data(ledger, "acme", "whatsapp", ALICE)
     assert not second.duplicate
     assert second.version == first.version + 2
-    _, history = ledger.history("acme", "whatsapp", ALICE)
+    history = ledger.history("acme", "whatsapp", ALICE).entries
     assert all(entry.disclosures is None for entry in history)
 
 
@@ -194,7 +195,7 @@ def test_any_tampering_with_the_bundle_fails_verification(tmp_path: Path, case: 
     with ConsentLedger(storage.eventsourcing_env()) as ledger:
         alice_history(ledger)
         sealer = new_sealer(ledger)
-        sealer.seal_once()
+        sealer.checkpoint_once()
         bundle = bundle_of(ledger, sealer)
     assert verify_bundle(bundle, sealer.key.public_key()).ok
     change(bundle)
@@ -219,7 +220,7 @@ def test_an_event_altered_in_the_database_breaks_the_next_bundle(
     with ConsentLedger(pg_storage.eventsourcing_env()) as ledger:
         alice_history(ledger)
         sealer = new_sealer(ledger)
-        sealer.seal_once()
+        sealer.checkpoint_once()
         # When a superuser rewrites the opt-in's purposes in place
         tamper(
             pg_url,
@@ -241,13 +242,13 @@ def test_a_consistent_rewrite_is_caught_by_the_sealed_leaf(
     with ConsentLedger(pg_storage.eventsourcing_env()) as ledger:
         alice_history(ledger)
         sealer = new_sealer(ledger)
-        sealer.seal_once()
+        sealer.checkpoint_once()
         # When the last event is rewritten with a hash recomputed to fit its new content
         sid = ledger.state_of("acme", "whatsapp", ALICE).id
         stored = ledger.store.select_subjects([sid])[sid][-1]
         event = ledger.ledger_event(stored)
         forged = type(event)(**{**vars(event), "purposes": ["utility"], "hash": ""})
-        forged = type(event)(**{**vars(forged), "hash": forged.computed_hash()})
+        forged = type(event)(**{**vars(forged), "hash": event_hash(forged)})
         state = ledger.mapper.to_stored_event(forged).state
         tamper(
             pg_url,
@@ -268,7 +269,7 @@ def test_an_event_deleted_from_the_database_is_named_as_missing(
     with ConsentLedger(pg_storage.eventsourcing_env()) as ledger:
         alice_history(ledger)
         sealer = new_sealer(ledger)
-        sealer.seal_once()
+        sealer.checkpoint_once()
         # When a superuser deletes the last event (the chain of the rest still holds)
         tamper(pg_url, "DELETE FROM consentledger_events WHERE originator_version = 3")
         # Then the bundle shows it as missing, and it does not verify

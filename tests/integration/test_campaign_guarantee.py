@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ledger.commands import CaptureMethod, Evidence, RecordConsent, Source
-from ledger.consent_ledger import ConsentLedger
-from ledger.settings import StorageSettings
-from projections.consent_queries import CHUNK, ConsentQueries
-from projections.consent_status_projection import ConsentStatusProjection
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.domain.commands import CaptureMethod, Evidence, RecordConsent, Source
+from ledger.runtime.storage_settings import StorageSettings
+from projections.consent_status.projection import ConsentStatusProjection
+from projections.consent_status.queries import CHUNK, ConsentQueries
 from projections.embedded import EmbeddedProjections
 from tests.support.commands import message, now
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from ledger.consent_ledger import ConsentLedger
-from ledger.errors import Unavailable
-from ledger.settings import StorageSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.domain.errors import Unavailable
+from ledger.runtime.storage_settings import StorageSettings
 from tests.support.commands import message
 from tests.support.postgres import EmbeddedServer, fresh_database
 

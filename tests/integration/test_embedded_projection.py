@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger.consent_ledger import ConsentLedger
-from ledger.records import InboundOutcome
-from ledger.settings import StorageSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.domain.records import InboundOutcome
+from ledger.runtime.storage_settings import StorageSettings
 from projections.embedded import EmbeddedProjections
 from tests.support.commands import message, opt_in
 

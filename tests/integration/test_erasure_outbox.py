@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ledger.consent_ledger import ConsentLedger
-from ledger.erasure import erase_personal_data
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.erasure import erase_personal_data
 from tests.support.commands import message
 
 ALICE = "+14155550100"

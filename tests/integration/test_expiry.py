@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.canonical import utc_now
-from ledger.consent_ledger import ConsentLedger
-from ledger.consent_status import Status
-from ledger.settings import StorageSettings
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.domain.consent_status import Status
+from ledger.domain.times import utc_now
+from ledger.runtime.storage_settings import StorageSettings
 from projections.pending_requests import PendingRequestsProjection
 from tests.support.commands import message, optin_request
 from tests.support.kafka import Broker, wait_until
@@ -25,7 +25,7 @@ ASKED_NOW = "+14155550102"
 
 
 def ask(ledger: ConsentLedger, address: str) -> int:
-    answer, _ = ledger.request_opt_in(optin_request(address))
+    answer = ledger.request_opt_in(optin_request(address)).recorded
     return answer.position
 
 
@@ -51,7 +51,7 @@ def then_only_the_unanswered_old_request_expired(ledger: ConsentLedger) -> None:
     assert status_of(ledger, ASKED_TWO_DAYS_AGO[0]) is Status.EXPIRED
     assert status_of(ledger, ANSWERED) is Status.OPTED_IN
     assert status_of(ledger, ASKED_NOW) is Status.PENDING
-    _, history = ledger.history("acme", "whatsapp", ASKED_TWO_DAYS_AGO[0])
+    history = ledger.history("acme", "whatsapp", ASKED_TWO_DAYS_AGO[0]).entries
     expired = [e.document for e in history if e.document["type"] == "opt_in_request_expired"]
     assert len(expired) == 1
     pending_since = datetime.fromisoformat(

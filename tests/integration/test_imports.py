@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.consent_ledger import ConsentLedger
-from ledger.consent_status import Status
-from ledger.errors import InvalidInput
-from ledger.imports import import_rows, parse_csv
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.imports import import_rows, parse_csv
+from ledger.domain.consent_status import Status
+from ledger.domain.errors import InvalidInput
 from tests.support.commands import message
 
 CSV = """channel,address,type,purposes,occurred_at,method,text,ip
@@ -49,7 +49,7 @@ def test_an_import_records_good_rows_and_reports_each_bad_one(ledger: ConsentLed
         ledger.state_of("acme", "whatsapp", "+14155550103").status_of("marketing").status
         is Status.OPTED_OUT
     )  # type: ignore[union-attr]
-    _, [entry] = ledger.history("acme", "whatsapp", "+14155550100")
+    [entry] = ledger.history("acme", "whatsapp", "+14155550100").entries
     assert entry.document["source"]["kind"] == "import"
     assert entry.disclosures == {"address": "+14155550100", "text": "I agree", "ip": "203.0.113.9"}
 
@@ -59,7 +59,7 @@ def test_importing_the_same_file_again_changes_nothing(ledger: ConsentLedger) ->
     again = run_import(ledger, CSV)
     assert again["accepted"] == 0
     assert again["duplicates"] == first["accepted"] + first["duplicates"]
-    _, history = ledger.history("acme", "whatsapp", "+14155550100")
+    history = ledger.history("acme", "whatsapp", "+14155550100").entries
     assert len(history) == 1
 
 

@@ -13,12 +13,12 @@ from kafka import KafkaProducer
 
 from consumers.consent_events import ConsentEventsConsumer
 from consumers.service import ProjectionConsumers
-from ledger.canonical import utc_now
-from ledger.consent_ledger import ConsentLedger
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.domain.times import utc_now
 from ledger.publishing.kafka import KafkaSettings
-from ledger.settings import StorageSettings
+from ledger.runtime.storage_settings import StorageSettings
 from projections.consent_daily import ConsentDailyProjection
-from projections.consent_status_projection import ConsentStatusProjection
+from projections.consent_status.projection import ConsentStatusProjection
 from projections.pending_requests import PendingRequestsProjection
 from tests.support.kafka import Broker, read_topic, wait_until
 from tests.support.pipeline import (

@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from ledger.canonical import GENESIS_HASH
-from ledger.consent_ledger import ConsentLedger
-from ledger.consent_status import Status
-from ledger.errors import InvalidAddress, RuleViolation, SourceConflict
-from ledger.events import document_hash
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.crypto.chain import document_hash
+from ledger.domain.consent_status import Status
+from ledger.domain.errors import InvalidAddress, RuleViolation, SourceConflict
+from ledger.events import GENESIS_HASH
 from tests.support.commands import message, opt_in
 
 ALICE = "+14155550100"
@@ -21,7 +21,7 @@ def test_events_are_recorded_in_a_verifiable_hash_chain(ledger: ConsentLedger) -
     ledger.record(opt_in(ALICE))
     ledger.receive_message(message(ALICE, "STOP"))
     ledger.receive_message(message(ALICE, "START"))
-    _, history = ledger.history("acme", "whatsapp", ALICE)
+    history = ledger.history("acme", "whatsapp", ALICE).entries
     assert [e.document["type"] for e in history] == ["opted_in", "opted_out", "opted_in"]
     assert [e.document["version"] for e in history] == [1, 2, 3]
     previous = GENESIS_HASH
@@ -40,7 +40,7 @@ def test_a_redelivered_source_is_recorded_once_and_answers_with_the_original(
     assert again.duplicate
     assert not first.duplicate
     assert (again.event_id, again.position) == (first.event_id, first.position)
-    _, history = ledger.history("acme", "whatsapp", ALICE)
+    history = ledger.history("acme", "whatsapp", ALICE).entries
     assert len(history) == 1
 
 
@@ -55,7 +55,7 @@ def test_a_redelivered_inbound_message_answers_with_the_original_event(
     assert again.recorded.duplicate
     assert first.recorded
     assert again.recorded.event_id == first.recorded.event_id
-    _, history = ledger.history("acme", "whatsapp", ALICE)
+    history = ledger.history("acme", "whatsapp", ALICE).entries
     assert len(history) == 1
 
 
@@ -63,7 +63,7 @@ def test_a_source_id_reused_for_another_person_is_a_conflict(ledger: ConsentLedg
     ledger.record(opt_in(ALICE, source_id="form-7"))
     with pytest.raises(SourceConflict):
         ledger.record(opt_in(BOB, source_id="form-7"))
-    _, history = ledger.history("acme", "whatsapp", BOB)
+    history = ledger.history("acme", "whatsapp", BOB).entries
     assert history == []
 
 
@@ -75,8 +75,8 @@ def test_a_batch_with_one_bad_item_stores_nothing(ledger: ConsentLedger) -> None
     with pytest.raises(RuleViolation) as broken:
         ledger.record_batch([good, opt_in(BOB, kind="opt_in_request_expired")])
     assert broken.value.field == "events[1].type"
-    assert ledger.history("acme", "whatsapp", ALICE)[1] == []
-    assert ledger.history("acme", "whatsapp", BOB)[1] == []
+    assert ledger.history("acme", "whatsapp", ALICE).entries == []
+    assert ledger.history("acme", "whatsapp", BOB).entries == []
 
 
 def test_a_batch_folds_events_of_one_subject_in_order(ledger: ConsentLedger) -> None:
@@ -107,5 +107,5 @@ def test_personal_data_is_stored_only_sealed(ledger: ConsentLedger) -> None:
     )
     assert ALICE.encode() not in raw
     assert b"Alice Example" not in raw
-    _, [entry] = ledger.history("acme", "whatsapp", ALICE)
+    [entry] = ledger.history("acme", "whatsapp", ALICE).entries
     assert entry.disclosures == {"address": ALICE, "text": "STOP please, Alice Example here"}

@@ -14,13 +14,13 @@ import pytest
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from ledger.canonical import utc_now
-from ledger.commands import Notice, ReceiveMessage, RequestOptIn
-from ledger.consent_ledger import ConsentLedger
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.domain.commands import Notice, ReceiveMessage, RequestOptIn
+from ledger.domain.times import utc_now
 from ledger.publishing.kafka import ensure_topics, make_producer
 from ledger.publishing.outbound_relay import POSITION_NAME, OutboundRelay
 from ledger.publishing.positions import PublisherPositions
-from ledger.settings import StorageSettings
+from ledger.runtime.storage_settings import StorageSettings
 from tests.support.kafka import Broker, read_topic, start_broker
 
 ALICE, BOB = "+14155550100", "+14155550101"

@@ -6,10 +6,10 @@ import threading
 
 import psycopg
 
-from ledger.access import AccessRegistry
-from ledger.canonical import GENESIS_HASH
-from ledger.consent_ledger import ConsentLedger
-from ledger.settings import StorageSettings, access_env
+from ledger.application.api_keys import AccessRegistry
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.events import GENESIS_HASH
+from ledger.runtime.storage_settings import StorageSettings, access_env
 from tests.support.commands import message, opt_in
 
 ALICE = "+14155550100"
@@ -43,7 +43,7 @@ def test_threads_racing_on_one_subject_lose_no_event_and_keep_the_chain(pg_url: 
     for thread in threads:
         thread.join()
     assert errors == []
-    _, history = ledgers[0].history("acme", "whatsapp", ALICE)
+    history = ledgers[0].history("acme", "whatsapp", ALICE).entries
     assert sorted(e.document["event_id"] for e in history) == sorted(accepted)
     assert [e.document["version"] for e in history] == list(range(1, 8 * per_thread + 1))
     previous = GENESIS_HASH

@@ -11,14 +11,14 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from ledger.commands import Source
-from ledger.consent_ledger import ConsentLedger
-from ledger.erasure import erase_personal_data
-from ledger.keywords import KeywordRules
-from ledger.settings import StorageSettings
-from ledger.tenants.book import TenantSettingsBook
-from ledger.tenants.gateways import Gateway
-from ledger.tenants.secret_box import SecretBox
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.erasure import erase_personal_data
+from ledger.application.tenants.book import TenantSettingsBook
+from ledger.crypto.secret_box import SecretBox
+from ledger.domain.commands import Source
+from ledger.domain.keywords import KeywordRules
+from ledger.domain.tenants.gateways import Gateway
+from ledger.runtime.storage_settings import StorageSettings
 from tests.support.commands import message, opt_in, optin_request
 from tests.support.kafka import Broker, read_topic
 from tests.support.pipeline import ledger_on, publisher

@@ -10,10 +10,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from ledger.consent_ledger import ConsentLedger
+from ledger.application.consent_ledger import ConsentLedger
 from ledger.publishing.cloudevents import decode
 from ledger.publishing.publisher import Publisher, PublishSettings
-from ledger.settings import StorageSettings
+from ledger.runtime.storage_settings import StorageSettings
 from tests.support.commands import message, opt_in, optin_request
 from tests.support.kafka import Broker, read_topic, wait_until
 from tests.support.pipeline import ledger_on, publisher, start
@@ -37,8 +37,8 @@ def test_every_ledger_event_reaches_kafka_as_a_cloudevent_keyed_by_its_subject(
     ledger.receive_message(message("+14155550100", "stop promotions"))
     ledger.request_opt_in(optin_request("+14155550101"))
     ledger.receive_message(message("+14155550101", "YES"))
-    _, history = ledger.history("acme", "whatsapp", "+14155550100")
-    _, other = ledger.history("acme", "whatsapp", "+14155550101")
+    history = ledger.history("acme", "whatsapp", "+14155550100").entries
+    other = ledger.history("acme", "whatsapp", "+14155550101").entries
     kafka = broker.settings()
     # When the publisher runs
     with publisher(pg_storage, kafka):
@@ -151,7 +151,8 @@ def test_the_publisher_also_relays_the_outbox_to_the_outbound_topic(
     pg_storage: StorageSettings, ledger: ConsentLedger, broker: Broker
 ) -> None:
     # Given an opt-in request (a message to send) and a STOP (a confirmation to send)
-    answer, request_id = ledger.request_opt_in(optin_request("+14155550101"))
+    requested = ledger.request_opt_in(optin_request("+14155550101"))
+    answer, request_id = requested.recorded, requested.request_id
     ledger.receive_message(message("+14155550100", "STOP"))
     kafka = broker.settings()
     # When the publisher runs

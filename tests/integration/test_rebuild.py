@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from ledger.consent_ledger import ConsentLedger
-from ledger.settings import StorageSettings
-from projections.consent_status_projection import ConsentStatusProjection
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.runtime.storage_settings import StorageSettings
+from projections.consent_status.projection import ConsentStatusProjection
 from projections.embedded import EmbeddedProjections
 from projections.rebuild import rebuild
 from projections.subject_projection import SubjectProjection

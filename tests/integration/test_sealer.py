@@ -10,8 +10,9 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.checkpoint import open_checkpoint
-from ledger.attestation.merkle import leaf_hash, root_hash, root_keys, tree_nodes
+from ledger.attestation.checkpointer import LogCorrupted
 from ledger.attestation.proofs import (
     consistency_steps,
     inclusion_steps,
@@ -20,10 +21,9 @@ from ledger.attestation.proofs import (
     verify_consistency,
     verify_inclusion,
 )
-from ledger.attestation.sealer import LogCorrupted
-from ledger.canonical import canonical_json
-from ledger.consent_ledger import ConsentLedger
-from ledger.settings import StorageSettings
+from ledger.crypto.canonical import canonical_json
+from ledger.crypto.merkle import leaf_hash, root_hash, root_keys, tree_nodes
+from ledger.runtime.storage_settings import StorageSettings
 from tests.support.attestation import new_sealer
 from tests.support.commands import message, opt_in
 
@@ -39,7 +39,7 @@ def record_some(ledger: ConsentLedger, rounds: int = 1) -> None:
 
 def history_leaves(ledger: ConsentLedger, address: str) -> dict[int, bytes]:
     """Leaf hashes from the public history: canonical JSON of the document plus its hash."""
-    _, entries = ledger.history("acme", "whatsapp", address)
+    entries = ledger.history("acme", "whatsapp", address).entries
     return {
         entry.document["version"]: leaf_hash(canonical_json({**entry.document, "hash": entry.hash}))
         for entry in entries
@@ -53,7 +53,7 @@ def test_every_event_gets_a_dense_leaf_and_a_proof_against_a_signed_checkpoint(
     record_some(ledger, rounds=4)
     # When the sealer seals them in batches of 7
     sealer = new_sealer(ledger, batch_size=7)
-    result = sealer.seal_once()
+    result = sealer.checkpoint_once()
     # Then every event has a leaf, indexes 0..n-1 follow the notification order
     store = sealer.store
     assert result.tree_size == result.leaves_added == 20
@@ -95,7 +95,7 @@ def test_leaf_indexes_stay_dense_where_notification_ids_have_holes(
         assert second.position == 3  # id 2 is a hole
         # When the log is sealed
         sealer = new_sealer(ledger)
-        sealer.seal_once()
+        sealer.checkpoint_once()
         # Then the leaves are 0 and 1, for positions 1 and 3
         bob = sealer.store.leaves_of(second.subject_id)
         assert [(leaf.leaf_index, leaf.notification_id) for leaf in bob] == [(1, 3)]
@@ -109,12 +109,12 @@ def test_checkpoints_grow_consistently_and_only_when_the_log_grows(ledger: Conse
     # Given the log sealed after each of several rounds of writes
     for rounds in (1, 2, 1, 3):
         record_some(ledger, rounds)
-        assert sealer.seal_once().checkpoint is not None
+        assert sealer.checkpoint_once().checkpoint is not None
         checkpoint = store.latest_checkpoint()
         assert checkpoint is not None
         notes.append(checkpoint)
         # When nothing new was recorded, no checkpoint is signed
-        assert sealer.seal_once().checkpoint is None
+        assert sealer.checkpoint_once().checkpoint is None
     # Then each checkpoint is consistent with every later one
     for i, old in enumerate(notes):
         for new in notes[i:]:
@@ -135,9 +135,9 @@ def test_two_sealers_racing_keep_one_dense_log(pg_storage: StorageSettings) -> N
     def seal(index: int) -> None:
         while not stop.is_set():
             try:
-                sealers[index].seal_once()
+                sealers[index].checkpoint_once()
             except Exception as error:  # a conflict is expected; anything else fails below
-                if type(error).__name__ != "SealConflict":
+                if type(error).__name__ != "CheckpointConflict":
                     errors.append(error)
 
     threads = [threading.Thread(target=seal, args=(i,)) for i in range(2)]
@@ -150,7 +150,7 @@ def test_two_sealers_racing_keep_one_dense_log(pg_storage: StorageSettings) -> N
         stop.set()
         for thread in threads:
             thread.join()
-    sealers[0].seal_once()
+    sealers[0].checkpoint_once()
     assert errors == []
     store = sealers[0].store
     assert store.head().size == 40
@@ -178,7 +178,7 @@ def test_postgres_refuses_to_change_the_log_even_for_a_superuser(
 ) -> None:
     with ConsentLedger(pg_storage.eventsourcing_env()) as ledger:
         record_some(ledger)
-        new_sealer(ledger).seal_once()
+        new_sealer(ledger).checkpoint_once()
     with (
         psycopg.connect(pg_url, autocommit=True) as conn,
         pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"),
@@ -198,7 +198,7 @@ def test_sqlite_refuses_to_change_the_log(tmp_path: Path, statement: str) -> Non
     storage = StorageSettings(database_url=None, sqlite_path=path)
     with ConsentLedger(storage.eventsourcing_env()) as ledger:
         record_some(ledger)
-        new_sealer(ledger).seal_once()
+        new_sealer(ledger).checkpoint_once()
     conn = sqlite3.connect(path)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         conn.execute(statement)
@@ -211,7 +211,7 @@ def test_a_tree_altered_behind_the_sealers_back_is_never_signed_again(
         # Given a sealed log whose stored node a superuser rewrote with the trigger off
         record_some(ledger)
         sealer = new_sealer(ledger)
-        sealer.seal_once()
+        sealer.checkpoint_once()
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(
                 "ALTER TABLE consentledger_events_merkle_nodes "
@@ -224,7 +224,7 @@ def test_a_tree_altered_behind_the_sealers_back_is_never_signed_again(
         record_some(ledger)
         # When the sealer extends the log, it refuses to sign over the altered tree
         with pytest.raises(LogCorrupted, match="no longer has the root"):
-            sealer.seal_once()
+            sealer.checkpoint_once()
         latest = sealer.store.latest_checkpoint()
         assert latest is not None
         assert latest.tree_size == 5

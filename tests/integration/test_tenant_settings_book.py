@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 
-from ledger.consent_ledger import ConsentLedger
-from ledger.keywords import KeywordRules
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.tenants.book import TenantSettingsBook
+from ledger.crypto.secret_box import SecretBox
+from ledger.domain.keywords import KeywordRules
+from ledger.domain.tenants.gateways import Gateway
 from ledger.persistence.gateway_secrets import gateway_secret_table
-from ledger.tenants.book import TenantSettingsBook
-from ledger.tenants.gateways import Gateway
-from ledger.tenants.secret_box import SecretBox
 
 
 def whatsapp(secret: str) -> dict[str, str]:

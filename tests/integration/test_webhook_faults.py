@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import ServeSettings
-from ledger.settings import StorageSettings
-from ledger.subjects import subject_id
+from api.serve_settings import ServeSettings
+from ledger.domain.subjects import subject_id
+from ledger.runtime.storage_settings import StorageSettings
 from tests.e2e.conftest import Api, issue_keys
 from tests.support.gateways import wa_messages, wa_payload, wa_text
 from tests.support.webhooks import configure, history, post_whatsapp

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.application import LedgerCore
-from ledger.attestation.sealer import Sealer
+from ledger.application.core import LedgerCore
+from ledger.attestation.checkpointer import Checkpointer
 from ledger.attestation.storage import open_merkle_store
 
 ORIGIN = "test.consent-ledger/log"
@@ -13,8 +13,8 @@ ORIGIN = "test.consent-ledger/log"
 
 def new_sealer(
     ledger: LedgerCore, key: Ed25519PrivateKey | None = None, *, batch_size: int = 1000
-) -> Sealer:
-    return Sealer(
+) -> Checkpointer:
+    return Checkpointer(
         ledger,
         open_merkle_store(ledger),
         key or Ed25519PrivateKey.generate(),

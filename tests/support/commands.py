@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from ledger.commands import (
+from ledger.domain.commands import (
     CaptureMethod,
     Evidence,
     Notice,

@@ -10,15 +10,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from consumers.consume_settings import ConsumeSettings
 from consumers.service import ProjectionConsumers
-from consumers.settings import ConsumeSettings
-from ledger.consent_ledger import ConsentLedger
+from ledger.application.consent_ledger import ConsentLedger
 from ledger.events import OptedIn, OptedOut, OptInAccepted
 from ledger.publishing.kafka import KafkaSettings
 from ledger.publishing.publisher import Publisher, PublishSettings
-from ledger.settings import StorageSettings
+from ledger.runtime.storage_settings import StorageSettings
 from projections.consent_daily import ConsentDailyProjection
-from projections.consent_status_projection import ConsentStatusProjection
+from projections.consent_status.projection import ConsentStatusProjection
 from projections.pending_requests import PendingRequestsProjection
 from projections.subject_projection import SubjectProjection
 from tests.support.commands import message, opt_in
@@ -147,7 +147,7 @@ def expected_daily(ledger: ConsentLedger, addresses: list[str]) -> Counter[tuple
     """Opt-ins and opt-outs counted straight from the subjects' histories in the ledger."""
     counts: Counter[tuple[str, ...]] = Counter()
     for address in addresses:
-        _, entries = ledger.history("acme", "whatsapp", address)
+        entries = ledger.history("acme", "whatsapp", address).entries
         for entry in entries:
             doc = entry.document
             kind = {

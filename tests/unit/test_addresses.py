@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.addresses import Channel, normalise_address, parse_channel
-from ledger.errors import InvalidAddress, UnknownChannel
-from ledger.subjects import resolve_subject
+from ledger.domain.addresses import Channel, normalise_address, parse_channel
+from ledger.domain.errors import InvalidAddress, UnknownChannel
+from ledger.domain.subjects import resolve_subject
 
 
 @pytest.mark.parametrize(

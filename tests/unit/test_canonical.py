@@ -9,7 +9,8 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.canonical import canonical_json, format_time, parse_time
+from ledger.crypto.canonical import canonical_json
+from ledger.domain.times import format_time, parse_time
 
 TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 KEYS = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.consent_status import ALL_PURPOSES, Status, fold
+from ledger.domain.consent_status import ALL_PURPOSES, Status, fold
 from ledger.events import (
     OptedIn,
     OptedOut,
@@ -15,22 +15,22 @@ from ledger.events import (
     OptInRequestExpired,
     OptInRequestUndeliverable,
 )
-from tests.support.builders import SUBJECT, draft, seal_all
+from tests.support.builders import SUBJECT, chain_all, draft
 
 M = ("marketing",)
 
 
 def status(drafts: list, purpose: str = "marketing") -> Status:  # type: ignore[type-arg]
-    state, _ = seal_all(drafts)
+    state, _ = chain_all(drafts)
     effective = state.status_of(purpose)
     return effective.status if effective else Status.NONE
 
 
 def test_given_a_request_when_it_is_accepted_then_the_subject_is_opted_in() -> None:
-    state, events = seal_all([draft(OptInRequested, purposes=M)])
+    state, events = chain_all([draft(OptInRequested, purposes=M)])
     assert state.status_of("marketing").status is Status.PENDING  # type: ignore[union-attr]
     request_id = events[0].request_id
-    state, _ = seal_all(
+    state, _ = chain_all(
         [draft(OptInAccepted, minute=1, purposes=M, request_id=request_id)], state=state
     )
     assert state.status_of("marketing").status is Status.OPTED_IN  # type: ignore[union-attr]
@@ -43,9 +43,9 @@ def test_a_request_ends_rejected_expired_or_undeliverable() -> None:
         (OptInRequestExpired, Status.EXPIRED),
         (OptInRequestUndeliverable, Status.UNDELIVERABLE),
     ]:
-        state, events = seal_all([draft(OptInRequested, purposes=M)])
+        state, events = chain_all([draft(OptInRequested, purposes=M)])
         request_id = events[0].request_id
-        state, _ = seal_all(
+        state, _ = chain_all(
             [draft(answer, minute=1, purposes=M, request_id=request_id)], state=state
         )
         assert state.status_of("marketing").status is expected  # type: ignore[union-attr]
@@ -60,7 +60,7 @@ def test_plain_stop_withdraws_every_purpose_even_ones_never_asked_about() -> Non
     assert status(drafts, "marketing") is Status.OPTED_OUT
     assert status(drafts, "utility") is Status.OPTED_OUT
     assert status(drafts, "service") is Status.OPTED_OUT
-    state, _ = seal_all(drafts)
+    state, _ = chain_all(drafts)
     assert set(state.statuses()) == {"marketing", "utility", ALL_PURPOSES}
 
 
@@ -89,7 +89,7 @@ def test_a_late_older_event_is_kept_but_never_overrides_a_newer_state() -> None:
         draft(OptedOut, minute=10, all_purposes=True),
         draft(OptedIn, minute=5, purposes=M),
     ]
-    state, events = seal_all(drafts)
+    state, events = chain_all(drafts)
     assert state.version == 2
     assert state.status_of("marketing").status is Status.OPTED_OUT  # type: ignore[union-attr]
     assert state.status_of("marketing").event_id == events[0].event_id  # type: ignore[union-attr]
@@ -101,7 +101,7 @@ def test_a_new_request_never_downgrades_a_given_consent() -> None:
 
 
 def test_an_opt_out_closes_the_pending_request() -> None:
-    state, _ = seal_all(
+    state, _ = chain_all(
         [draft(OptInRequested, purposes=M), draft(OptedOut, minute=1, all_purposes=True)]
     )
     assert state.pending is None
@@ -147,7 +147,7 @@ def test_folding_is_deterministic_and_tracks_the_chain(events: list) -> None:  #
         draft(OptedIn if kind == "in" else OptedOut, minute=m, purposes=tuple(sorted(p)))
         for kind, m, p in events
     ]
-    state, sealed = seal_all(drafts)
+    state, sealed = chain_all(drafts)
     again = fold(SUBJECT, sealed)
     assert again == state
     assert state.version == len(sealed)
@@ -155,14 +155,14 @@ def test_folding_is_deterministic_and_tracks_the_chain(events: list) -> None:  #
 
 
 def test_an_answer_resolves_its_request_even_when_the_gateway_clock_is_behind() -> None:
-    state, events = seal_all([draft(OptInRequested, minute=10, purposes=M)])
-    state, _ = seal_all(
+    state, events = chain_all([draft(OptInRequested, minute=10, purposes=M)])
+    state, _ = chain_all(
         [draft(OptInAccepted, minute=9, purposes=M, request_id=events[0].request_id)], state=state
     )
     assert state.status_of("marketing").status is Status.OPTED_IN  # type: ignore[union-attr]
     # …but an answer never overrides a later decision by another event.
-    state, events = seal_all([draft(OptInRequested, minute=10, purposes=M)])
-    state, _ = seal_all(
+    state, events = chain_all([draft(OptInRequested, minute=10, purposes=M)])
+    state, _ = chain_all(
         [
             draft(OptedOut, minute=12, all_purposes=True),
             draft(OptInAccepted, minute=11, purposes=M, request_id=events[0].request_id),

@@ -5,12 +5,17 @@ from __future__ import annotations
 import pytest
 
 from api.gateways import gupshup, twilio, whatsapp
-from ledger.commands import ReceiveMessage
-from ledger.errors import InvalidInput
-from ledger.outbound.ids import OutboundKind, OutboundRef
-from ledger.signals.commands import DeliveryReport, DeliveryStatus, ProviderSignal, SignalAction
-from ledger.signals.intake import Ignored
-from ledger.subjects import subject_id
+from ledger.application.signals.intake import Ignored
+from ledger.domain.commands import ReceiveMessage
+from ledger.domain.errors import InvalidInput
+from ledger.domain.outbound.ids import OutboundKind, OutboundRef
+from ledger.domain.signals.reports import (
+    DeliveryReport,
+    DeliveryStatus,
+    ProviderSignal,
+    SignalAction,
+)
+from ledger.domain.subjects import subject_id
 from tests.support.gateways import (
     PHONE_NUMBER_ID,
     gupshup_message,

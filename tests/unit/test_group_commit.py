@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from ledger.errors import RuleViolation
-from ledger.group_commit import GroupCommitter, Unit
-from ledger.work import ItemResult
+from ledger.application.writer.group_commit import GroupCommitter, Unit
+from ledger.application.writer.work import ItemResult
+from ledger.domain.errors import RuleViolation
 
 
 def test_units_queued_during_a_commit_share_the_next_and_fail_alone() -> None:
@@ -23,14 +23,16 @@ def test_units_queued_during_a_commit_share_the_next_and_fail_alone() -> None:
             if unit.tenant == "bad":
                 unit.error = RuleViolation("refused", code="test")
             else:
-                unit.results = [ItemResult(subject_id=__import__("uuid").uuid4(), note=unit.tenant)]
+                unit.results = [
+                    ItemResult(subject_id=__import__("uuid").uuid4(), reason=unit.tenant)
+                ]
 
     committer = GroupCommitter(commit_group)
     outcomes: dict[str, object] = {}
 
     def call(tenant: str) -> None:
         try:
-            outcomes[tenant] = committer.submit(Unit(tenant, [], atomic=True))[0].note
+            outcomes[tenant] = committer.submit(Unit(tenant, [], atomic=True))[0].reason
         except RuleViolation as error:
             outcomes[tenant] = error.code
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.keywords import (
+from ledger.domain.keywords import (
     DEFAULT_HELP,
     DEFAULT_OPT_IN,
     DEFAULT_OPT_OUT,

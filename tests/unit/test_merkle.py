@@ -7,7 +7,13 @@ from functools import cache
 
 import pytest
 
-from ledger.attestation.merkle import (
+from ledger.attestation.proofs import (
+    consistency_proof,
+    inclusion_proof,
+    verify_consistency,
+    verify_inclusion,
+)
+from ledger.crypto.merkle import (
     EMPTY_ROOT,
     CompactRange,
     leaf_hash,
@@ -15,12 +21,6 @@ from ledger.attestation.merkle import (
     root_hash,
     root_keys,
     tree_nodes,
-)
-from ledger.attestation.proofs import (
-    consistency_proof,
-    inclusion_proof,
-    verify_consistency,
-    verify_inclusion,
 )
 
 # RFC 6962 reference data, as published with the Certificate Transparency code

@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.attestation.checkpoint import Checkpoint, open_checkpoint, parse_text
-from ledger.attestation.merkle import EMPTY_ROOT
-from ledger.attestation.signed_note import NoteError, key_id, open_note, sign, verifier_key
+from ledger.crypto.merkle import EMPTY_ROOT
+from ledger.crypto.signed_note import NoteError, key_id, open_note, sign, verifier_key
 
 # The example of golang.org/x/mod/sumdb/note: its private key (0x01 || Ed25519 seed),
 # verifier key and the note it signs. Ed25519 is deterministic, so our note must be

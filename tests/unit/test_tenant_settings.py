@@ -7,13 +7,13 @@ import secrets
 
 import pytest
 
-from ledger.errors import InvalidInput
-from ledger.keywords import Intent, MatchKind
-from ledger.tenant_policy import TenantPolicy
-from ledger.tenants.buttons import ButtonAction, ButtonMapping, match_button, parse_buttons
-from ledger.tenants.gateways import Gateway, split_fields
-from ledger.tenants.secret_box import SecretBox, SecretsSettings, SecretsUnavailable, fingerprint
-from ledger.tenants.texts import ReplyTexts
+from ledger.crypto.secret_box import SecretBox, SecretsSettings, SecretsUnavailable, fingerprint
+from ledger.domain.errors import InvalidInput
+from ledger.domain.keywords import Intent, MatchKind
+from ledger.domain.tenants.buttons import ButtonAction, ButtonMapping, match_button, parse_buttons
+from ledger.domain.tenants.gateways import Gateway, split_fields
+from ledger.domain.tenants.policy import TenantPolicy
+from ledger.domain.tenants.reply_texts import ReplyTexts
 
 BUTTONS = parse_buttons(
     {
@@ -92,25 +92,25 @@ def test_gateway_fields_split_into_public_settings_and_secrets() -> None:
     assert extra.value.field == "password"
 
 
-def test_secrets_are_sealed_under_the_key_and_bound_to_their_row() -> None:
+def test_secrets_are_encrypted_under_the_key_and_bound_to_their_row() -> None:
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     box = SecretBox.from_settings(SecretsSettings(CONSENT_LEDGER_SECRETS_KEY=key))
-    scheme, sealed = box.seal({"app_secret": "hunter2"}, b"acme/whatsapp/1")
+    scheme, sealed = box.encrypt({"app_secret": "hunter2"}, b"acme/whatsapp/1")
     assert scheme == "aes256gcm"
     assert "hunter2" not in sealed
-    assert box.open(scheme, sealed, b"acme/whatsapp/1") == {"app_secret": "hunter2"}
+    assert box.decrypt(scheme, sealed, b"acme/whatsapp/1") == {"app_secret": "hunter2"}
     with pytest.raises(SecretsUnavailable):
-        box.open(scheme, sealed, b"other/whatsapp/1")  # moved to another row
+        box.decrypt(scheme, sealed, b"other/whatsapp/1")  # moved to another row
     with pytest.raises(SecretsUnavailable):
-        SecretBox(None).open(scheme, sealed, b"acme/whatsapp/1")  # key not configured
+        SecretBox(None).decrypt(scheme, sealed, b"acme/whatsapp/1")  # key not configured
     with pytest.raises(SecretsUnavailable):
-        SecretBox(secrets.token_bytes(32)).open(scheme, sealed, b"acme/whatsapp/1")
+        SecretBox(secrets.token_bytes(32)).decrypt(scheme, sealed, b"acme/whatsapp/1")
 
 
 def test_without_a_key_secrets_are_stored_in_clear_and_a_bad_key_is_refused() -> None:
     box = SecretBox.from_settings(SecretsSettings())
-    scheme, stored = box.seal({"token": "t"}, b"ctx")
-    assert (scheme, box.open(scheme, stored, b"ctx")) == ("plain", {"token": "t"})
+    scheme, stored = box.encrypt({"token": "t"}, b"ctx")
+    assert (scheme, box.decrypt(scheme, stored, b"ctx")) == ("plain", {"token": "t"})
     with pytest.raises(ValueError, match="32 bytes"):
         SecretBox.from_settings(SecretsSettings(CONSENT_LEDGER_SECRETS_KEY="c2hvcnQ="))
 

@@ -1,0 +1,95 @@
+"""The API-key registry: issue, revoke and authenticate keys.
+
+A key is ``cl_<key id>_<secret>``. Only SHA-256 of the secret is stored, in the
+event-sourced ``ApiKey`` (``ledger/access.py``: issued, revoked), so every key's life is
+on record. The key id is not secret: it names the key in evidence ("recorded by") and in
+logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from enum import Enum
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+
+from ledger.access import ApiKey
+from ledger.domain.roles import Principal, Role
+from ledger.domain.validation import check_tenant
+
+KEY_PREFIX = "cl"
+CACHE_SECONDS = 5.0
+
+
+class _NotCached(Enum):
+    NOT_CACHED = "not cached"
+
+
+NOT_CACHED = _NotCached.NOT_CACHED
+
+
+class AccessRegistry(Application[UUID]):
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, tenant: str, roles: list[Role]) -> str:
+        """Create a key; the returned string is the only place the secret ever appears."""
+        check_tenant(tenant)
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        key = ApiKey(key_id, tenant, sorted(r.value for r in roles), _digest(secret))
+        self.save(key)
+        return f"{KEY_PREFIX}_{key_id}_{secret}"
+
+    def revoke(self, key_id: str) -> None:
+        key: ApiKey = self.repository.get(ApiKey.create_id(key_id))
+        key.revoke()
+        self.save(key)
+        with self._lock:
+            self._cache.clear()
+
+    def cached(self, presented: str) -> Principal | _NotCached | None:
+        """The answer ``authenticate`` gave within ``CACHE_SECONDS``, without the database."""
+        with self._lock:
+            cached = self._cache.get(presented)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        return NOT_CACHED
+
+    def authenticate(self, presented: str) -> Principal | None:
+        hit = self.cached(presented)
+        if not isinstance(hit, _NotCached):
+            return hit
+        now = time.monotonic()
+        principal = self._lookup(presented)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[presented] = (now, principal)
+        return principal
+
+    def _lookup(self, presented: str) -> Principal | None:
+        prefix, _, rest = presented.partition("_")
+        key_id, _, secret = rest.partition("_")
+        if prefix != KEY_PREFIX or not key_id or not secret:
+            return None
+        try:
+            key: ApiKey = self.repository.get(ApiKey.create_id(key_id))
+        except AggregateNotFoundError:
+            return None
+        if key.revoked or not hmac.compare_digest(key.secret_hash, _digest(secret)):
+            return None
+        return Principal(
+            key_id=key_id, tenant=key.tenant, roles=frozenset(Role(r) for r in key.roles)
+        )
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,0 +1,229 @@
+"""``ConsentLedger``: the commands and queries callers use. Plain values in, frozen out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from uuid import UUID
+
+from ledger.application.core import LedgerCore
+from ledger.application.outbound.replies import (
+    InboundReplies,
+    OptInRequestOutbound,
+    queue_help_reply,
+)
+from ledger.application.writer.work import Decision, WorkItem, recorded
+from ledger.crypto.encryption import readable_disclosures
+from ledger.domain.commands import ReceiveMessage, RecordConsent, RequestOptIn
+from ledger.domain.consent_status import SubjectState
+from ledger.domain.decisions import (
+    classify_message,
+    decide_message,
+    decide_record,
+    decide_request,
+    request_evidence,
+)
+from ledger.domain.errors import InvalidInput, LedgerError, join_field
+from ledger.domain.keywords import Intent
+from ledger.domain.records import History, HistoryEntry, InboundOutcome, Recorded, RequestRecorded
+from ledger.domain.subjects import SubjectRef, resolve_subject
+from ledger.domain.validation import (
+    MAX_SHORT,
+    check_method,
+    check_occurred_at,
+    check_purposes,
+    check_source,
+    check_text,
+)
+from ledger.events import CONSENT_EVENT_TYPES, ConsentEvent, LedgerEvent
+
+ACTION_OF_TYPE = {
+    "opted_out": Intent.OPT_OUT.value,
+    "opted_in": Intent.OPT_IN.value,
+    "opt_in_accepted": Intent.ACCEPT.value,
+    "opt_in_rejected": Intent.REJECT.value,
+}
+
+
+class ConsentLedger(LedgerCore):
+    # ----------------------------------------------------------------- commands
+    def record(self, command: RecordConsent) -> Recorded:
+        return self.record_batch([command], field_prefix="")[0]
+
+    def record_batch(
+        self, commands: Sequence[RecordConsent], *, field_prefix: str = "events"
+    ) -> list[Recorded]:
+        """Record a batch in one transaction; any bad item refuses the whole batch."""
+        if not commands:
+            return []
+        tenant = commands[0].tenant
+        policy = self.policy_for(tenant)
+        items: list[WorkItem] = []
+        for index, command in enumerate(commands):
+            prefix = f"{field_prefix}[{index}]" if field_prefix else ""
+            if command.tenant != tenant:
+                raise InvalidInput(
+                    "a batch belongs to one tenant", field=join_field(prefix, "tenant")
+                )
+            try:
+                subject, checked = self.check_record(command)
+            except LedgerError as error:
+                raise (error.at(prefix) if prefix else error) from None
+
+            def decide(
+                state: SubjectState, now: datetime, checked: RecordConsent = checked
+            ) -> Decision:
+                return Decision(decide_record(state, checked, now=now, policy=policy))
+
+            source_key = (checked.source.kind, checked.source.id) if checked.source.id else None
+            items.append(WorkItem(subject, decide, source_key=source_key, field_prefix=prefix))
+        results = self.run(tenant, items)
+        answers = [recorded(result) for result in results]
+        return [answer for answer in answers if answer is not None]
+
+    def receive_message(self, message: ReceiveMessage) -> InboundOutcome:
+        """Classify an inbound message with the tenant's keyword rules and record its meaning."""
+        subject = resolve_subject(message.tenant, message.channel, message.address, field_prefix="")
+        check_occurred_at(message.occurred_at)
+        check_source(message.source_kind, message.message_id, field="message_id")
+        check_text(message.text, field="text")
+        check_text(message.button_payload, field="button_payload", limit=MAX_SHORT)
+        if not (message.text or message.button_payload):
+            raise InvalidInput("a message needs text or a button payload", field="text")
+        message = replace(message, address=subject.address)
+        policy = self.policy_for(message.tenant)
+        replies = InboundReplies(message, policy)  # the confirmation, if any (ledger/outbound)
+
+        def decide(state: SubjectState, now: datetime) -> Decision:
+            replies.observe(state)
+            match = classify_message(state, message, policy)
+            return Decision(decide_message(state, message, match, policy=policy), match=match)
+
+        source_key = (message.source_kind, message.message_id)
+        [result] = self.run(
+            message.tenant, [WorkItem(subject, decide, source_key=source_key, messages=replies)]
+        )
+        answer = recorded(result)
+        if result.duplicate_of is not None:
+            action = ACTION_OF_TYPE.get(result.duplicate_of.type, Intent.NONE.value)
+            return InboundOutcome(action=action, subject_id=subject.id, recorded=answer)
+        match = result.match
+        if match is None:  # pragma: no cover - every decision above names its match
+            raise RuntimeError("an inbound message was decided without a match")
+        action = match.intent.value if answer is not None or match.intent is Intent.HELP else "none"
+        if match.intent is Intent.HELP:
+            queue_help_reply(self, subject, message, policy)
+        return InboundOutcome(
+            action=action,
+            subject_id=subject.id,
+            recorded=answer,
+            keyword=match.keyword,
+            match=match.match.value if match.match else None,
+        )
+
+    def request_opt_in(self, request: RequestOptIn) -> RequestRecorded:
+        """Record an opt-in request; refused while one is pending inside the window."""
+        subject = resolve_subject(request.tenant, request.channel, request.address)
+        purposes = check_purposes(request.purposes)
+        if not purposes:
+            raise InvalidInput("at least one purpose is required", field="purposes")
+        check_text(request.template.text, field="template.text")
+        check_text(request.template.id, field="template.id", limit=MAX_SHORT)
+        check_text(request.template.version, field="template.version", limit=MAX_SHORT)
+        check_text(request.business_name, field="business_name", limit=MAX_SHORT)
+        check_source(request.source.kind, request.source.id)
+        if request.occurred_at is not None:
+            check_occurred_at(request.occurred_at)
+        evidence = request_evidence(request.template, request.business_name, request.recorded_by)
+        policy = self.policy_for(request.tenant)
+
+        def decide(state: SubjectState, now: datetime) -> Decision:
+            drafts = decide_request(
+                state,
+                purposes=purposes,
+                occurred_at=request.occurred_at or now,
+                source=request.source,
+                evidence=evidence,
+                now=now,
+                policy=policy,
+            )
+            return Decision(drafts)
+
+        source_key = (request.source.kind, request.source.id) if request.source.id else None
+        outbound = OptInRequestOutbound(request.business_name)  # the message to send
+        [result] = self.run(
+            request.tenant, [WorkItem(subject, decide, source_key=source_key, messages=outbound)]
+        )
+        answer = recorded(result)
+        # A fresh request's id is in its new event; a duplicate's in the stored original.
+        event = result.primary
+        if answer is not None and event is None:
+            event = self._event(answer.subject_id, answer.version)
+        if answer is None or event is None or event.request_id is None:
+            raise RuntimeError("an opt-in request recorded no request event")
+        return RequestRecorded(answer, event.request_id)
+
+    # ------------------------------------------------------------------ queries
+    def state_of(self, tenant: str, channel: str, address: str) -> SubjectState:
+        """The subject's state folded straight from the ledger (the source of truth)."""
+        subject = resolve_subject(tenant, channel, address)
+        return self.load_states({subject.id: (tenant, subject.channel.value)})[subject.id]
+
+    def history(
+        self, tenant: str, channel: str, address: str, *, up_to_position: int | None = None
+    ) -> History:
+        """Every event of the subject in order, with positions and clear personal data."""
+        subject = resolve_subject(tenant, channel, address)
+        positioned = self.store.select_positioned(subject.id, lte_position=up_to_position)
+        key = self.store.data_keys([subject.id]).get(subject.id)
+        entries: list[HistoryEntry] = []
+        for item in positioned:
+            event = self.ledger_event(item.stored)
+            entries.append(
+                HistoryEntry(
+                    document=event.document(),
+                    hash=event.hash,
+                    position=item.position,
+                    disclosures=_disclosed(event, key),
+                )
+            )
+        return History(subject, entries)
+
+    def _event(self, subject_id: UUID, version: int) -> ConsentEvent:
+        [stored] = self.store.select_subjects([subject_id])[subject_id][version - 1 : version]
+        event = self.ledger_event(stored)
+        if not isinstance(event, ConsentEvent):
+            raise TypeError(f"event {subject_id} v{version} is not a consent event")
+        return event
+
+    # ------------------------------------------------------------------ helpers
+    def check_record(self, command: RecordConsent) -> tuple[SubjectRef, RecordConsent]:
+        """Validate and normalise a command without recording it (raises ``LedgerError``)."""
+        if command.type not in CONSENT_EVENT_TYPES:
+            known = ", ".join(CONSENT_EVENT_TYPES)
+            raise InvalidInput(
+                f"unknown event type {command.type!r}; known: {known}",
+                field="type",
+                code="unknown_event_type",
+            )
+        subject = resolve_subject(command.tenant, command.channel, command.address)
+        check_occurred_at(command.occurred_at)
+        check_source(command.source.kind, command.source.id)
+        evidence = command.evidence
+        check_method(evidence.method)
+        for name in ("text", "user_agent"):
+            check_text(getattr(evidence, name), field=f"evidence.{name}")
+        for name in ("business_name", "ip", "profile_name", "button_payload"):
+            check_text(getattr(evidence, name), field=f"evidence.{name}", limit=MAX_SHORT)
+        if evidence.notice is not None:
+            check_text(evidence.notice.id, field="evidence.notice.id", limit=MAX_SHORT)
+            check_text(evidence.notice.version, field="evidence.notice.version", limit=MAX_SHORT)
+            check_text(evidence.notice.text, field="evidence.notice.text")
+        purposes = check_purposes(command.purposes)
+        return subject, replace(command, address=subject.address, purposes=purposes)
+
+
+def _disclosed(event: LedgerEvent, key: bytes | None) -> dict[str, str] | None:
+    disclosed = readable_disclosures(event, key)
+    return None if disclosed is None else {d.field: d.value for d in disclosed}

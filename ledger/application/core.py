@@ -1,0 +1,121 @@
+"""``LedgerCore``: the eventsourcing application that holds the ledger's storage.
+
+It opens the recorder (``ledger/persistence/``), decodes stored events, folds subjects'
+states, keeps tenants' policies for a second, appends events with the rows beside them,
+and hands units of work to the one writer of this process (``writer/``).
+``ConsentLedger`` (``consent_ledger.py``) adds the commands and queries.
+
+Why subjects are not ``eventsourcing`` aggregates: the library saves one aggregate (or a
+list of them) per call and reads each one's events on its own. A ledger that takes
+thousands of messages a second for different people needs many subjects decided against
+state read in one query and stored in one transaction (the group commit), with receipts,
+data keys and outbox rows beside them. So a subject is a pure fold of its events
+(``ledger.domain.consent_status``), the events are the library's ``DomainEvent``s (its
+mapper, recorders and notification log do the storing), and the writer links them into
+the subject's hash chain itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import StoredEvent
+
+from ledger.application.retry import DEFAULT_RETRY
+from ledger.application.tenants.reading import read_policy
+from ledger.application.writer.work import ItemResult, WorkItem
+from ledger.application.writer.writer import Writer
+from ledger.domain.consent_status import SubjectState, apply
+from ledger.domain.tenants.policy import TenantPolicy
+from ledger.domain.times import utc_now
+from ledger.events import LedgerEvent
+from ledger.persistence.store import LedgerStore, RowsBeside
+
+# How long a tenant's settings are reused before they are read again.
+POLICY_TTL_SECONDS = 1.0
+
+
+class LedgerCore(Application[UUID]):
+    """Storage and the unit of work; ``ConsentLedger`` adds the commands and queries."""
+
+    name = "ConsentLedger"
+
+    def __init__(
+        self, env: dict[str, str] | None = None, *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        super().__init__(env)
+        if not isinstance(self.recorder, LedgerStore):
+            raise TypeError("the ledger needs a LedgerStore recorder (APPLICATION_RECORDER_TOPIC)")
+        self.store: LedgerStore = self.recorder
+        self.clock: Callable[[], datetime] = clock
+        self.retry = DEFAULT_RETRY
+        self.writer = Writer(self, self.retry)
+        self._policies: dict[str, tuple[float, TenantPolicy]] = {}
+        self._policies_lock = threading.Lock()
+        self._policy_generation = 0  # bumped by forget_policy: a read begun before is not kept
+
+    def policy_for(self, tenant: str) -> TenantPolicy:
+        """The tenant's settings (``ledger/domain/tenants/``), read at most every second.
+
+        Every command needs them; reading them each time cost a round trip per inbound
+        message. A change made through this process applies at once (``forget_policy``);
+        one made by another process within ``POLICY_TTL_SECONDS``. Either way the events
+        name the settings version that classified them (``evidence.rules_version``).
+        """
+        now = time.monotonic()
+        with self._policies_lock:
+            cached = self._policies.get(tenant)
+            generation = self._policy_generation
+        if cached is not None and now - cached[0] < POLICY_TTL_SECONDS:
+            return cached[1]
+        policy = read_policy(self, tenant)
+        with self._policies_lock:
+            # A change recorded while this read ran may not be in it: use it once, keep it not.
+            if generation == self._policy_generation:
+                self._policies[tenant] = (now, policy)
+        return policy
+
+    def forget_policy(self, tenant: str) -> None:
+        with self._policies_lock:
+            self._policy_generation += 1
+            self._policies.pop(tenant, None)
+
+    def load_states(self, subjects: dict[UUID, tuple[str, str]]) -> dict[UUID, SubjectState]:
+        """Fold each subject's stored events; ``subjects`` maps id to (tenant, channel)."""
+        stored = self.store.select_subjects(list(subjects))
+        states: dict[UUID, SubjectState] = {}
+        for sid, (tenant, channel) in subjects.items():
+            state = SubjectState(id=sid, tenant=tenant, channel=channel)
+            for item in stored[sid]:
+                state = apply(state, self.ledger_event(item))
+            states[sid] = state
+        return states
+
+    def ledger_event(self, stored: StoredEvent) -> LedgerEvent:
+        event = self.mapper.to_domain_event(stored)
+        if not isinstance(event, LedgerEvent):
+            raise TypeError(f"not a ledger event: {stored.topic}")
+        return event
+
+    def append(self, *events: LedgerEvent, beside: RowsBeside | None = None) -> list[int]:
+        """Store the events and the rows beside them in one transaction; their positions."""
+        recordings = self.save(*events, beside=beside or RowsBeside())
+        return [recording.notification.id for recording in recordings]
+
+    def run(
+        self, tenant: str, items: Sequence[WorkItem], *, atomic: bool = True
+    ) -> list[ItemResult]:
+        """Decide every item and store all resulting events in one transaction.
+
+        Concurrent calls are group-committed (``writer/``). A version conflict (another
+        process wrote the subject first) or a receipt conflict (the same source id arrived
+        concurrently) re-runs the group against fresh state. With ``atomic``, the first
+        item that breaks a rule fails the call and nothing of it is stored; otherwise that
+        item gets its error and the others are stored.
+        """
+        return self.writer.run(tenant, items, atomic=atomic)

@@ -1,0 +1,221 @@
+"""Bulk import of existing opt-ins and opt-outs (e.g. an export from another platform).
+
+Each CSV row keeps its original timestamp and evidence. Rows are recorded in batches (one
+transaction each); a bad row is rejected with its reason and never stops the others. An
+import never overrides a newer opt-out: an imported opt-in older than the subject's last
+opt-out of that purpose is rejected. Re-importing the same file is a no-op: a row without
+a ``source_id`` gets one derived from its content.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.writer.work import Decision, WorkItem, recorded
+from ledger.domain.commands import CaptureMethod, Evidence, Notice, RecordConsent, Source
+from ledger.domain.consent_status import Status, SubjectState
+from ledger.domain.decisions import decide_record
+from ledger.domain.drafts import Draft
+from ledger.domain.errors import InvalidInput, LedgerError, RuleViolation
+from ledger.domain.tenants.policy import TenantPolicy
+from ledger.domain.times import format_time, parse_time
+from ledger.domain.validation import check_method
+
+REQUIRED_COLUMNS = ("channel", "address", "type", "occurred_at")
+IMPORTABLE_TYPES = ("opted_in", "opted_out")
+BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Rejection:
+    row: int  # line number in the file (the header is line 1)
+    code: str
+    message: str
+    field: str | None = None
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def as_dict(self, *, max_rejections: int | None = None) -> dict[str, Any]:
+        shown = self.rejected if max_rejections is None else self.rejected[:max_rejections]
+        return {
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected_count": len(self.rejected),
+            "rejected": [r.__dict__ for r in shown],
+        }
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    line: int
+    command: RecordConsent | None = None
+    error: LedgerError | None = None
+
+
+def parse_csv(
+    lines: Iterable[str], *, tenant: str, recorded_by: str | None = None
+) -> Iterator[ParsedRow]:
+    reader = csv.DictReader(lines)
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+        raise InvalidInput(
+            f"the CSV header lacks the columns {', '.join(missing)}; it needs "
+            f"{', '.join(REQUIRED_COLUMNS)}",
+            field="header",
+            code="invalid_csv",
+        )
+    for index, row in enumerate(reader, start=2):
+        try:
+            yield ParsedRow(line=index, command=_command(row, tenant, recorded_by))
+        except LedgerError as error:
+            yield ParsedRow(line=index, error=error)
+
+
+def _command(row: dict[str, str | None], tenant: str, recorded_by: str | None) -> RecordConsent:
+    def cell(name: str) -> str | None:
+        value = (row.get(name) or "").strip()
+        return value or None
+
+    kind = cell("type") or ""
+    if kind not in IMPORTABLE_TYPES:
+        raise InvalidInput(
+            f"type must be one of {', '.join(IMPORTABLE_TYPES)}", field="type", code="invalid_type"
+        )
+    try:
+        occurred_at: datetime = parse_time(cell("occurred_at") or "")
+    except ValueError:
+        raise InvalidInput(
+            "occurred_at must be an RFC 3339 time with a zone, e.g. 2024-03-01T10:00:00Z",
+            field="occurred_at",
+            code="invalid_time",
+        ) from None
+    purposes = tuple(
+        p.strip() for p in (cell("purposes") or "").replace("|", ";").split(";") if p.strip()
+    )
+    notice = None
+    if cell("notice_id"):
+        notice = Notice(cell("notice_id") or "", cell("notice_version") or "", cell("notice_text"))
+    source_id = cell("source_id") or _content_id(row)
+    return RecordConsent(
+        tenant=tenant,
+        channel=cell("channel") or "",
+        address=cell("address") or "",
+        type=kind,
+        purposes=purposes,
+        occurred_at=occurred_at,
+        source=Source(kind="import", id=source_id),
+        evidence=Evidence(
+            method=check_method(cell("method") or CaptureMethod.IMPORT.value, field="method"),
+            text=cell("text"),
+            notice=notice,
+            business_name=cell("business_name"),
+            ip=cell("ip"),
+            user_agent=cell("user_agent"),
+            recorded_by=recorded_by,
+        ),
+    )
+
+
+def _content_id(row: dict[str, str | None]) -> str:
+    content = "\x1f".join(f"{k}={(v or '').strip()}" for k, v in sorted(row.items()) if k)
+    return "row:" + hashlib.sha256(content.encode()).hexdigest()[:32]
+
+
+def decide_import(
+    state: SubjectState, command: RecordConsent, *, now: datetime, policy: TenantPolicy
+) -> list[Draft]:
+    """As ``decide_record``, but an opt-in older than a newer opt-out is refused."""
+    if command.type == "opted_in":
+        for purpose in command.purposes:
+            current = state.status_of(purpose)
+            if (
+                current is not None
+                and current.status is Status.OPTED_OUT
+                and current.since > command.occurred_at
+            ):
+                raise RuleViolation(
+                    f"the subject opted out of {purpose} at {format_time(current.since)}, after "
+                    "this opt-in; an import never overrides a newer opt-out",
+                    field="occurred_at",
+                    code="older_than_opt_out",
+                )
+    return decide_record(state, command, now=now, policy=policy)
+
+
+def import_rows(
+    ledger: ConsentLedger,
+    rows: Iterable[ParsedRow],
+    *,
+    tenant: str,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
+    report = ImportReport()
+    batch: list[ParsedRow] = []
+    for row in rows:
+        report.rows += 1
+        if row.command is None:
+            report.rejected.append(_rejection(row.line, row.error))
+            continue
+        batch.append(row)
+        if len(batch) >= batch_size:
+            _record(ledger, tenant, batch, report)
+            batch = []
+            if progress is not None:
+                progress(report)
+    if batch:
+        _record(ledger, tenant, batch, report)
+    if progress is not None:
+        progress(report)
+    return report
+
+
+def _record(
+    ledger: ConsentLedger, tenant: str, batch: list[ParsedRow], report: ImportReport
+) -> None:
+    policy = ledger.policy_for(tenant)
+    items: list[WorkItem] = []
+    lines: list[int] = []
+    for row in batch:
+        if row.command is None:
+            continue
+        try:
+            subject, checked = ledger.check_record(row.command)
+        except LedgerError as error:
+            report.rejected.append(_rejection(row.line, error))
+            continue
+
+        def decide(
+            state: SubjectState, now: datetime, checked: RecordConsent = checked
+        ) -> Decision:
+            return Decision(decide_import(state, checked, now=now, policy=policy))
+
+        source_key = (checked.source.kind, checked.source.id or "")
+        items.append(WorkItem(subject, decide, source_key=source_key))
+        lines.append(row.line)
+    for line, result in zip(lines, ledger.run(tenant, items, atomic=False), strict=True):
+        if result.error is not None:
+            report.rejected.append(_rejection(line, result.error))
+        elif result.duplicate_of is not None:
+            report.duplicates += 1
+        elif recorded(result) is not None:
+            report.accepted += 1
+
+
+def _rejection(line: int, error: LedgerError | None) -> Rejection:
+    if error is None:
+        return Rejection(row=line, code="invalid_row", message="the row could not be read")
+    return Rejection(row=line, code=error.code, message=error.message, field=error.field)

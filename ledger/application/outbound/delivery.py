@@ -1,0 +1,71 @@
+"""Turning outbox rows into the messages senders receive (Kafka or ``GET /v1/outbound``).
+
+A row that follows an event gets its recipient (and a request's template text) from
+that event's encrypted disclosures, opened with the subject's data key. When the key was
+destroyed (the subject was erased) the message is dropped: an erased person is never
+messaged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from ledger.application.ports import LedgerReader
+from ledger.crypto.encryption import readable_disclosures
+from ledger.domain.outbound.messages import NO_EVENT
+from ledger.domain.outbound.outbox import OutboxMessage
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One outbox row, and what to publish for it (None: dropped, its subject was erased)."""
+
+    row: OutboxMessage
+    document: dict[str, Any] | None
+
+
+def deliverable(core: LedgerReader, rows: Sequence[OutboxMessage]) -> list[Outbound]:
+    personal = _personal_values(core, [row for row in rows if row.event_id != NO_EVENT])
+    result: list[Outbound] = []
+    for row in rows:
+        document: dict[str, Any] = json.loads(row.payload)
+        document["outbox_id"] = row.id
+        if row.event_id != NO_EVENT:
+            values = personal.get(row.event_id)
+            if values is None or "address" not in values:
+                result.append(Outbound(row, None))
+                continue
+            document["to"] = values["address"]
+            template = document.get("template")
+            if isinstance(template, dict) and "notice_text" in values:
+                template["text"] = values["notice_text"]
+        result.append(Outbound(row, document))
+    return result
+
+
+def _personal_values(
+    core: LedgerReader, rows: Sequence[OutboxMessage]
+) -> dict[UUID, dict[str, str]]:
+    """Clear personal values of the rows' events, by event id (none once erased)."""
+    if not rows:
+        return {}
+    subject_ids = list({row.subject_id for row in rows})
+    wanted = {row.event_id for row in rows}
+    keys = core.store.data_keys(subject_ids)
+    found: dict[UUID, dict[str, str]] = {}
+    for sid, stored_events in core.store.select_subjects(subject_ids).items():
+        key = keys.get(sid)
+        if key is None:
+            continue
+        for stored in stored_events:
+            event = core.ledger_event(stored)
+            if event.event_id not in wanted:
+                continue
+            disclosed = readable_disclosures(event, key)
+            if disclosed is not None:
+                found[event.event_id] = {d.field: d.value for d in disclosed}
+    return found

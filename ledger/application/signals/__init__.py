@@ -1,0 +1,1 @@
+"""Recording what gateways report: provider signals and deliveries of outbound messages."""

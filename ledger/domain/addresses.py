@@ -1,0 +1,81 @@
+"""Channels and the normalisation of the addresses people are reached at.
+
+Both channels address people by phone number, stored in E.164 (``+14155550100``).
+Gateways write numbers in their own ways (``16315551181`` from WhatsApp Cloud API,
+``whatsapp:+14155550100`` from Twilio); all of them normalise to the same E.164 string,
+so one person is one subject whichever gateway reported them.
+
+A number is accepted when it is *possible* for its country (right length and shape),
+not only when the library's range tables call it *valid*: a STOP from a number in a range
+allocated after the tables were published must still be recorded, because a missed STOP
+breaks the law.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+
+from ledger.domain.errors import InvalidAddress, UnknownChannel
+
+
+class Channel(StrEnum):
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+
+
+CHANNEL_NAMES = ", ".join(c.value for c in Channel)
+
+_GATEWAY_PREFIXES = ("whatsapp:", "sms:", "tel:")
+
+
+def parse_channel(value: str, *, field: str = "channel") -> Channel:
+    try:
+        return Channel(value.strip().lower())
+    except ValueError:
+        raise UnknownChannel(
+            f"unknown channel {value!r}; known channels: {CHANNEL_NAMES}", field=field
+        ) from None
+
+
+def normalise_address(channel: Channel, value: str, *, field: str = "address") -> str:
+    """Return the E.164 form of ``value`` or raise ``InvalidAddress`` naming ``field``."""
+    normal = _e164(value)
+    if isinstance(normal, str):
+        return normal
+    raise InvalidAddress(normal.message, field=field)
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    message: str
+
+
+@functools.lru_cache(maxsize=65_536)
+def _e164(value: str) -> str | _Refusal:
+    """Parsing is the costly part of an inbound message; one person writes again and again."""
+    raw = value.strip()
+    lowered = raw.lower()
+    for prefix in _GATEWAY_PREFIXES:
+        if lowered.startswith(prefix):
+            raw = raw[len(prefix) :].strip()
+            break
+    compact = raw.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if compact.isdigit():
+        compact = "+" + compact
+    if not compact.startswith("+") or not compact[1:].isdigit():
+        return _Refusal(
+            f"{value!r} is not a phone number in international form (+<country><number>)"
+        )
+    try:
+        number = phonenumbers.parse(compact, None)
+    except phonenumbers.NumberParseException as exc:
+        return _Refusal(f"{value!r} is not a phone number: {exc}")
+    if not phonenumbers.is_possible_number(number):
+        return _Refusal(f"{value!r} is not a possible phone number for its country code")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,215 @@
+"""A subject's consent status: a pure fold of its events.
+
+Per purpose: ``none -> pending -> opted_in | rejected | expired | undeliverable``, and
+``opted_out`` from anywhere. A plain STOP (``all_purposes``) withdraws every purpose on
+the channel, including purposes the subject was never asked about; it is kept as a
+channel-wide entry (shown as purpose ``"*"``) that shadows older per-purpose entries.
+
+Gateways deliver late and out of order, so a status is decided by the event that
+*occurred* last (``occurred_at``; ties go to the later ledger version): a late, older
+event is recorded in the history but never overrides a newer state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from uuid import UUID
+
+from ledger.events import (
+    GENESIS_HASH,
+    ConfirmationSent,
+    ConsentEvent,
+    LedgerEvent,
+    OptedIn,
+    OptedOut,
+    OptInAccepted,
+    OptInRejected,
+    OptInRequested,
+    OptInRequestExpired,
+    OptInRequestUndeliverable,
+)
+
+ALL_PURPOSES = "*"
+
+
+class Status(StrEnum):
+    NONE = "none"
+    PENDING = "pending"
+    OPTED_IN = "opted_in"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    UNDELIVERABLE = "undeliverable"
+    OPTED_OUT = "opted_out"
+
+
+# Statuses a new request may turn into ``pending``: it never downgrades a given consent
+# and never hides a withdrawal.
+REQUESTABLE = frozenset(
+    {Status.NONE, Status.PENDING, Status.REJECTED, Status.EXPIRED, Status.UNDELIVERABLE}
+)
+ONLY_PENDING = frozenset({Status.PENDING})
+
+
+@dataclass(frozen=True)
+class PurposeStatus:
+    """The status of one purpose and the event that decided it."""
+
+    status: Status
+    since: datetime
+    event_id: UUID
+    version: int
+    method: str | None = None
+    keyword: str | None = None
+
+    def decided_after(self, other: PurposeStatus | None) -> bool:
+        return other is None or (self.since, self.version) >= (other.since, other.version)
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    request_id: UUID
+    event_id: UUID
+    purposes: tuple[str, ...]
+    requested_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SubjectState:
+    id: UUID
+    version: int = 0
+    tenant: str = ""
+    channel: str = ""
+    last_hash: str = GENESIS_HASH
+    entries: Mapping[str, PurposeStatus] = field(default_factory=lambda: MappingProxyType({}))
+    everything: PurposeStatus | None = None
+    pending: PendingRequest | None = None
+
+    def status_of(self, purpose: str) -> PurposeStatus | None:
+        """The effective status of ``purpose``: its own entry or the channel-wide one."""
+        own = self.entries.get(purpose)
+        if self.everything is not None and self.everything.decided_after(own):
+            return self.everything
+        return own
+
+    def statuses(self) -> dict[str, PurposeStatus]:
+        """Effective status of every purpose on record, plus ``"*"`` after a plain STOP."""
+        result: dict[str, PurposeStatus] = {}
+        for purpose in sorted(self.entries):
+            effective = self.status_of(purpose)
+            if effective is not None:
+                result[purpose] = effective
+        if self.everything is not None:
+            result[ALL_PURPOSES] = self.everything
+        return result
+
+    def is_opted_out(self, purpose: str) -> bool:
+        effective = self.status_of(purpose)
+        return effective is not None and effective.status is Status.OPTED_OUT
+
+    @property
+    def known_purposes(self) -> tuple[str, ...]:
+        return tuple(sorted(self.entries))
+
+
+def fold(subject_id: UUID, events: Iterable[LedgerEvent]) -> SubjectState:
+    state = SubjectState(id=subject_id)
+    for event in events:
+        state = apply(state, event)
+    return state
+
+
+def apply(state: SubjectState, event: LedgerEvent) -> SubjectState:
+    """The state after ``event``. Events of other kinds only advance the chain."""
+    if not isinstance(event, ConsentEvent):
+        return SubjectState(
+            id=state.id,
+            version=event.originator_version,
+            tenant=event.tenant,
+            channel=event.channel,
+            last_hash=event.hash,
+            entries=state.entries,
+            everything=state.everything,
+            pending=state.pending,
+        )
+    return _apply_consent(state, event)
+
+
+def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
+    entries = dict(state.entries)
+    everything = state.everything
+    pending = state.pending
+    since, version = event.occurred_at, event.originator_version
+    method, keyword = event.evidence.get("method"), event.evidence.get("keyword")
+
+    def decided(status: Status) -> PurposeStatus:
+        return PurposeStatus(status, since, event.event_id, version, method, keyword)
+
+    # An answer to the pending request resolves what that request set, whatever the
+    # clocks say (an answer cannot precede its question); it never overrides a status
+    # that a different, later event decided.
+    answered_request = (
+        pending.event_id if pending is not None and event.request_id == pending.request_id else None
+    )
+
+    def set_status(
+        purpose: str, status: Status, only_from: frozenset[Status] | None = None
+    ) -> None:
+        current = state.status_of(purpose)
+        resolves = current is not None and current.event_id == answered_request
+        newer = current is None or (since, version) >= (current.since, current.version)
+        if not (resolves or newer):
+            return
+        if only_from is not None and (current.status if current else Status.NONE) not in only_from:
+            return
+        entries[purpose] = decided(status)
+
+    if isinstance(event, OptInRequested):
+        for purpose in event.purposes:
+            set_status(purpose, Status.PENDING, only_from=REQUESTABLE)
+        pending = PendingRequest(
+            request_id=event.request_id or event.event_id,
+            event_id=event.event_id,
+            purposes=tuple(event.purposes),
+            requested_at=event.timestamp,
+            expires_at=event.expires_at,
+        )
+    elif isinstance(event, OptInAccepted | OptedIn):
+        for purpose in event.purposes:
+            set_status(purpose, Status.OPTED_IN)
+    elif isinstance(event, OptInRejected):
+        for purpose in event.purposes:
+            set_status(purpose, Status.REJECTED)
+    elif isinstance(event, OptInRequestExpired):
+        for purpose in event.purposes:
+            set_status(purpose, Status.EXPIRED, only_from=ONLY_PENDING)
+    elif isinstance(event, OptInRequestUndeliverable):
+        for purpose in event.purposes:
+            set_status(purpose, Status.UNDELIVERABLE, only_from=ONLY_PENDING)
+    elif isinstance(event, OptedOut):
+        if event.all_purposes:
+            withdrawal = decided(Status.OPTED_OUT)
+            if withdrawal.decided_after(everything):
+                everything = withdrawal
+        for purpose in event.purposes:
+            set_status(purpose, Status.OPTED_OUT)
+
+    if pending is not None and not isinstance(event, OptInRequested | ConfirmationSent):
+        answered = event.request_id == pending.request_id
+        overlaps = event.all_purposes or bool(set(event.purposes) & set(pending.purposes))
+        if answered or (isinstance(event, OptedOut | OptedIn) and overlaps):
+            pending = None
+    return SubjectState(
+        id=state.id,
+        version=version,
+        tenant=event.tenant,
+        channel=event.channel,
+        last_hash=event.hash,
+        entries=MappingProxyType(entries),
+        everything=everything,
+        pending=pending,
+    )

@@ -1,0 +1,144 @@
+"""The outbox rows of each outbound message, as stored beside their event.
+
+A row's payload holds no personal data the ledger already seals: a message that
+follows an event names it, and the recipient (and a request's template text) are read
+from that event's sealed disclosures when the message is delivered, so a subject erased
+meanwhile is never messaged and leaves no clear copy behind. A help reply follows no
+event (HELP records nothing), so it carries its recipient itself.
+
+Every message is transactional (``category: "utility"``), never marketing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from ledger.domain.consent_status import SubjectState, apply
+from ledger.domain.outbound.ids import OutboundKind, OutboundRef
+from ledger.domain.outbound.outbox import OutboxMessage
+from ledger.domain.subjects import SubjectRef
+from ledger.domain.tenants.reply_texts import ReplyTexts
+from ledger.domain.times import format_time
+from ledger.events import (
+    ConsentEvent,
+    OptedIn,
+    OptedOut,
+    OptInAccepted,
+    OptInRejected,
+    OptInRequested,
+)
+
+PAYLOAD_VERSION = 1
+CATEGORY = "utility"
+NO_EVENT = UUID(int=0)
+
+
+def _row(
+    kind: OutboundKind,
+    tenant: str,
+    channel: str,
+    subject_id: UUID,
+    ref: UUID,
+    event_id: UUID,
+    fields: dict[str, Any],
+) -> OutboxMessage:
+    outbound = OutboundRef(kind, subject_id, ref)
+    payload = {
+        "version": PAYLOAD_VERSION,
+        "id": outbound.id,
+        "kind": kind.value,
+        "tenant": tenant,
+        "channel": channel,
+        "subject_id": str(subject_id),
+        "event_id": None if event_id == NO_EVENT else str(event_id),
+        "category": CATEGORY,
+        **fields,
+    }
+    return OutboxMessage(
+        tenant=tenant,
+        channel=channel,
+        subject_id=subject_id,
+        event_id=event_id,
+        kind=kind.value,
+        payload=json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+    )
+
+
+def opt_in_request_message(event: OptInRequested, business_name: str | None) -> OutboxMessage:
+    """The request to send; its template text is read from the sealed event on delivery."""
+    template = event.evidence.get("notice") or {}
+    return _row(
+        OutboundKind.OPT_IN_REQUEST,
+        event.tenant,
+        event.channel,
+        event.originator_id,
+        event.event_id,
+        event.event_id,
+        {
+            "request_id": str(event.request_id),
+            "purposes": list(event.purposes),
+            "template": {"id": template.get("id"), "version": template.get("version")},
+            "business_name": business_name,
+            "expires_at": format_time(event.expires_at),
+        },
+    )
+
+
+def confirmation_after(
+    before: SubjectState, events: Sequence[ConsentEvent], texts: ReplyTexts
+) -> OutboxMessage | None:
+    """One confirmation for a change the person made, or None when nothing changed."""
+    if not events:
+        return None
+    event = events[-1]
+    if isinstance(event, OptInRejected):
+        change, text = "rejected", texts.rejected
+    elif isinstance(event, OptedOut):
+        change, text = "opted_out", texts.opted_out
+    elif isinstance(event, OptInAccepted):
+        change, text = "accepted", texts.opted_in
+    elif isinstance(event, OptedIn):
+        change, text = "opted_in", texts.opted_in
+    else:
+        return None
+    after = before
+    for item in events:
+        after = apply(after, item)
+    if not text or _statuses(before) == _statuses(after):
+        return None
+    return _row(
+        OutboundKind.CONFIRMATION,
+        event.tenant,
+        event.channel,
+        event.originator_id,
+        event.event_id,
+        event.event_id,
+        {
+            "change": change,
+            "purposes": list(event.purposes),
+            "all_purposes": event.all_purposes,
+            "text": text,
+        },
+    )
+
+
+def help_message(subject: SubjectRef, ref: UUID, text: str) -> OutboxMessage:
+    return _row(
+        OutboundKind.HELP,
+        subject.tenant,
+        subject.channel.value,
+        subject.id,
+        ref,
+        NO_EVENT,
+        {"to": subject.address, "text": text},
+    )
+
+
+def _statuses(state: SubjectState) -> dict[str, str]:
+    statuses = {purpose: s.status.value for purpose, s in state.statuses().items()}
+    if state.pending is not None:
+        statuses["~pending"] = str(state.pending.request_id)
+    return statuses

@@ -1,0 +1,82 @@
+"""Which events a gateway's signal records, given the subject's state. Pure, like
+``ledger/decisions.py``: no I/O, drafts out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ledger.domain.consent_status import Status, SubjectState
+from ledger.domain.drafts import Draft
+from ledger.domain.signals.reports import ProviderSignal, SignalAction
+from ledger.domain.tenants.policy import TenantPolicy
+from ledger.events import (
+    ConfirmationSent,
+    ConsentEvent,
+    OptedIn,
+    OptedOut,
+    OptInRequestUndeliverable,
+)
+
+IN_FORCE = "in_force"
+NOT_PENDING = "not_pending"
+RECORDED = "recorded"
+
+
+def decide_signal(
+    state: SubjectState,
+    signal: ProviderSignal,
+    policy: TenantPolicy,
+    referenced: ConsentEvent | None = None,
+) -> tuple[list[Draft], str]:
+    """The drafts for ``signal`` and why (``recorded``, ``in_force``, ``not_pending``)."""
+    base = Draft(
+        cls=OptedOut,
+        occurred_at=signal.occurred_at,
+        source=signal.source,
+        evidence=signal.evidence,
+    )
+    if signal.action is SignalAction.OPTED_OUT:
+        if signal.purposes:
+            if signal.unless_in_force and all(state.is_opted_out(p) for p in signal.purposes):
+                return [], IN_FORCE
+            return [replace(base, purposes=signal.purposes)], RECORDED
+        everything = state.everything
+        if (
+            signal.unless_in_force
+            and everything is not None
+            and everything.status is Status.OPTED_OUT
+            and all(state.is_opted_out(p) for p in state.entries)
+        ):
+            return [], IN_FORCE
+        draft = replace(base, purposes=state.known_purposes, all_purposes=True)
+        return [draft], RECORDED
+    if signal.action is SignalAction.OPTED_IN:
+        purposes = signal.purposes or state.known_purposes or policy.keyword_purposes
+        if signal.unless_in_force and all(_is_opted_in(state, p) for p in purposes):
+            return [], IN_FORCE
+        return [replace(base, cls=OptedIn, purposes=purposes)], RECORDED
+    if signal.action is SignalAction.UNDELIVERABLE:
+        pending = state.pending
+        if pending is None or pending.event_id != signal.refers_to:
+            return [], NOT_PENDING
+        draft = replace(
+            base,
+            cls=OptInRequestUndeliverable,
+            purposes=pending.purposes,
+            request_id=pending.request_id,
+        )
+        return [draft], RECORDED
+    if referenced is None:  # a confirmation of an event the subject does not have
+        return [], NOT_PENDING
+    draft = replace(
+        base,
+        cls=ConfirmationSent,
+        purposes=tuple(referenced.purposes),
+        all_purposes=referenced.all_purposes,
+    )
+    return [draft], RECORDED
+
+
+def _is_opted_in(state: SubjectState, purpose: str) -> bool:
+    effective = state.status_of(purpose)
+    return effective is not None and effective.status is Status.OPTED_IN

@@ -1,0 +1,1 @@
+"""A tenant's settings as a fold of its settings events, and the policy they give."""

@@ -1,0 +1,36 @@
+"""The rules a tenant's consent is decided by: keywords, request window, purposes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import MappingProxyType
+from uuid import UUID
+
+from ledger.domain.keywords import KeywordRules, Match
+from ledger.domain.tenants.buttons import ButtonMapping, match_button
+from ledger.domain.tenants.reply_texts import ReplyTexts
+
+DEFAULT_REQUEST_WINDOW = timedelta(hours=24)
+DEFAULT_KEYWORD_PURPOSES = ("marketing",)
+
+
+@dataclass(frozen=True)
+class TenantPolicy:
+    rules: KeywordRules = field(default_factory=KeywordRules)
+    request_window: timedelta = DEFAULT_REQUEST_WINDOW
+    # Purposes an opt-in keyword (START, JOIN…) grants when no request is pending and the
+    # subject has no purposes on record yet; otherwise it restores the purposes on record.
+    keyword_purposes: tuple[str, ...] = DEFAULT_KEYWORD_PURPOSES
+    # Button payload ids the tenant mapped to actions (ledger/tenants/buttons.py).
+    buttons: Mapping[str, ButtonMapping] = field(default_factory=lambda: MappingProxyType({}))
+    # What the ledger answers the person (confirmations, help, rejection reply).
+    texts: ReplyTexts = field(default_factory=ReplyTexts)
+    # The version of the tenant's settings this policy comes from (0: built-in defaults)
+    # and the event that made it; classified events name the version in their evidence.
+    version: int = 0
+    event_id: UUID | None = None
+
+    def button_match(self, payload: str, *, pending: bool) -> Match | None:
+        return match_button(self.buttons, payload, pending=pending)

@@ -1,0 +1,65 @@
+"""Where the ledger is stored: PostgreSQL when ``DATABASE_URL`` is set, else a SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PG_RECORDER = "ledger.persistence.postgres:LedgerPostgresRecorder"
+POSTGRES_FACTORY = "ledger.persistence.postgres_factory:LedgerPostgresFactory"
+SQLITE_RECORDER = "ledger.persistence.sqlite:LedgerSQLiteRecorder"
+SQLITE_FACTORY = "ledger.persistence.sqlite_datastore:LedgerSQLiteFactory"
+
+
+class StorageSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
+    sqlite_path: Path = Field(
+        default=Path("./consent-ledger.db"), alias="CONSENT_LEDGER_SQLITE_PATH"
+    )
+    pool_size: int = Field(default=4, ge=2, alias="CONSENT_LEDGER_DB_POOL_SIZE")
+    connect_timeout: int = Field(default=5, gt=0, alias="CONSENT_LEDGER_DB_CONNECT_TIMEOUT")
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url is not None
+
+    def eventsourcing_env(self, recorder_topic: str | None = None) -> dict[str, str]:
+        """The eventsourcing library's settings for this storage."""
+        if self.database_url is None:
+            return {
+                "PERSISTENCE_MODULE": SQLITE_FACTORY,
+                "SQLITE_DBNAME": str(self.sqlite_path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": recorder_topic or SQLITE_RECORDER,
+            }
+        parts = conninfo_to_dict(self.database_url.get_secret_value())
+        return {
+            "PERSISTENCE_MODULE": POSTGRES_FACTORY,
+            "POSTGRES_DBNAME": str(parts.get("dbname") or "postgres"),
+            "POSTGRES_HOST": str(parts.get("host") or "127.0.0.1"),
+            "POSTGRES_PORT": str(parts.get("port") or "5432"),
+            "POSTGRES_USER": str(parts.get("user") or "postgres"),
+            "POSTGRES_PASSWORD": str(parts.get("password") or ""),
+            "POSTGRES_POOL_SIZE": str(self.pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.pool_size * 2),
+            "POSTGRES_CONNECT_TIMEOUT": str(self.connect_timeout),
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            # Off on purpose: with it on, a reader following the log can skip events.
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+            "APPLICATION_RECORDER_TOPIC": recorder_topic or PG_RECORDER,
+        }
+
+
+ACCESS_SQLITE_RECORDER = "ledger.persistence.api_key_recorders:AccessSQLiteRecorder"
+ACCESS_PG_RECORDER = "ledger.persistence.api_key_recorders:AccessPostgresRecorder"
+
+
+def access_env(storage: StorageSettings) -> dict[str, str]:
+    """Settings for the API-key registry: same database, its own table."""
+    topic = ACCESS_PG_RECORDER if storage.uses_postgres else ACCESS_SQLITE_RECORDER
+    return storage.eventsourcing_env(recorder_topic=topic)
