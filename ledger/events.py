@@ -159,6 +159,8 @@ def document_of(cls: type[LedgerEvent], values: dict[str, Any]) -> dict[str, Any
         kind = type(value)
         if kind is str or kind is int or kind is bool or value is None:
             doc[public] = value
+        elif kind is UUID:
+            doc[public] = str(value)
         else:
             doc[public] = _json_value(value)
     return doc
@@ -175,12 +177,17 @@ def _hashed_fields(cls: type[LedgerEvent]) -> tuple[tuple[str, str], ...]:
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, UUID):
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is UUID:
         return str(value)
+    if kind is dict:
+        return {k: _json_value(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_json_value(v) for v in value]
     if isinstance(value, datetime):
         return format_time(value)
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, UUID):
+        return str(value)
     return value

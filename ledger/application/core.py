@@ -18,13 +18,16 @@ the subject's hash chain itself.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import StoredEvent, Transcoder
+from eventsourcing.postgres import PostgresDatastore
 
 from ledger.application.retry import DEFAULT_RETRY
 from ledger.application.tenants.reading import read_policy
@@ -35,6 +38,8 @@ from ledger.domain.tenants.policy import TenantPolicy
 from ledger.domain.times import utc_now
 from ledger.events import LedgerEvent
 from ledger.persistence.store import LedgerStore, RowsBeside
+from ledger.persistence.transcoder import NativeJSONTranscoder
+from ledger.runtime.writer_settings import WriterSettings
 
 # How long a tenant's settings are reused before they are read again.
 POLICY_TTL_SECONDS = 1.0
@@ -46,18 +51,34 @@ class LedgerCore(Application[UUID]):
     name = "ConsentLedger"
 
     def __init__(
-        self, env: dict[str, str] | None = None, *, clock: Callable[[], datetime] = utc_now
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        writer: WriterSettings | None = None,
     ) -> None:
         super().__init__(env)
         if not isinstance(self.recorder, LedgerStore):
             raise TypeError("the ledger needs a LedgerStore recorder (APPLICATION_RECORDER_TOPIC)")
         self.store: LedgerStore = self.recorder
         self.clock: Callable[[], datetime] = clock
-        self.retry = DEFAULT_RETRY
-        self.writer = Writer(self, self.retry)
+        self.retry = replace(DEFAULT_RETRY, recover=self._recover_connections)
+        self.writer = Writer(self, self.retry, writer)
         self._policies: dict[str, tuple[float, TenantPolicy]] = {}
         self._policies_lock = threading.Lock()
         self._policy_generation = 0  # bumped by forget_policy: a read begun before is not kept
+
+    def _recover_connections(self) -> None:
+        """After a dropped connection: replace every idle pooled connection that died too."""
+        datastore = getattr(self.recorder, "datastore", None)
+        if isinstance(datastore, PostgresDatastore):
+            datastore.pool.check()
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON format, in native code (``persistence/transcoder.py``)."""
+        transcoder = NativeJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def policy_for(self, tenant: str) -> TenantPolicy:
         """The tenant's settings (``ledger/domain/tenants/``), read at most every second.
@@ -102,6 +123,14 @@ class LedgerCore(Application[UUID]):
             raise TypeError(f"not a ledger event: {stored.topic}")
         return event
 
+    def stored_event(self, event: LedgerEvent) -> StoredEvent:
+        """The row the library stores for ``event`` (its mapper: topic, JSON state)."""
+        return self.mapper.to_stored_event(event)
+
+    def close(self) -> None:
+        self.writer.close()  # the units queued so far are finished first
+        super().close()
+
     def append(self, *events: LedgerEvent, beside: RowsBeside | None = None) -> list[int]:
         """Store the events and the rows beside them in one transaction; their positions."""
         recordings = self.save(*events, beside=beside or RowsBeside())
@@ -119,3 +148,9 @@ class LedgerCore(Application[UUID]):
         item gets its error and the others are stored.
         """
         return self.writer.run(tenant, items, atomic=atomic)
+
+    def submit(
+        self, tenant: str, items: Sequence[WorkItem], *, atomic: bool = True
+    ) -> Future[list[ItemResult]]:
+        """``run`` without waiting: the future answers when the items are stored."""
+        return self.writer.submit(tenant, items, atomic=atomic)

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
-from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from ledger.domain.consent_status import SubjectState
 from ledger.events import LedgerEvent
 from ledger.persistence.store import LedgerStore, RowsBeside
 
@@ -37,11 +35,13 @@ class LedgerAppender(LedgerReader, Protocol):
         ...
 
 
-class SubjectsLedger(LedgerAppender, Protocol):
-    """What the writer needs: everything above, and subjects' folded states."""
+class WriterLedger(LedgerReader, Protocol):
+    """What the writer needs: the store and decoding (above), the clock, and encoding."""
 
-    def load_states(self, subjects: dict[UUID, tuple[str, str]]) -> dict[UUID, SubjectState]:
-        """Each subject's state; ``subjects`` maps id to (tenant, channel)."""
+    clock: Callable[[], datetime]
+
+    def stored_event(self, event: LedgerEvent) -> StoredEvent:
+        """The row the library stores for ``event``."""
         ...
 
 

@@ -42,6 +42,9 @@ class RetryPolicy:
     transient_wait_seconds: float = 0.3
     # Each dropped connection waits this much longer than the one before (start-up waits).
     transient_wait_growth_seconds: float = 0.0
+    # Called after a dropped connection, before the next try: e.g. to check a pool's
+    # idle connections, which all died with a restarted server.
+    recover: Callable[[], None] | None = None
 
     def run(self, attempt: Callable[[], T], *, outcome: str = "nothing was stored") -> T:
         """``attempt()``, retried by this policy; ``outcome`` says what a failure left."""
@@ -67,6 +70,11 @@ class RetryPolicy:
                 time.sleep(
                     self.transient_wait_seconds + self.transient_wait_growth_seconds * dropped
                 )
+                if self.recover is not None:
+                    try:
+                        self.recover()
+                    except Exception as error:  # the next try says whether it helped
+                        log.warning("could not recover connections", extra={"error": str(error)})
             except PersistenceError as exc:
                 log.error("ledger database refused", extra={"error": str(exc)})
                 raise Unavailable(f"the ledger database refused; {outcome}") from exc

@@ -13,20 +13,22 @@ beside it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from ledger.crypto.canonical import canonical_json, sha256_hex
-from ledger.crypto.commitments import Disclosure, disclose
-from ledger.crypto.encryption import encrypt
+from ledger.crypto.commitments import SALT_BYTES, disclose
+from ledger.crypto.encryption import NONCE_BYTES, encrypt
 from ledger.domain.commands import Evidence, Source
 from ledger.domain.consent_status import SubjectState
 from ledger.domain.drafts import Draft
 from ledger.events import ConsentEvent, LedgerEvent, document_of
 
 E = TypeVar("E", bound=LedgerEvent)
+_ID_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,9 @@ class ChainHead:
         return cls(state.id, state.version, state.last_hash, state.tenant, state.channel)
 
 
-def document_hash(document: dict[str, Any]) -> str:
+def document_hash(document: dict[str, Any], *, ascii_keys: bool = False) -> str:
     """SHA-256 of the canonical (RFC 8785) JSON of an event document."""
-    return sha256_hex(canonical_json(document))
+    return sha256_hex(canonical_json(document, ascii_keys=ascii_keys))
 
 
 def event_hash(event: LedgerEvent) -> str:
@@ -73,7 +75,10 @@ def link(
         "prev_hash": head.last_hash,
         **values,
     }
-    return cls(**fields, hash=document_hash(document_of(cls, fields)))
+    # A consent event's objects (source, evidence, commitments) have the fixed ASCII keys
+    # this module gives them; a tenant's settings may carry keys of the tenant's choosing.
+    trusted = issubclass(cls, ConsentEvent)
+    return cls(**fields, hash=document_hash(document_of(cls, fields), ascii_keys=trusted))
 
 
 def source_document(source: Source) -> dict[str, str]:
@@ -107,16 +112,17 @@ def evidence_document(evidence: Evidence) -> dict[str, Any]:
     return doc
 
 
-def personal_values(address: str, evidence: Evidence) -> list[Disclosure]:
-    values = {
-        "address": address,
-        "text": evidence.text,
-        "notice_text": evidence.notice.text if evidence.notice else None,
-        "ip": evidence.ip,
-        "user_agent": evidence.user_agent,
-        "profile_name": evidence.profile_name,
-    }
-    return [disclose(name, value) for name, value in values.items() if value is not None]
+def personal_values(address: str, evidence: Evidence) -> list[tuple[str, str]]:
+    """(field, value) of every personal value the event commits to, in a fixed order."""
+    values = (
+        ("address", address),
+        ("text", evidence.text),
+        ("notice_text", evidence.notice.text if evidence.notice else None),
+        ("ip", evidence.ip),
+        ("user_agent", evidence.user_agent),
+        ("profile_name", evidence.profile_name),
+    )
+    return [(name, value) for name, value in values if value is not None]
 
 
 def link_consent(
@@ -128,8 +134,16 @@ def link_consent(
     recorded_at: datetime,
 ) -> ConsentEvent:
     """The consent event ``draft`` becomes as the next link of the subject's chain."""
-    event_id = uuid4()
-    disclosures = personal_values(address, draft.evidence)
+    personal = personal_values(address, draft.evidence)
+    # One read of the system's randomness per event: its id, the nonce, a salt per value.
+    entropy = os.urandom(_ID_BYTES + NONCE_BYTES + SALT_BYTES * len(personal))
+    event_id = UUID(bytes=entropy[:_ID_BYTES], version=4)
+    nonce = entropy[_ID_BYTES : _ID_BYTES + NONCE_BYTES]
+    salts = entropy[_ID_BYTES + NONCE_BYTES :]
+    disclosures = [
+        disclose(name, value, salts[i * SALT_BYTES : (i + 1) * SALT_BYTES])
+        for i, (name, value) in enumerate(personal)
+    ]
     values: dict[str, Any] = {
         "occurred_at": draft.occurred_at,
         "purposes": list(draft.purposes),
@@ -147,6 +161,6 @@ def link_consent(
         ChainHead.of(state),
         recorded_at=recorded_at,
         event_id=event_id,
-        personal_data=encrypt(data_key, event_id, disclosures),
+        personal_data=encrypt(data_key, event_id, disclosures, nonce),
         **values,
     )

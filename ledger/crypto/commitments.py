@@ -34,8 +34,12 @@ def commit(salt: bytes, value: str) -> str:
     return hashlib.sha256(salt + value.encode("utf-8")).hexdigest()
 
 
-def disclose(field: str, value: str) -> Disclosure:
-    return Disclosure(field=field, salt=secrets.token_bytes(SALT_BYTES).hex(), value=value)
+def disclose(field: str, value: str, salt: bytes | None = None) -> Disclosure:
+    """``value`` with a fresh salt (``salt``: 16 random bytes the caller already drew)."""
+    salt = salt or secrets.token_bytes(SALT_BYTES)
+    if len(salt) != SALT_BYTES:
+        raise ValueError(f"a salt is {SALT_BYTES} bytes")
+    return Disclosure(field=field, salt=salt.hex(), value=value)
 
 
 def opens(commitment: str, disclosure: Disclosure) -> bool:

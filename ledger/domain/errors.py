@@ -82,3 +82,9 @@ class Unavailable(LedgerError):
 def join_field(prefix: str, name: str) -> str:
     """A field's path under ``prefix`` (``events[3]`` + ``source.id``)."""
     return f"{prefix}.{name}" if prefix else name
+
+
+class Overloaded(Unavailable):
+    """The writer's queue is full: refused at once, nothing was stored; retry shortly."""
+
+    code = "overloaded"

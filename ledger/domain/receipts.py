@@ -17,6 +17,9 @@ class Receipt:
     event_id: UUID
     version: int
     type: str
+    # The ledger position of the event, when the read that found the receipt knew it
+    # (not a stored column: read with the event).
+    position: int | None = None
 
     @property
     def key(self) -> tuple[str, str]:

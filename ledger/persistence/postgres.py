@@ -20,7 +20,15 @@ from ledger.persistence.postgres_ddl import (
     create_trigger_once,
     refuse_change_function,
 )
-from ledger.persistence.store import LedgerStore, PositionedEvent, rows_beside
+from ledger.persistence.postgres_groups import PostgresGroupIO
+from ledger.persistence.store import (
+    GroupRead,
+    GroupReads,
+    LedgerStore,
+    PositionedEvent,
+    RowsBeside,
+    rows_beside,
+)
 
 REFUSE_CHANGE_FUNCTION = "consent_ledger_refuse_change"
 
@@ -46,6 +54,23 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
         self.keys_table = f"{events_table_name}_subject_keys"
         self.outbox_table = f"{events_table_name}_outbox"
         self.sql_create_statements.extend(self._extension_statements())
+        pool_kwargs = datastore.pool.kwargs
+        if not isinstance(pool_kwargs, dict):  # pragma: no cover - the library passes a dict
+            raise TypeError("the library's pool has no connection settings")
+        conninfo = {
+            k: v
+            for k, v in pool_kwargs.items()
+            if k in ("dbname", "host", "port", "user", "password")
+        }
+        self.groups = PostgresGroupIO(
+            conninfo,
+            schema=datastore.schema,
+            events=events_table_name,
+            receipts=self.receipts_table,
+            keys=self.keys_table,
+            outbox=self.outbox_table,
+            channel=self.channel_name,
+        )
 
     def _q(self, template: str, **names: str) -> Composed:
         identifiers = {k: Identifier(v) for k, v in names.items()}
@@ -266,6 +291,15 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, (after, tenant, tenant, limit))
             return [OutboxMessage(**row) for row in curs.fetchall()]
+
+    def read_group(self, request: GroupRead) -> GroupReads:
+        return self.groups.read(request)
+
+    def commit_group(self, events: Sequence[StoredEvent], beside: RowsBeside) -> list[int]:
+        return self.groups.commit(events, beside)
+
+    def announce(self) -> None:
+        self.groups.announce()
 
     def positions(self, keys: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], int]:
         if not keys:

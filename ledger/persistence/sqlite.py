@@ -4,6 +4,7 @@ and a polling subscription so the library's projection runner can follow the log
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +14,14 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from ledger.domain.outbound.outbox import OutboxMessage
 from ledger.domain.receipts import Receipt
 from ledger.persistence.sqlite_subscription import SQLitePollingSubscription, signal_commit
-from ledger.persistence.store import LedgerStore, PositionedEvent, rows_beside
+from ledger.persistence.store import (
+    GroupRead,
+    GroupReads,
+    LedgerStore,
+    PositionedEvent,
+    RowsBeside,
+    rows_beside,
+)
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
@@ -203,6 +211,38 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
                 if row is not None:
                     result[(sid, version)] = row["rowid"]
         return result
+
+    def read_group(self, request: GroupRead) -> GroupReads:
+        # SQLite is in-process: "one round trip" is one read transaction.
+        receipts = {
+            tenant: self.receipts(tenant, keys) for tenant, keys in request.receipts.items()
+        }
+        found = [r for by_key in receipts.values() for r in by_key.values()]
+        positions = self.positions([(r.subject_id, r.version) for r in found])
+        for by_key in receipts.values():
+            for key, receipt in by_key.items():
+                by_key[key] = replace(
+                    receipt, position=positions.get((receipt.subject_id, receipt.version))
+                )
+        events: dict[UUID, list[StoredEvent]] = {sid: [] for sid in request.subjects}
+        with self.datastore.transaction(commit=False) as c:
+            for sid, known in request.subjects.items():
+                c.execute(
+                    f"SELECT originator_id, originator_version, topic, state "
+                    f"FROM {self.events_table_name} WHERE originator_id = ? "
+                    "AND originator_version > ? ORDER BY originator_version",
+                    (sid.hex, known),
+                )
+                events[sid] = [self._stored(row) for row in c.fetchall()]
+        return GroupReads(receipts, events, self.data_keys(list(request.subjects)))
+
+    def commit_group(self, events: Sequence[StoredEvent], beside: RowsBeside) -> list[int]:
+        # The library's insert: SQLite's one writer orders commits, the ids follow them.
+        ids = super().insert_events(events, beside=beside)
+        return list(ids or [])
+
+    def announce(self) -> None:
+        signal_commit(self.datastore.pool.db_name)
 
     def _stored(self, row: Any) -> StoredEvent:
         return StoredEvent(

@@ -6,6 +6,12 @@ several subjects' events, and notification ids (ledger positions) of stored even
 Everything is written in the same transaction as the events: ``Application.save`` takes
 one typed keyword argument, ``beside=RowsBeside(...)``, which the recorders read with
 ``rows_beside(kwargs)``.
+
+The writer (``ledger/application/writer/``) uses three calls made for it: ``read_group``
+reads what a group of units needs (receipts, the subjects' events after the versions it
+knows, data keys) in one round trip; ``commit_group`` stores a group's events and the rows
+beside them, in commit order, in one round trip; ``announce`` wakes the log's followers
+after a commit.
 """
 
 from __future__ import annotations
@@ -41,6 +47,21 @@ def rows_beside(kwargs: dict[str, Any]) -> RowsBeside:
     if not isinstance(beside, RowsBeside):
         raise TypeError(f"beside= takes RowsBeside, not {type(beside).__name__}")
     return beside
+
+
+@dataclass(frozen=True)
+class GroupRead:
+    """What a group of units needs from the database before it is decided."""
+
+    receipts: dict[str, list[tuple[str, str]]]  # tenant -> (source kind, source id) keys
+    subjects: dict[UUID, int]  # subject id -> the version already known (0: nothing)
+
+
+@dataclass(frozen=True)
+class GroupReads:
+    receipts: dict[str, dict[tuple[str, str], Receipt]]  # tenant -> found receipts
+    events: dict[UUID, list[StoredEvent]]  # each subject's events after the known version
+    data_keys: dict[UUID, bytes]  # (absent: none yet, or erased)
 
 
 @dataclass(frozen=True)
@@ -81,3 +102,20 @@ class LedgerStore(ABC):
     @abstractmethod
     def positions(self, keys: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], int]:
         """Ledger positions of the events at these (subject id, version) keys."""
+
+    @abstractmethod
+    def read_group(self, request: GroupRead) -> GroupReads:
+        """Receipts, the subjects' newer events and data keys, in one round trip."""
+
+    @abstractmethod
+    def commit_group(self, events: Sequence[StoredEvent], beside: RowsBeside) -> list[int]:
+        """Store events and the rows beside them in one transaction; their positions.
+
+        Positions follow commit order (the events table is locked for the insert). A
+        version or receipt that is already stored raises ``IntegrityError``; nothing of
+        the group is stored then. Followers are not woken: call ``announce``.
+        """
+
+    @abstractmethod
+    def announce(self) -> None:
+        """Wake the followers of the log (PostgreSQL ``NOTIFY``, SQLite in-process)."""

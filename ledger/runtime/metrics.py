@@ -52,3 +52,27 @@ CHECKPOINT_AGE = Gauge(
     "consent_ledger_checkpoint_age_seconds",
     "Seconds since the latest signed checkpoint",
 )
+WRITER_GROUPS = Counter(
+    "consent_ledger_writer_groups_total",
+    "Groups of units the writer committed (one transaction each)",
+)
+WRITER_QUEUE_ITEMS = Gauge(
+    "consent_ledger_writer_queue_items",
+    "Items waiting for the writer",
+)
+WRITER_CONFLICTS = Counter(
+    "consent_ledger_writer_conflicts_total",
+    "Groups decided again because another process stored a version or source id first",
+)
+WRITER_ISOLATED_UNITS = Counter(
+    "consent_ledger_writer_isolated_units_total",
+    "Units committed alone because the database refused their group's data",
+)
+WRITER_UNAVAILABLE = Counter(
+    "consent_ledger_writer_unavailable_total",
+    "Groups whose commit failed because the database was away",
+)
+ANNOUNCE_FAILURES = Counter(
+    "consent_ledger_announce_failures_total",
+    "Commits whose followers could not be woken (they find the events by polling)",
+)

@@ -27,8 +27,20 @@ class Batch:
     new_keys: dict[UUID, bytes] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, states: dict[UUID, SubjectState], data_keys: dict[UUID, bytes]) -> Batch:
-        return cls(states=ChainMap(states), data_keys=ChainMap(data_keys))
+    def of(
+        cls,
+        states: dict[UUID, SubjectState],
+        data_keys: dict[UUID, bytes],
+        *,
+        receipts_below: dict[tuple[str, str, str], Receipt] | None = None,
+    ) -> Batch:
+        """A group's batch; ``receipts_below``: those of the group it is decided on top of
+        (seen, never stored again)."""
+        return cls(
+            states=ChainMap(states),
+            data_keys=ChainMap(data_keys),
+            receipts=ChainMap({}, receipts_below or {}),
+        )
 
     def child(self) -> Batch:
         return Batch(
