@@ -18,10 +18,10 @@ the subject's hash chain itself.
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
