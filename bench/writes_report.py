@@ -65,6 +65,7 @@ def results(
     single = s(LEDGER_SINGLE)
     wrk_runs = generators.wrk[LEDGER_SINGLE]
     errors = sum(r.errors for r in wrk_runs)
+    requests = sum(r.requests for r in wrk_runs)
     error_text = next((r.error_text() for r in wrk_runs if r.errors), "no errors")
     serve = max(generators.serve_cores)
 
@@ -79,8 +80,8 @@ def results(
         RAW_SINGLE,
         s(RAW_SINGLE),
         Target(">= 1.5x raw 1 row/tx", 1.5, metric="ratio"),
-        note=f"wrk, 32 connections; {cores(LEDGER_SINGLE, 'wrk')}, serve up to "
-        f"{serve:.2f}; {error_text}",
+        note=f"wrk, 32 connections, {requests:,} requests in {len(wrk_runs)} runs, "
+        f"{error_text}; {cores(LEDGER_SINGLE, 'wrk')}, serve up to {serve:.2f}",
     )
     single_row.extra["errors"] = errors
     out = [
