@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 SOURCES := ledger projections consumers api tests bench
 
-.PHONY: install serve test lint format bench bench-quick clean
+.PHONY: install serve test lint format bench bench-quick bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,11 +40,20 @@ format: $(VENV)/.dev-installed
 test: lint
 	$(BIN)/pytest tests/unit tests/integration tests/e2e
 
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.dev-installed bench-tools
 	$(BIN)/python -m bench
 
-bench-quick: $(VENV)/.dev-installed
+bench-quick: $(VENV)/.dev-installed bench-tools
 	$(BIN)/python -m bench --quick
+
+# The compiled load generators the benchmarks drive: wrk (HTTP, a Debian package,
+# installed here when missing: as root, else through sudo) and pgbench (PostgreSQL's
+# own client, shipped with the PostgreSQL server packages).
+bench-tools:
+	@command -v wrk >/dev/null || \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi
+	@command -v pgbench >/dev/null || \
+		{ echo "pgbench is missing: install PostgreSQL's server package (Debian: postgresql)"; exit 1; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

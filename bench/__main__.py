@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
         if "lag" in groups:
-            results += lag.run(bench, runs=3, seconds=1.0 if quick else 5.0)
+            results += lag.run(bench, runs=3, seconds=0.5 if quick else 5.0)
         if groups & {"reads", "targeting"}:
             results += large.run(
                 bench,

@@ -55,6 +55,13 @@ class Counter:
         with self._lock:
             return next(self._next)
 
+    def block(self, size: int) -> int:
+        """The first of ``size`` consecutive indexes no one else gets (for wrk, the sender)."""
+        with self._lock:
+            first = next(self._next)
+            self._next = itertools.count(first + size)
+            return first
+
 
 def closed_loop(
     base_url: str,

@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -183,3 +186,52 @@ def cpu_seconds(pid: int | None = None) -> float:
     """User plus system CPU time of a process (this one by default)."""
     times = psutil.Process(pid or os.getpid()).cpu_times()
     return float(times.user + times.system)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A command run to its end, with the CPU time it used."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float  # wall time
+    cpu_seconds: float  # user + system, all its threads and the children it waited for
+
+    @property
+    def cores(self) -> float:
+        return self.cpu_seconds / self.seconds if self.seconds else 0.0
+
+
+def reap(popen: subprocess.Popen[Any]) -> tuple[int, float]:
+    """Waits for ``popen``; its exit code and CPU seconds, from the kernel (``wait4``).
+
+    psutil cannot read a process that has exited, and sampling it before loses the end:
+    ``wait4`` returns the whole run's user and system time (every thread) exactly.
+    """
+    _, status, usage = os.wait4(popen.pid, 0)
+    popen.returncode = os.waitstatus_to_exitcode(status)
+    return popen.returncode, usage.ru_utime + usage.ru_stime
+
+
+def run_measured(args: list[str], *, timeout: float, env: dict[str, str] | None = None) -> Finished:
+    """Runs a load generator (wrk, pgbench) to its end; killed after ``timeout`` seconds."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        began = time.perf_counter()
+        popen = subprocess.Popen(args, stdout=out, stderr=err, env=env)
+        timer = threading.Timer(timeout, popen.kill)
+        timer.start()
+        try:
+            returncode, cpu = reap(popen)
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - began
+        out.seek(0)
+        err.seek(0)
+        return Finished(
+            returncode,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+            seconds,
+            cpu,
+        )
