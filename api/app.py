@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.cli.json_logs import configure_logging
 from api.errors import install_error_handlers
 from api.gateways.services import GatewayServices
+from api.raw_body import add_raw_body_schemas
 from api.readiness import Readiness
 from api.request_log import RequestLog
 from api.routers import (
@@ -38,15 +43,35 @@ from ledger.runtime.storage_settings import StorageSettings
 
 log = logging.getLogger("api.requests")
 
+SWITCH_INTERVAL_SECONDS = 0.0005
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one ``serve`` worker process, configured from the environment."""
+    configure_logging()
+    return create_app(ServeSettings(), StorageSettings())
+
 
 def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.start(settings, storage)
         app.state.services = services
+        # The ledger's writer runs on this loop, with the requests (ledger/application/writer/).
+        services.ledger.writer.attach(asyncio.get_running_loop())
         # Tenant settings, gateway webhooks and outbound messages (issue 4).
         app.state.gateways = GatewayServices.start(services.ledger, SecretsSettings())
         app.state.readiness = Readiness(services)
+        # Everything built so far lives as long as the process: keep the garbage
+        # collector from walking it again and again (a full collection of serve's
+        # start-up objects took 100-137 ms, the gap between p50 and p99).
+        gc.collect()
+        gc.freeze()
+        # The writer's threads wait on PostgreSQL several times per group; each time the
+        # event loop holds the interpreter they wait for it again. Python hands it over
+        # every 5 ms by default: a group's read and commit took 16 and 12 ms under load
+        # instead of 1 and 2. Handing over every 0.5 ms keeps them near the network's pace.
+        sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         log.info(
             "api started",
             extra={
@@ -58,6 +83,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         try:
             yield
         finally:
+            await services.ledger.writer.aclose()  # the units queued so far are stored first
             services.close()
             log.info("api stopped")
 
@@ -68,6 +94,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    add_raw_body_schemas(app)
     for router in (
         health.router,
         events.router,

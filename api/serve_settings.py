@@ -11,6 +11,8 @@ class ServeSettings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", alias="CONSENT_LEDGER_HOST")
     port: int = Field(default=8000, ge=0, le=65535, alias="CONSENT_LEDGER_PORT")
+    # Worker processes of ``serve`` (unset: the cores on PostgreSQL, 1 on SQLite).
+    workers: int | None = Field(default=None, ge=1, le=64, alias="CONSENT_LEDGER_WORKERS")
     kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
     # How long a read with ?after=<position> waits for the read model before a 503.
     read_wait_seconds: float = Field(default=5.0, gt=0, alias="CONSENT_LEDGER_READ_WAIT_SECONDS")

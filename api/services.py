@@ -11,6 +11,7 @@ from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.storage import open_merkle_store
 from ledger.domain.errors import NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
+from ledger.runtime.leadership import Leadership
 from ledger.runtime.storage_settings import StorageSettings, access_env
 from projections.consent_status.projection import ConsentStatusProjection
 from projections.consent_status.view import ConsentStatusView
@@ -41,7 +42,17 @@ class Services:
                 )
             view = open_typed("consent_status", ledger, ConsentStatusProjection)
             return cls(settings, ledger, access, view, None)
-        embedded = EmbeddedProjections(ledger=ledger)
+        # Several serve workers on PostgreSQL: one runs the in-process projections.
+        leadership = (
+            Leadership(
+                storage.database_url.get_secret_value(),
+                "projections",
+                role="embedded projections",
+            )
+            if storage.database_url is not None
+            else None
+        )
+        embedded = EmbeddedProjections(ledger=ledger, leadership=leadership)
         return cls(settings, ledger, access, embedded.consent_status, embedded)
 
     def wait_for(self, after: int | None) -> None:

@@ -157,7 +157,8 @@ def document_of(cls: type[LedgerEvent], values: dict[str, Any]) -> dict[str, Any
     for name, public in _hashed_fields(cls):
         value = values[name]
         kind = type(value)
-        if kind is str or kind is int or kind is bool or value is None:
+        if kind is str or kind is int or kind is bool or value is None or kind is dict:
+            # Objects (source, evidence, commitments, settings) hold JSON values only.
             doc[public] = value
         elif kind is UUID:
             doc[public] = str(value)

@@ -2,7 +2,9 @@
 
 With no Kafka configured, ``consent-ledger serve`` runs this on a thread: it follows the
 notification log (woken by commits, polling as a backstop) and applies each batch to
-every projection, the same classes the Kafka consumers feed.
+every projection, the same classes the Kafka consumers feed. With several ``serve``
+workers on PostgreSQL, one of them runs it at a time (``leadership``, an advisory
+lock); the others read the same read models.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.core import LedgerCore
+from ledger.runtime.leadership import Leadership, LeadershipLost
 from ledger.runtime.metrics import PROJECTION_POSITION
 from ledger.runtime.notification_log import NotificationLog
 from ledger.runtime.storage_settings import StorageSettings
@@ -34,6 +37,7 @@ class EmbeddedProjections:
         *,
         ledger: LedgerCore | None = None,
         poll_interval: float = 0.5,
+        leadership: Leadership | None = None,
     ) -> None:
         if ledger is None:
             if storage is None:
@@ -48,14 +52,20 @@ class EmbeddedProjections:
         self.consent_status: ConsentStatusView = self.projections.consent_status
         self._log = NotificationLog(ledger.recorder, batch_size=1000, poll_interval=poll_interval)
         self._stop = threading.Event()
+        self._leadership = leadership
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            leadership = self._leadership
+            if leadership is not None and not leadership.acquire(self._stop, RETRY_SECONDS):
+                return  # stopping
             try:
                 self._follow()
+            except LeadershipLost:
+                log.warning("the in-process projections lost their lock; waiting for it")
             except Exception as exc:
                 self._error = exc
                 log.exception("projection runner failed; retrying", extra={"error": str(exc)})
@@ -66,6 +76,8 @@ class EmbeddedProjections:
         start = min(p.applied_position() for p in projections)
         for batch in self._log.follow(start, self._stop):
             if not batch:
+                if self._leadership is not None:
+                    self._leadership.check()
                 continue
             items = self.source.decode(batch)
             for projection in projections:
@@ -86,5 +98,7 @@ class EmbeddedProjections:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
+        if self._leadership is not None:
+            self._leadership.release()
         if self._own_ledger is not None:
             self._own_ledger.close()

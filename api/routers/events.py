@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
 
-from api.deps import Ingest, ServicesDep
-from api.schemas import ErrorOut, EventIn, EventsIn, EventsOut, RecordedOut
+from fastapi import APIRouter, Request, Response
+
+from api.deps import principal_of
+from api.json_responses import json_response, recorded_json
+from api.raw_body import documented_body, parse_body
+from api.schemas import ErrorOut, EventIn, EventsIn, EventsOut
+from api.services import Services
 from ledger.domain.commands import Evidence, Notice, RecordConsent, Source
+from ledger.domain.roles import Role
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
+
+LARGE_BODY = 64 * 1024
 
 
 def to_command(tenant: str, key_id: str, item: EventIn) -> RecordConsent:
@@ -42,8 +50,16 @@ def to_command(tenant: str, key_id: str, item: EventIn) -> RecordConsent:
     response_model=EventsOut,
     responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
     summary="Record a batch of consent events (all or nothing)",
+    openapi_extra=documented_body(EventsIn),
 )
-def record_events(body: EventsIn, principal: Ingest, services: ServicesDep) -> EventsOut:
+async def record_events(request: Request) -> Response:
+    principal = await principal_of(request, Role.INGEST)
+    raw = await request.body()
+    if len(raw) > LARGE_BODY:  # validating megabytes takes a while: not on the loop
+        body = await asyncio.to_thread(parse_body, EventsIn, raw)
+    else:
+        body = parse_body(EventsIn, raw)
+    services: Services = request.app.state.services
     commands = [to_command(principal.tenant, principal.key_id, item) for item in body.events]
-    answers = services.ledger.record_batch(commands)
-    return EventsOut(results=[RecordedOut.of(a) for a in answers])
+    answers = await services.ledger.record_batch_async(commands)
+    return json_response({"results": [recorded_json(a) for a in answers]})

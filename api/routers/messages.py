@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
-from api.deps import Ingest, ServicesDep
+from api.deps import principal_of
+from api.json_responses import json_response
+from api.raw_body import documented_body, parse_body
 from api.schemas import ErrorOut, InboundIn, InboundOut
+from api.services import Services
 from ledger.domain.commands import ReceiveMessage
+from ledger.domain.roles import Role
 from ledger.domain.times import utc_now
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
@@ -17,9 +21,15 @@ router = APIRouter(prefix="/v1/messages", tags=["messages"])
     response_model=InboundOut,
     responses={422: {"model": ErrorOut}},
     summary="Record what an inbound message means for consent",
+    openapi_extra=documented_body(InboundIn),
 )
-def inbound(body: InboundIn, principal: Ingest, services: ServicesDep) -> InboundOut:
-    outcome = services.ledger.receive_message(
+async def inbound(request: Request) -> Response:
+    # The hot path: on the event loop, its own body parsing (api/raw_body.py); the writer
+    # thread does the ledger's work.
+    principal = await principal_of(request, Role.INGEST)
+    body = parse_body(InboundIn, await request.body())
+    services: Services = request.app.state.services
+    outcome = await services.ledger.receive_message_async(
         ReceiveMessage(
             tenant=principal.tenant,
             channel=body.channel,
@@ -33,12 +43,14 @@ def inbound(body: InboundIn, principal: Ingest, services: ServicesDep) -> Inboun
         )
     )
     recorded = outcome.recorded
-    return InboundOut(
-        action=outcome.action,
-        subject_id=outcome.subject_id,
-        event_id=recorded.event_id if recorded else None,
-        position=recorded.position if recorded else None,
-        duplicate=recorded.duplicate if recorded else False,
-        keyword=outcome.keyword,
-        match=outcome.match,
+    return json_response(
+        {
+            "action": outcome.action,
+            "subject_id": outcome.subject_id,
+            "event_id": recorded.event_id if recorded else None,
+            "position": recorded.position if recorded else None,
+            "duplicate": recorded.duplicate if recorded else False,
+            "keyword": outcome.keyword,
+            "match": outcome.match,
+        }
     )

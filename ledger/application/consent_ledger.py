@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Generic, TypeVar
 from uuid import UUID
 
 from ledger.application.core import LedgerCore
@@ -13,7 +15,7 @@ from ledger.application.outbound.replies import (
     OptInRequestOutbound,
     queue_help_reply,
 )
-from ledger.application.writer.work import Decision, WorkItem, recorded
+from ledger.application.writer.work import Decision, ItemResult, WorkItem, recorded
 from ledger.crypto.encryption import readable_disclosures
 from ledger.domain.commands import ReceiveMessage, RecordConsent, RequestOptIn
 from ledger.domain.consent_status import SubjectState
@@ -28,6 +30,7 @@ from ledger.domain.errors import InvalidInput, LedgerError, join_field
 from ledger.domain.keywords import Intent
 from ledger.domain.records import History, HistoryEntry, InboundOutcome, Recorded, RequestRecorded
 from ledger.domain.subjects import SubjectRef, resolve_subject
+from ledger.domain.tenants.policy import TenantPolicy
 from ledger.domain.validation import (
     MAX_SHORT,
     check_method,
@@ -38,6 +41,8 @@ from ledger.domain.validation import (
 )
 from ledger.events import CONSENT_EVENT_TYPES, ConsentEvent, LedgerEvent
 
+T = TypeVar("T")
+
 ACTION_OF_TYPE = {
     "opted_out": Intent.OPT_OUT.value,
     "opted_in": Intent.OPT_IN.value,
@@ -46,7 +51,52 @@ ACTION_OF_TYPE = {
 }
 
 
+@dataclass(frozen=True)
+class Prepared(Generic[T]):
+    """A command checked and turned into work items; ``finish`` makes the answer.
+
+    ``follow_up`` says what I/O the answer still needs after the commit (a HELP reply),
+    if any; the async callers run it on a worker thread.
+    """
+
+    tenant: str
+    items: list[WorkItem]
+    finish: Callable[[list[ItemResult]], T]
+    atomic: bool = True
+    follow_up: Callable[[T], Callable[[], object] | None] | None = None
+
+
+# A batch this large is checked on a worker thread by the async callers, off the loop.
+LARGE_BATCH = 64
+
+
 class ConsentLedger(LedgerCore):
+    """The commands (``record``, ``receive_message``, ``request_opt_in``; each also as
+    ``…_async`` for the event loop) and the queries callers use."""
+
+    # ------------------------------------------------------------- execution
+    def execute(self, prepared: Prepared[T]) -> T:
+        answer = prepared.finish(self.run(prepared.tenant, prepared.items, atomic=prepared.atomic))
+        job = prepared.follow_up(answer) if prepared.follow_up is not None else None
+        if job is not None:
+            job()
+        return answer
+
+    async def execute_async(self, prepared: Prepared[T]) -> T:
+        results = await self.run_async(prepared.tenant, prepared.items, atomic=prepared.atomic)
+        answer = prepared.finish(results)
+        job = prepared.follow_up(answer) if prepared.follow_up is not None else None
+        if job is not None:
+            await asyncio.to_thread(job)
+        return answer
+
+    async def policy_async(self, tenant: str) -> TenantPolicy:
+        """The tenant's policy; read on a worker thread when it is not cached."""
+        policy = self.cached_policy(tenant)
+        if policy is None:
+            policy = await asyncio.to_thread(self.policy_for, tenant)
+        return policy
+
     # ----------------------------------------------------------------- commands
     def record(self, command: RecordConsent) -> Recorded:
         return self.record_batch([command], field_prefix="")[0]
@@ -57,8 +107,31 @@ class ConsentLedger(LedgerCore):
         """Record a batch in one transaction; any bad item refuses the whole batch."""
         if not commands:
             return []
+        policy = self.policy_for(commands[0].tenant)
+        return self.execute(self.prepare_batch(commands, policy, field_prefix=field_prefix))
+
+    async def record_batch_async(
+        self, commands: Sequence[RecordConsent], *, field_prefix: str = "events"
+    ) -> list[Recorded]:
+        if not commands:
+            return []
+        policy = await self.policy_async(commands[0].tenant)
+        if len(commands) > LARGE_BATCH:
+            prepared = await asyncio.to_thread(
+                self.prepare_batch, commands, policy, field_prefix=field_prefix
+            )
+        else:
+            prepared = self.prepare_batch(commands, policy, field_prefix=field_prefix)
+        return await self.execute_async(prepared)
+
+    def prepare_batch(
+        self,
+        commands: Sequence[RecordConsent],
+        policy: TenantPolicy,
+        *,
+        field_prefix: str = "events",
+    ) -> Prepared[list[Recorded]]:
         tenant = commands[0].tenant
-        policy = self.policy_for(tenant)
         items: list[WorkItem] = []
         for index, command in enumerate(commands):
             prefix = f"{field_prefix}[{index}]" if field_prefix else ""
@@ -78,22 +151,34 @@ class ConsentLedger(LedgerCore):
 
             source_key = (checked.source.kind, checked.source.id) if checked.source.id else None
             items.append(WorkItem(subject, decide, source_key=source_key, field_prefix=prefix))
-        results = self.run(tenant, items)
-        answers = [recorded(result) for result in results]
-        return [answer for answer in answers if answer is not None]
+
+        def finish(results: list[ItemResult]) -> list[Recorded]:
+            answers = [recorded(result) for result in results]
+            return [answer for answer in answers if answer is not None]
+
+        return Prepared(tenant, items, finish)
 
     def receive_message(self, message: ReceiveMessage) -> InboundOutcome:
         """Classify an inbound message with the tenant's keyword rules and record its meaning."""
+        return self.execute(self.prepare_message(message, self.policy_for(message.tenant)))
+
+    async def receive_message_async(self, message: ReceiveMessage) -> InboundOutcome:
+        policy = await self.policy_async(message.tenant)
+        return await self.execute_async(self.prepare_message(message, policy))
+
+    def prepare_message(
+        self, message: ReceiveMessage, policy: TenantPolicy
+    ) -> Prepared[InboundOutcome]:
         subject = resolve_subject(message.tenant, message.channel, message.address, field_prefix="")
         check_occurred_at(message.occurred_at)
         check_source(message.source_kind, message.message_id, field="message_id")
         check_text(message.text, field="text")
         check_text(message.button_payload, field="button_payload", limit=MAX_SHORT)
+        check_text(message.profile_name, field="profile_name", limit=MAX_SHORT)
         if not (message.text or message.button_payload):
             raise InvalidInput("a message needs text or a button payload", field="text")
         message = replace(message, address=subject.address)
-        policy = self.policy_for(message.tenant)
-        replies = InboundReplies(message, policy)  # the confirmation, if any (ledger/outbound)
+        replies = InboundReplies(message, policy)  # the confirmation, if any (outbound/)
 
         def decide(state: SubjectState, now: datetime) -> Decision:
             replies.observe(state)
@@ -101,29 +186,40 @@ class ConsentLedger(LedgerCore):
             return Decision(decide_message(state, message, match, policy=policy), match=match)
 
         source_key = (message.source_kind, message.message_id)
-        [result] = self.run(
-            message.tenant, [WorkItem(subject, decide, source_key=source_key, messages=replies)]
-        )
-        answer = recorded(result)
-        if result.duplicate_of is not None:
-            action = ACTION_OF_TYPE.get(result.duplicate_of.type, Intent.NONE.value)
-            return InboundOutcome(action=action, subject_id=subject.id, recorded=answer)
-        match = result.match
-        if match is None:  # pragma: no cover - every decision above names its match
-            raise RuntimeError("an inbound message was decided without a match")
-        action = match.intent.value if answer is not None or match.intent is Intent.HELP else "none"
-        if match.intent is Intent.HELP:
-            queue_help_reply(self, subject, message, policy)
-        return InboundOutcome(
-            action=action,
-            subject_id=subject.id,
-            recorded=answer,
-            keyword=match.keyword,
-            match=match.match.value if match.match else None,
-        )
+        item = WorkItem(subject, decide, source_key=source_key, messages=replies)
+
+        def finish(results: list[ItemResult]) -> InboundOutcome:
+            [result] = results
+            answer = recorded(result)
+            if result.duplicate_of is not None:
+                action = ACTION_OF_TYPE.get(result.duplicate_of.type, Intent.NONE.value)
+                return InboundOutcome(action=action, subject_id=subject.id, recorded=answer)
+            match = result.match
+            if match is None:  # pragma: no cover - every decision above names its match
+                raise RuntimeError("an inbound message was decided without a match")
+            helped = match.intent is Intent.HELP
+            return InboundOutcome(
+                action=match.intent.value if answer is not None or helped else "none",
+                subject_id=subject.id,
+                recorded=answer,
+                keyword=match.keyword,
+                match=match.match.value if match.match else None,
+            )
+
+        def follow_up(outcome: InboundOutcome) -> Callable[[], object] | None:
+            if outcome.action == Intent.HELP.value and outcome.recorded is None:
+                return lambda: queue_help_reply(self, subject, message, policy)
+            return None
+
+        return Prepared(message.tenant, [item], finish, follow_up=follow_up)
 
     def request_opt_in(self, request: RequestOptIn) -> RequestRecorded:
         """Record an opt-in request; refused while one is pending inside the window."""
+        return self.execute(self.prepare_request(request, self.policy_for(request.tenant)))
+
+    def prepare_request(
+        self, request: RequestOptIn, policy: TenantPolicy
+    ) -> Prepared[RequestRecorded]:
         subject = resolve_subject(request.tenant, request.channel, request.address)
         purposes = check_purposes(request.purposes)
         if not purposes:
@@ -136,7 +232,6 @@ class ConsentLedger(LedgerCore):
         if request.occurred_at is not None:
             check_occurred_at(request.occurred_at)
         evidence = request_evidence(request.template, request.business_name, request.recorded_by)
-        policy = self.policy_for(request.tenant)
 
         def decide(state: SubjectState, now: datetime) -> Decision:
             drafts = decide_request(
@@ -152,17 +247,20 @@ class ConsentLedger(LedgerCore):
 
         source_key = (request.source.kind, request.source.id) if request.source.id else None
         outbound = OptInRequestOutbound(request.business_name)  # the message to send
-        [result] = self.run(
-            request.tenant, [WorkItem(subject, decide, source_key=source_key, messages=outbound)]
-        )
-        answer = recorded(result)
-        # A fresh request's id is in its new event; a duplicate's in the stored original.
-        event = result.primary
-        if answer is not None and event is None:
-            event = self._event(answer.subject_id, answer.version)
-        if answer is None or event is None or event.request_id is None:
-            raise RuntimeError("an opt-in request recorded no request event")
-        return RequestRecorded(answer, event.request_id)
+        item = WorkItem(subject, decide, source_key=source_key, messages=outbound)
+
+        def finish(results: list[ItemResult]) -> RequestRecorded:
+            [result] = results
+            answer = recorded(result)
+            # A fresh request's id is in its new event; a duplicate's in the stored original.
+            event = result.primary
+            if answer is not None and event is None:
+                event = self._event(answer.subject_id, answer.version)
+            if answer is None or event is None or event.request_id is None:
+                raise RuntimeError("an opt-in request recorded no request event")
+            return RequestRecorded(answer, event.request_id)
+
+        return Prepared(request.tenant, [item], finish)
 
     # ------------------------------------------------------------------ queries
     def state_of(self, tenant: str, channel: str, address: str) -> SubjectState:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
@@ -94,12 +93,20 @@ class LedgerCore(Application[UUID]):
             generation = self._policy_generation
         if cached is not None and now - cached[0] < POLICY_TTL_SECONDS:
             return cached[1]
-        policy = read_policy(self, tenant)
+        policy = read_policy(self, tenant, self.retry)
         with self._policies_lock:
             # A change recorded while this read ran may not be in it: use it once, keep it not.
             if generation == self._policy_generation:
                 self._policies[tenant] = (now, policy)
         return policy
+
+    def cached_policy(self, tenant: str) -> TenantPolicy | None:
+        """The tenant's policy if this process read it within the last second, else None."""
+        with self._policies_lock:
+            cached = self._policies.get(tenant)
+        if cached is not None and time.monotonic() - cached[0] < POLICY_TTL_SECONDS:
+            return cached[1]
+        return None
 
     def forget_policy(self, tenant: str) -> None:
         with self._policies_lock:
@@ -149,8 +156,9 @@ class LedgerCore(Application[UUID]):
         """
         return self.writer.run(tenant, items, atomic=atomic)
 
-    def submit(
+    async def run_async(
         self, tenant: str, items: Sequence[WorkItem], *, atomic: bool = True
-    ) -> Future[list[ItemResult]]:
-        """``run`` without waiting: the future answers when the items are stored."""
-        return self.writer.submit(tenant, items, atomic=atomic)
+    ) -> list[ItemResult]:
+        """``run`` for a coroutine: the event loop goes on while the writer works (the
+        writer runs on the loop of its first caller, or on the one given to ``attach``)."""
+        return await self.writer.run_async(tenant, items, atomic=atomic)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID, uuid5
 
 from ledger.domain.addresses import Channel, normalise_address, parse_channel
@@ -16,10 +16,11 @@ class SubjectRef:
     tenant: str
     channel: Channel
     address: str  # E.164
+    # Computed once from the three above (a UUIDv5 is a SHA-1 hash).
+    id: UUID = field(init=False, compare=False, repr=False)
 
-    @property
-    def id(self) -> UUID:
-        return subject_id(self.tenant, self.channel, self.address)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", subject_id(self.tenant, self.channel, self.address))
 
 
 def subject_id(tenant: str, channel: str, address: str) -> UUID:

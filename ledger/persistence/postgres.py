@@ -292,14 +292,19 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
             curs.execute(statement, (after, tenant, tenant, limit))
             return [OutboxMessage(**row) for row in curs.fetchall()]
 
-    def read_group(self, request: GroupRead) -> GroupReads:
-        return self.groups.read(request)
+    async def read_group_async(self, request: GroupRead) -> GroupReads:
+        return await self.groups.read(request)
 
-    def commit_group(self, events: Sequence[StoredEvent], beside: RowsBeside) -> list[int]:
-        return self.groups.commit(events, beside)
+    async def commit_group_async(
+        self, events: Sequence[StoredEvent], beside: RowsBeside
+    ) -> list[int]:
+        return await self.groups.commit(events, beside)
 
-    def announce(self) -> None:
-        self.groups.announce()
+    async def announce_async(self) -> None:
+        await self.groups.announce()
+
+    async def close_async(self) -> None:
+        await self.groups.close()
 
     def positions(self, keys: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], int]:
         if not keys:

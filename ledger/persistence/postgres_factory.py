@@ -22,7 +22,16 @@ from typing import Any
 
 from eventsourcing.postgres import PostgresFactory
 
-PLAN_EACH_QUERY = "SET plan_cache_mode = force_custom_plan"
+# The ledger's queries are index probes that take well under a millisecond. When the
+# planner misjudges a table (stale statistics: it estimated 2,749 versions per subject on
+# the benchmark ledger), their cost estimate crosses PostgreSQL's thresholds for JIT
+# compilation and parallel workers, which then cost 40 ms a query (seen with
+# log_min_duration_statement: a group's read took 9-40 ms instead of 1). Neither pays
+# off for a query that reads a few rows.
+OLTP_SESSION = (
+    "SET plan_cache_mode = force_custom_plan; SET jit = off; "
+    "SET max_parallel_workers_per_gather = 0"
+)
 
 
 class LedgerPostgresFactory(PostgresFactory):
@@ -34,6 +43,6 @@ class LedgerPostgresFactory(PostgresFactory):
         def configure(conn: Any) -> None:
             if configure_as_library is not None:
                 configure_as_library(conn)
-            conn.execute(PLAN_EACH_QUERY)  # autocommit: a session setting
+            conn.execute(OLTP_SESSION)  # autocommit: session settings
 
         pool._configure = configure

@@ -1,7 +1,8 @@
 """The writer's round trips to PostgreSQL: one to read a group's needs, one to commit it.
 
-Each thread that calls (the writer's reader, its committer, the announcer) gets a
-connection of its own, opened outside the library's pool with a short connect timeout:
+The writer's reader, its committer and its announcer each have a connection of their own
+(asynchronous, on the writer's event loop), opened outside the library's pool with a
+short connect timeout:
 when the database is down the call fails at once instead of queuing for the pool, so
 requests are refused within the bound README promises.
 
@@ -16,8 +17,7 @@ connection, so the global notify lock is never held with the table lock.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 from uuid import UUID
@@ -37,6 +37,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.domain.receipts import Receipt
+from ledger.persistence.postgres_factory import OLTP_SESSION
 from ledger.persistence.store import GroupRead, GroupReads, RowsBeside
 
 # How long the writer waits for a connection, and for the events table's lock.
@@ -80,7 +81,7 @@ class PostgresGroupIO:
         channel: str,
     ) -> None:
         self.conninfo = conninfo
-        self._local = threading.local()
+        self._connections: dict[str, psycopg.AsyncConnection[DictRow]] = {}
 
         def q(template: str) -> Composed:
             return SQL(template).format(
@@ -91,20 +92,27 @@ class PostgresGroupIO:
                 channel=Identifier(channel),
             )
 
+        # Each read is a LATERAL lookup per key: an index probe whatever the planner
+        # believes about the table's size (with stale statistics it chose to scan the
+        # whole events table for every group: O(ledger) per write).
         self.read_receipts = q(
-            "SELECT r.*, e.notification_id AS position "
-            "FROM unnest(%b::text[], %b::text[], %b::text[]) "
-            "AS k(tenant, source_kind, source_id) JOIN {receipts} r USING "
-            "(tenant, source_kind, source_id) LEFT JOIN {events} e "
-            "ON e.originator_id = r.subject_id AND e.originator_version = r.version"
+            "SELECT r.*, (SELECT e.notification_id FROM {events} e "
+            "WHERE e.originator_id = r.subject_id AND e.originator_version = r.version) "
+            "AS position FROM unnest(%b::text[], %b::text[], %b::text[]) "
+            "AS k(tenant, source_kind, source_id) CROSS JOIN LATERAL (SELECT * FROM "
+            "{receipts} x WHERE x.tenant = k.tenant AND x.source_kind = k.source_kind "
+            "AND x.source_id = k.source_id) r"
         )
         self.read_events = q(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
-            "FROM unnest(%b::uuid[], %b::bigint[]) AS k(id, known) JOIN {events} e "
-            "ON e.originator_id = k.id AND e.originator_version > k.known "
-            "ORDER BY e.originator_id, e.originator_version"
+            "FROM unnest(%b::uuid[], %b::bigint[]) AS k(id, known) CROSS JOIN LATERAL "
+            "(SELECT * FROM {events} x WHERE x.originator_id = k.id "
+            "AND x.originator_version > k.known ORDER BY x.originator_version) e"
         )
-        self.read_keys = q("SELECT subject_id, data_key FROM {keys} WHERE subject_id = ANY(%b)")
+        self.read_keys = q(
+            "SELECT s.subject_id, s.data_key FROM unnest(%b::uuid[]) AS k(id) "
+            "CROSS JOIN LATERAL (SELECT * FROM {keys} x WHERE x.subject_id = k.id) s"
+        )
         self.lock = q("LOCK TABLE {events} IN EXCLUSIVE MODE")
         self.lock_timeout = SQL("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT + "'")
         self.erase_keys = q("DELETE FROM {keys} WHERE subject_id = ANY(%b)")
@@ -131,63 +139,69 @@ class PostgresGroupIO:
         self.notify = q("NOTIFY {channel}")
 
     # ------------------------------------------------------------------ connections
-    def _run(self, work: Callable[[psycopg.Connection[DictRow]], T]) -> T:
-        """``work`` on this thread's own connection, with psycopg's errors as the library's.
+    async def _run(
+        self, role: str, work: Callable[[psycopg.AsyncConnection[DictRow]], Awaitable[T]]
+    ) -> T:
+        """``work`` on the connection of ``role`` (the writer's reader, its committer, its
+        announcer), with psycopg's errors as the library's.
 
         A connection kept from before may have died with its server (a restart): if it
         fails, the work is tried once more on a new connection; a new one that fails is
         the database's answer.
         """
         with persistence_errors():
-            conn, fresh = self._connection()
+            conn, fresh = await self._connection(role)
             try:
-                return work(conn)
+                return await work(conn)
             except psycopg.OperationalError:
-                conn.close()
+                await conn.close()
                 if fresh:
                     raise
             except BaseException:
                 if conn.broken or conn.info.transaction_status != 0:  # not idle: start afresh
-                    conn.close()
+                    await conn.close()
                 raise
-            conn, _ = self._connection()
+            conn, _ = await self._connection(role)
             try:
-                return work(conn)
+                return await work(conn)
             except BaseException:
-                conn.close()
+                await conn.close()
                 raise
 
-    def _connection(self) -> tuple[psycopg.Connection[DictRow], bool]:
-        """This thread's connection, and whether it was opened just now."""
-        conn: psycopg.Connection[DictRow] | None = getattr(self._local, "conn", None)
+    async def _connection(self, role: str) -> tuple[psycopg.AsyncConnection[DictRow], bool]:
+        """The connection of ``role``, and whether it was opened just now."""
+        conn = self._connections.get(role)
         if conn is not None and not (conn.closed or conn.broken):
             return conn, False
-        conn = psycopg.connect(
+        conn = await psycopg.AsyncConnection.connect(
             **self.conninfo,
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             row_factory=dict_row,
         )
-        conn.execute("SET plan_cache_mode = force_custom_plan")
-        self._local.conn = conn
+        await conn.execute(OLTP_SESSION)
+        self._connections[role] = conn
         return conn, True
 
-    def close(self) -> None:
-        conn: psycopg.Connection[DictRow] | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
+    async def close(self) -> None:
+        for conn in self._connections.values():
+            await conn.close()
+        self._connections.clear()
 
     # ------------------------------------------------------------------ round trips
-    def read(self, request: GroupRead) -> GroupReads:
-        return self._run(lambda conn: self._read(conn, request))
+    async def read(self, request: GroupRead) -> GroupReads:
+        return await self._run("read", lambda conn: self._read(conn, request))
 
-    def commit(self, stored: Sequence[StoredEvent], beside: RowsBeside) -> list[int]:
-        return self._run(lambda conn: self._commit(conn, stored, beside))
+    async def commit(self, stored: Sequence[StoredEvent], beside: RowsBeside) -> list[int]:
+        return await self._run("commit", lambda conn: self._commit(conn, stored, beside))
 
-    def announce(self) -> None:
-        self._run(lambda conn: conn.execute(self.notify))
+    async def announce(self) -> None:
+        await self._run("announce", self._notify)
 
-    def _read(self, conn: psycopg.Connection[DictRow], request: GroupRead) -> GroupReads:
+    async def _notify(self, conn: psycopg.AsyncConnection[DictRow]) -> None:
+        await conn.execute(self.notify)
+
+    async def _read(self, conn: psycopg.AsyncConnection[DictRow], request: GroupRead) -> GroupReads:
         tenants, kinds, ids = [], [], []
         for tenant, keys in request.receipts.items():
             for kind, source_id in keys:
@@ -195,22 +209,24 @@ class PostgresGroupIO:
                 kinds.append(kind)
                 ids.append(source_id)
         subjects = list(request.subjects)
-        with conn.pipeline(), conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        async with conn.pipeline(), conn.transaction():
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             receipts = conn.cursor()
             if ids:
-                receipts.execute(self.read_receipts, (tenants, kinds, ids))
+                await receipts.execute(self.read_receipts, (tenants, kinds, ids))
             events = conn.cursor()
-            events.execute(self.read_events, (subjects, [request.subjects[s] for s in subjects]))
+            await events.execute(
+                self.read_events, (subjects, [request.subjects[s] for s in subjects])
+            )
             key_rows = conn.cursor()
-            key_rows.execute(self.read_keys, (subjects,))
+            await key_rows.execute(self.read_keys, (subjects,))
         found: dict[str, dict[tuple[str, str], Receipt]] = {t: {} for t in request.receipts}
         if ids:
-            for row in receipts.fetchall():
+            for row in await receipts.fetchall():
                 receipt = Receipt(**row)
                 found[receipt.tenant][receipt.key] = receipt
         newer: dict[UUID, list[StoredEvent]] = {sid: [] for sid in subjects}
-        for row in events.fetchall():
+        for row in await events.fetchall():
             newer[row["originator_id"]].append(
                 StoredEvent(
                     originator_id=row["originator_id"],
@@ -219,21 +235,25 @@ class PostgresGroupIO:
                     state=bytes(row["state"]),
                 )
             )
-        data_keys = {r["subject_id"]: bytes(r["data_key"]) for r in key_rows.fetchall()}
+        data_keys = {r["subject_id"]: bytes(r["data_key"]) for r in await key_rows.fetchall()}
         return GroupReads(found, newer, data_keys)
 
-    def _commit(
-        self, conn: psycopg.Connection[DictRow], stored: Sequence[StoredEvent], beside: RowsBeside
+    async def _commit(
+        self,
+        conn: psycopg.AsyncConnection[DictRow],
+        stored: Sequence[StoredEvent],
+        beside: RowsBeside,
     ) -> list[int]:
         inserted = conn.cursor()
-        with conn.pipeline(), conn.transaction():
-            conn.execute(self.lock_timeout)
+        async with conn.pipeline(), conn.transaction():
+            await conn.execute(self.lock_timeout)
             # The lock first: every writer takes the locks in one order, and outbox ids,
             # like positions, follow commit order.
-            conn.execute(self.lock)
-            self._beside(conn, beside)
+            await conn.execute(self.lock)
+            for statement, params in self._beside(beside):
+                await conn.execute(statement, params)
             if stored:
-                inserted.execute(
+                await inserted.execute(
                     self.insert_events,
                     (
                         [e.originator_id for e in stored],
@@ -246,43 +266,52 @@ class PostgresGroupIO:
             return []
         found = {
             (row["originator_id"], row["originator_version"]): row["notification_id"]
-            for row in inserted.fetchall()
+            for row in await inserted.fetchall()
         }
         return [found[(e.originator_id, e.originator_version)] for e in stored]
 
-    def _beside(self, conn: psycopg.Connection[DictRow], beside: RowsBeside) -> None:
+    def _beside(self, beside: RowsBeside) -> list[tuple[Composed, tuple[Any, ...]]]:
+        """The statements that write the rows beside a group's events."""
+        statements: list[tuple[Composed, tuple[Any, ...]]] = []
         if beside.erase_keys:
             erased = list(beside.erase_keys)
-            conn.execute(self.erase_keys, (erased,))
+            statements.append((self.erase_keys, (erased,)))
             # Messages not yet sent to an erased subject go too (a help reply holds the
             # address in clear).
-            conn.execute(self.erase_outbox, (erased,))
+            statements.append((self.erase_outbox, (erased,)))
         if beside.outbox:
             rows = beside.outbox
-            conn.execute(
-                self.insert_outbox,
+            statements.append(
                 (
-                    [m.tenant for m in rows],
-                    [m.channel for m in rows],
-                    [m.subject_id for m in rows],
-                    [m.event_id for m in rows],
-                    [m.kind for m in rows],
-                    [m.payload for m in rows],
-                ),
+                    self.insert_outbox,
+                    (
+                        [m.tenant for m in rows],
+                        [m.channel for m in rows],
+                        [m.subject_id for m in rows],
+                        [m.event_id for m in rows],
+                        [m.kind for m in rows],
+                        [m.payload for m in rows],
+                    ),
+                )
             )
         if beside.new_keys:
-            conn.execute(self.insert_keys, (list(beside.new_keys), list(beside.new_keys.values())))
+            statements.append(
+                (self.insert_keys, (list(beside.new_keys), list(beside.new_keys.values())))
+            )
         if beside.receipts:
             receipts = beside.receipts
-            conn.execute(
-                self.insert_receipts,
+            statements.append(
                 (
-                    [r.tenant for r in receipts],
-                    [r.source_kind for r in receipts],
-                    [r.source_id for r in receipts],
-                    [r.subject_id for r in receipts],
-                    [r.event_id for r in receipts],
-                    [r.version for r in receipts],
-                    [r.type for r in receipts],
-                ),
+                    self.insert_receipts,
+                    (
+                        [r.tenant for r in receipts],
+                        [r.source_kind for r in receipts],
+                        [r.source_id for r in receipts],
+                        [r.subject_id for r in receipts],
+                        [r.event_id for r in receipts],
+                        [r.version for r in receipts],
+                        [r.type for r in receipts],
+                    ),
+                )
             )
+        return statements

@@ -3,6 +3,7 @@ and a polling subscription so the library's projection runner can follow the log
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -212,7 +213,22 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
                     result[(sid, version)] = row["rowid"]
         return result
 
-    def read_group(self, request: GroupRead) -> GroupReads:
+    # SQLite has no asynchronous driver: the writer's calls run on worker threads.
+    async def read_group_async(self, request: GroupRead) -> GroupReads:
+        return await asyncio.to_thread(self._read_group, request)
+
+    async def commit_group_async(
+        self, events: Sequence[StoredEvent], beside: RowsBeside
+    ) -> list[int]:
+        return await asyncio.to_thread(self._commit_group, events, beside)
+
+    async def announce_async(self) -> None:
+        signal_commit(self.datastore.pool.db_name)
+
+    async def close_async(self) -> None:
+        """Nothing: the calls ran on the library's own connections."""
+
+    def _read_group(self, request: GroupRead) -> GroupReads:
         # SQLite is in-process: "one round trip" is one read transaction.
         receipts = {
             tenant: self.receipts(tenant, keys) for tenant, keys in request.receipts.items()
@@ -236,13 +252,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
                 events[sid] = [self._stored(row) for row in c.fetchall()]
         return GroupReads(receipts, events, self.data_keys(list(request.subjects)))
 
-    def commit_group(self, events: Sequence[StoredEvent], beside: RowsBeside) -> list[int]:
+    def _commit_group(self, events: Sequence[StoredEvent], beside: RowsBeside) -> list[int]:
         # The library's insert: SQLite's one writer orders commits, the ids follow them.
         ids = super().insert_events(events, beside=beside)
         return list(ids or [])
-
-    def announce(self) -> None:
-        signal_commit(self.datastore.pool.db_name)
 
     def _stored(self, row: Any) -> StoredEvent:
         return StoredEvent(

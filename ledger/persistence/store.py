@@ -7,11 +7,12 @@ Everything is written in the same transaction as the events: ``Application.save`
 one typed keyword argument, ``beside=RowsBeside(...)``, which the recorders read with
 ``rows_beside(kwargs)``.
 
-The writer (``ledger/application/writer/``) uses three calls made for it: ``read_group``
+The writer (``ledger/application/writer/``) uses calls made for it, on its event loop:
+``read_group_async``
 reads what a group of units needs (receipts, the subjects' events after the versions it
-knows, data keys) in one round trip; ``commit_group`` stores a group's events and the rows
-beside them, in commit order, in one round trip; ``announce`` wakes the log's followers
-after a commit.
+knows, data keys) in one round trip; ``commit_group_async`` stores a group's events and
+the rows beside them, in commit order, in one round trip; ``announce_async`` wakes the
+log's followers after a commit.
 """
 
 from __future__ import annotations
@@ -104,18 +105,24 @@ class LedgerStore(ABC):
         """Ledger positions of the events at these (subject id, version) keys."""
 
     @abstractmethod
-    def read_group(self, request: GroupRead) -> GroupReads:
+    async def read_group_async(self, request: GroupRead) -> GroupReads:
         """Receipts, the subjects' newer events and data keys, in one round trip."""
 
     @abstractmethod
-    def commit_group(self, events: Sequence[StoredEvent], beside: RowsBeside) -> list[int]:
+    async def commit_group_async(
+        self, events: Sequence[StoredEvent], beside: RowsBeside
+    ) -> list[int]:
         """Store events and the rows beside them in one transaction; their positions.
 
         Positions follow commit order (the events table is locked for the insert). A
         version or receipt that is already stored raises ``IntegrityError``; nothing of
-        the group is stored then. Followers are not woken: call ``announce``.
+        the group is stored then. Followers are not woken: call ``announce_async``.
         """
 
     @abstractmethod
-    def announce(self) -> None:
+    async def announce_async(self) -> None:
         """Wake the followers of the log (PostgreSQL ``NOTIFY``, SQLite in-process)."""
+
+    @abstractmethod
+    async def close_async(self) -> None:
+        """Close what the asynchronous calls opened (on the writer's loop)."""

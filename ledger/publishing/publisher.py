@@ -25,9 +25,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ledger.application.core import LedgerCore
 from ledger.publishing.cloudevents import KafkaRecord, encode
 from ledger.publishing.kafka import KafkaSettings, ensure_topics, make_producer
-from ledger.publishing.leadership import Leadership, LeadershipLost
 from ledger.publishing.outbound_relay import OutboundRelay
 from ledger.publishing.positions import PublisherPositions
+from ledger.runtime.leadership import Leadership, LeadershipLost
 from ledger.runtime.liveness import beat
 from ledger.runtime.metrics import PUBLISHER_LAG
 from ledger.runtime.notification_log import NotificationLog

@@ -76,3 +76,14 @@ ANNOUNCE_FAILURES = Counter(
     "consent_ledger_announce_failures_total",
     "Commits whose followers could not be woken (they find the events by polling)",
 )
+WRITER_GROUP_ITEMS = Histogram(
+    "consent_ledger_writer_group_items",
+    "Items (events, messages) per group the writer decided",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000),
+)
+WRITER_PHASE = Histogram(
+    "consent_ledger_writer_phase_seconds",
+    "Time the writer spent per group: reading, deciding (with encoding), committing",
+    ["phase"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)

@@ -52,7 +52,9 @@ class InboundReplies:
     def __call__(self, result: ItemResult) -> list[OutboxMessage]:
         if not self.message.send_replies or self.before is None:
             return []
-        reply = confirmation_after(self.before, result.events, self.policy.texts)
+        reply = confirmation_after(
+            self.before, result.events, self.policy.texts, after=result.state_after
+        )
         return [reply] if reply is not None else []
 
 

@@ -29,5 +29,7 @@ def read_settings(
     return fold_settings(tenant, events)
 
 
-def read_policy(ledger: LedgerReader, tenant: str) -> TenantPolicy:
-    return read_settings(ledger, tenant).policy()
+def read_policy(
+    ledger: LedgerReader, tenant: str, retry: RetryPolicy = DEFAULT_RETRY
+) -> TenantPolicy:
+    return read_settings(ledger, tenant, retry).policy()

@@ -54,6 +54,8 @@ class ItemResult:
     error: LedgerError | None = None
     positions: dict[UUID, int] = field(default_factory=dict)
     outbox: list[OutboxMessage] = field(default_factory=list)
+    # The subject's state after ``events`` (set when there are events).
+    state_after: SubjectState | None = None
 
     @property
     def primary(self) -> ConsentEvent | None:

@@ -1,45 +1,44 @@
-"""``Writer``: the one writer of a process.
+"""``Writer``: the one writer of a process, a task on one event loop.
 
-Callers queue units of work (``submit``; ``run`` waits for the answer) and go on. The
-writer thread takes every unit queued so far (up to ``max_group_items``) and makes them
+Callers queue units of work (``run_async`` on the loop, ``run`` from any other thread)
+and wait. The writer takes every unit queued so far (up to ``group_items``) and makes them
 one group:
 
-1. **Read** what the group needs in one round trip (``LedgerStore.read_group``): the
-   receipts of its source ids, each subject's events after the version the writer
-   already holds (``states.py``), and data keys.
-2. **Decide** each unit against that state, in Python, outside any lock: its items'
+1. **Read** what the group needs in one round trip (``LedgerStore.read_group_async``):
+   the receipts of its source ids, each subject's events after the version the writer
+   holds already (``states.py``), and data keys.
+2. **Decide** each unit against that state outside any lock (``decide.py``): its items'
    deciders say which events to record, ``ledger.crypto.chain`` links them into the
    subjects' chains, the library's mapper encodes them. A unit that breaks a rule (or
-   whose decider fails) leaves no trace and gets its own error; the others go on.
-3. **Commit** on the committer thread, in one round trip (``LedgerStore.commit_group``),
-   while the writer thread reads and decides the next group *on top of* this one (its
-   states, receipts and keys). Groups commit one at a time and in order: the next is
-   handed over only once this one is stored; if this one fails, the next is decided
-   again from the database, never committed ahead of it.
+   whose decider fails) gets its own error; the others go on.
+3. **Commit** in one round trip (``LedgerStore.commit_group_async``) while the next group
+   is read and decided *on top of* this one (its states, receipts and keys). Groups
+   commit one at a time, in order: the next is committed only once this one is stored;
+   if this one fails, the next is decided again from the database.
 
-Failures, each counted in ``/metrics``:
+Everything runs on one thread: the event loop interleaves the requests, the decisions and
+the database's answers, with no lock handed between threads (in one process, threads
+cost more in hand-offs of the interpreter than the work they did). In ``serve`` the loop
+is the web server's; elsewhere (the command line, tests) the writer runs its own loop on
+a thread of its own.
 
-- a **conflict** (another process stored a subject's next version or a source id first):
-  the group's units are decided again against the state it left, until their budget ends;
-- a **refusal** of the data by the database: each unit of the group is committed alone,
-  so only the one the database refuses fails (``isolated`` units);
-- a **database that is away**: reads and commits are tried again by the retry policy,
-  then the group's units get ``Unavailable`` (503); for a second afterwards each group is
-  tried once, so queued callers are answered within the bound README promises.
-
-After each commit the announcer wakes the log's followers (one ``NOTIFY`` for every
-commit that happened while the previous one was being sent).
+Failures, each counted in ``/metrics``: a **conflict** (another process stored a version
+or a source id first) decides the group again until the units' budget ends; a
+**refusal** of the data by the database commits each unit alone, so only the one it
+refuses fails; a **database that is away** fails the group's units with ``Unavailable``
+(503), and for a second afterwards each group is tried once, so queued callers are
+answered within the bound README promises. After each commit one ``NOTIFY`` wakes the
+log's followers (commits that happen while one is being sent share the next).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
-from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -47,27 +46,32 @@ from eventsourcing.persistence import (
     InterfaceError,
     OperationalError,
     PersistenceError,
-    StoredEvent,
 )
 
 from ledger.application.ports import WriterLedger
 from ledger.application.retry import RetryPolicy
 from ledger.application.writer.batch import Batch
+from ledger.application.writer.decide import (
+    Group,
+    answer_group,
+    decide_unit,
+    fold_states,
+    subjects_of,
+)
 from ledger.application.writer.queue import Unit, WriteQueue
 from ledger.application.writer.states import SubjectStates
 from ledger.application.writer.work import ItemResult, WorkItem
-from ledger.crypto.chain import link_consent
-from ledger.domain.consent_status import SubjectState, apply
-from ledger.domain.errors import LedgerError, SourceConflict, Unavailable, join_field
-from ledger.domain.receipts import Receipt
-from ledger.events import ConsentEvent
-from ledger.persistence.store import GroupRead, GroupReads, RowsBeside
+from ledger.domain.consent_status import SubjectState
+from ledger.domain.errors import Unavailable
+from ledger.persistence.store import GroupRead, GroupReads
 from ledger.runtime.metrics import (
     ANNOUNCE_FAILURES,
     EVENTS_RECORDED,
     WRITER_CONFLICTS,
+    WRITER_GROUP_ITEMS,
     WRITER_GROUPS,
     WRITER_ISOLATED_UNITS,
+    WRITER_PHASE,
     WRITER_QUEUE_ITEMS,
     WRITER_UNAVAILABLE,
 )
@@ -77,30 +81,9 @@ log = logging.getLogger(__name__)
 
 # After the database was found away, for this long each group is tried once, not retried.
 DEGRADED_SECONDS = 1.0
-IDLE_WAIT_SECONDS = 0.5
-
-
-@dataclass
-class Group:
-    """A group decided and ready to commit, and what it leaves for the next one."""
-
-    units: list[Unit]
-    events: list[ConsentEvent] = field(default_factory=list)
-    stored: list[StoredEvent] = field(default_factory=list)
-    beside: RowsBeside = field(default_factory=RowsBeside)
-    states: dict[UUID, SubjectState] = field(default_factory=dict)
-    receipts: dict[tuple[str, str, str], Receipt] = field(default_factory=dict)
-    new_keys: dict[UUID, bytes] = field(default_factory=dict)
-    # The group this one was decided on top of (committed just before it), until resolved.
-    below: Group | None = None
-    # Set by the committer: the events' positions, or why the group was not stored.
-    positions: dict[UUID, int] = field(default_factory=dict)
-    failure: BaseException | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def deciding(self) -> list[Unit]:
-        return [unit for unit in self.units if unit.error is None]
+# The writer yields the loop to other work at least this often while it decides.
+YIELD_EVERY_SECONDS = 0.002
+CLOSE_TIMEOUT_SECONDS = 30.0
 
 
 class Writer:
@@ -112,118 +95,181 @@ class Writer:
         self.settings = settings or WriterSettings()
         self.queue = WriteQueue(self.settings.queue_items)
         self.states = SubjectStates(self.settings.state_cache_subjects)
-        self._stop = threading.Event()
-        self._started = False
-        self._start_lock = threading.Lock()
-        self._handoff: Group | None = None
-        self._handoff_ready = threading.Condition()
-        self._announce = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._own_thread: threading.Thread | None = None
+        self._bind_lock = threading.Lock()
+        self._own_loop_lock = threading.Lock()
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._announcing: asyncio.Task[None] | None = None
+        self._announce_again = False
         self._degraded_until = 0.0
-        self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ callers
-    def submit(
+    def run(self, tenant: str, items: Sequence[WorkItem], *, atomic: bool) -> list[ItemResult]:
+        """Queue the items as one unit and wait for their results (from any thread but
+        the writer's own loop, which must ``await run_async``)."""
+        loop = self._loop_for_threads()
+        if _running_loop() is loop:
+            raise RuntimeError("on the writer's event loop, await run_async instead")
+        future = asyncio.run_coroutine_threadsafe(
+            self.run_async(tenant, items, atomic=atomic), loop
+        )
+        return future.result()
+
+    async def run_async(
         self, tenant: str, items: Sequence[WorkItem], *, atomic: bool
-    ) -> Future[list[ItemResult]]:
-        """Queue the items as one unit; the future answers with their results."""
-        self._start()
+    ) -> list[ItemResult]:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self.attach(loop)
+        if loop is not self._loop:  # another loop: hand the unit to the writer's
+            writer_loop = self._loop
+            assert writer_loop is not None  # noqa: S101 - attach() set it
+            future = asyncio.run_coroutine_threadsafe(
+                self.run_async(tenant, items, atomic=atomic), writer_loop
+            )
+            return await asyncio.wrap_future(future)
+        if not items:
+            return []
         unit = Unit(
             tenant,
             list(items),
             atomic,
             deadline=time.monotonic() + self.retry.conflict_budget_seconds,
+            waiter=loop.create_future(),
         )
-        if not unit.items:
-            unit.future.set_result([])
-            return unit.future
         self.queue.put(unit)
         WRITER_QUEUE_ITEMS.set(self.queue.items)
-        return unit.future
+        self._poke()
+        return await unit.waiter
 
-    def run(self, tenant: str, items: Sequence[WorkItem], *, atomic: bool) -> list[ItemResult]:
-        return self.submit(tenant, items, atomic=atomic).result()
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run on ``loop`` (the web server's); call from a coroutine on it, once."""
+        with self._bind_lock:
+            if self._loop is not None:
+                if self._loop is not loop:
+                    raise RuntimeError("the writer already runs on another event loop")
+                return
+            self._loop = loop
+            self._wake = asyncio.Event()
+            self._task = loop.create_task(self._work(), name="ledger-writer")
+
+    async def aclose(self) -> None:
+        """Finish every unit queued so far, then stop (on the writer's loop)."""
+        self.queue.closed = True
+        self._poke()
+        if self._task is not None:
+            await asyncio.wait_for(asyncio.shield(self._task), CLOSE_TIMEOUT_SECONDS)
+        if self._announcing is not None:
+            await self._announcing
+        await self.ledger.store.close_async()
 
     def close(self) -> None:
-        """Finish every unit queued so far, then stop the threads."""
-        self.queue.close()
-        self._stop.set()
-        with self._handoff_ready:
-            self._handoff_ready.notify_all()
-        self._announce.set()
-        for thread in self._threads:
-            thread.join(timeout=30)
-
-    def _start(self) -> None:
-        if self._started:
+        """``aclose`` from another thread; stops the writer's own loop if it has one."""
+        loop = self._loop
+        if loop is None or _running_loop() is loop or sys.is_finalizing():
             return
-        with self._start_lock:
-            if self._started:
-                return
-            for target, name in (
-                (self._write, "ledger-writer"),
-                (self._commit_loop, "ledger-committer"),
-                (self._announce_loop, "ledger-announcer"),
-            ):
-                thread = threading.Thread(target=target, name=name, daemon=True)
-                thread.start()
-                self._threads.append(thread)
-            self._started = True
+        if self._own_thread is not None and not self._own_thread.is_alive():
+            return
+        if loop.is_running():
+            asyncio.run_coroutine_threadsafe(self.aclose(), loop).result(CLOSE_TIMEOUT_SECONDS + 5)
+        if self._own_thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            self._own_thread.join(timeout=CLOSE_TIMEOUT_SECONDS)
 
-    # ------------------------------------------------------------- writer thread
-    def _write(self) -> None:
+    def _loop_for_threads(self) -> asyncio.AbstractEventLoop:
+        """The writer's loop; without one yet, a loop of its own on a thread."""
+        loop = self._loop
+        if loop is not None:
+            return loop
+        with self._own_loop_lock:  # one thread starts it; the others wait and use it
+            return self._loop or self._start_own_loop()
+
+    def _start_own_loop(self) -> asyncio.AbstractEventLoop:
+        ready = threading.Event()
+        own = asyncio.new_event_loop()
+
+        def serve() -> None:
+            asyncio.set_event_loop(own)
+            own.call_soon(ready.set)
+            own.run_forever()
+
+        thread = threading.Thread(target=serve, name="ledger-writer", daemon=True)
+        thread.start()
+        ready.wait()
+
+        async def bind() -> None:
+            self.attach(own)
+
+        asyncio.run_coroutine_threadsafe(bind(), own).result()
+        if self._loop is not own:  # another thread attached first: use that one
+            own.call_soon_threadsafe(own.stop)
+            thread.join()
+            assert self._loop is not None  # noqa: S101
+            return self._loop
+        self._own_thread = thread
+        return own
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # ------------------------------------------------------------------ the task
+    async def _work(self) -> None:
         pending: Group | None = None
+        commit: asyncio.Task[None] | None = None
+        assert self._wake is not None  # noqa: S101 - set by attach()
         while True:
-            units = self.queue.take(
-                self.settings.group_items, 0 if pending is not None else IDLE_WAIT_SECONDS
-            )
+            units = self.queue.take(self.settings.group_items)
             WRITER_QUEUE_ITEMS.set(self.queue.items)
             if not units:
-                if pending is not None:
-                    self.queue.put_front(self._settle(pending))
-                    pending = None
-                elif self._stop.is_set():
+                if pending is not None and commit is not None:
+                    self.queue.put_front(await self._settle(pending, commit))
+                    pending = commit = None
+                    continue
+                if self.queue.closed:
                     return
+                self._wake.clear()
+                await self._wake.wait()
                 continue
-            group = self._decide_safely(units, on_top_of=pending)
-            if pending is not None:
-                again = self._settle(pending)
+            group = await self._decide_safely(units, on_top_of=pending)
+            if pending is not None and commit is not None:
+                again = await self._settle(pending, commit)
                 stored = pending.failure is None
-                pending = None
+                pending = commit = None
                 if not stored:  # decided on top of a group that failed: decide again
-                    self.queue.put_front(again + [u for u in units if not u.future.done()])
+                    self.queue.put_front(again + [u for u in units if not u.answered])
                     continue
             if group is None:
                 continue
             if not group.deciding:
-                self._resolve(group, {})
+                answer_group(group)
                 continue
-            self._hand_over(group)
-            pending = group
+            pending, commit = group, asyncio.get_running_loop().create_task(self._commit(group))
 
-    def _decide_safely(self, units: list[Unit], on_top_of: Group | None) -> Group | None:
+    async def _decide_safely(self, units: list[Unit], on_top_of: Group | None) -> Group | None:
         try:
-            return self._decide(units, on_top_of)
+            return await self._decide(units, on_top_of)
         except Unavailable as error:
-            self._fail(units, error)
+            _fail(units, error)
         except Exception as error:  # a bug: the group's callers get it, the writer goes on
             log.exception("writer failed to decide a group")
-            self._fail(units, error)
+            _fail(units, error)
         return None
 
-    def _decide(self, units: list[Unit], on_top_of: Group | None) -> Group:
+    async def _decide(self, units: list[Unit], on_top_of: Group | None) -> Group:
         now = self.ledger.clock()
         above = on_top_of or Group(units=[])
+        channels = subjects_of(units)
         known: dict[UUID, SubjectState] = {}
-        channels: dict[UUID, tuple[str, str]] = {}
+        for sid in channels:
+            state = above.states.get(sid) or self.states.get(sid)
+            if state is not None:
+                known[sid] = state
         wanted: dict[str, list[tuple[str, str]]] = {}
         for unit in units:
             for item in unit.items:
-                sid = item.subject.id
-                channels[sid] = (item.subject.tenant, item.subject.channel.value)
-                if sid not in known:
-                    state = above.states.get(sid) or self.states.get(sid)
-                    if state is not None:
-                        known[sid] = state
                 key = item.source_key
                 if key is not None and (unit.tenant, *key) not in above.receipts:
                     wanted.setdefault(unit.tenant, []).append(key)
@@ -231,143 +277,89 @@ class Writer:
             receipts=wanted,
             subjects={sid: known[sid].version if sid in known else 0 for sid in channels},
         )
-        reads = self._read(request)
-        states: dict[UUID, SubjectState] = {}
-        for sid, (tenant, channel) in channels.items():
-            state = known.get(sid) or SubjectState(id=sid, tenant=tenant, channel=channel)
-            for stored in reads.events.get(sid, ()):
-                state = apply(state, self.ledger.ledger_event(stored))
-            states[sid] = state
+        started = time.perf_counter()
+        reads = await self._read(request)
+        read = time.perf_counter()
+        WRITER_PHASE.labels("read").observe(read - started)
+        WRITER_GROUP_ITEMS.observe(sum(len(unit.items) for unit in units))
+        states = fold_states(channels, known, reads.events, self.ledger.ledger_event)
         keys = dict(reads.data_keys)
         keys.update({sid: k for sid, k in above.new_keys.items() if sid in channels})
         batch = Batch.of(states, keys, receipts_below=above.receipts)
         group = Group(units=units, below=on_top_of)
+        deciding = 0.0
+        slice_started = time.perf_counter()
         for unit in units:
-            self._decide_unit(unit, batch, reads.receipts.get(unit.tenant, {}), now)
-        group.events = batch.events
-        group.stored = [self.ledger.stored_event(event) for event in batch.events]
-        group.states = {sid: batch.states[sid] for sid in batch.states.maps[0]}
-        group.receipts = dict(batch.receipts.maps[0])
-        group.new_keys = dict(batch.new_keys)
-        outbox = [m for unit in group.deciding for r in unit.results for m in r.outbox]
-        group.beside = RowsBeside(
-            receipts=list(group.receipts.values()), new_keys=group.new_keys, outbox=outbox
-        )
+            decide_unit(unit, batch, reads.receipts.get(unit.tenant, {}), now)
+            if time.perf_counter() - slice_started > YIELD_EVERY_SECONDS:
+                deciding += time.perf_counter() - slice_started
+                await asyncio.sleep(0)  # let requests (and the commit below) go on
+                slice_started = time.perf_counter()
+        group.take_from(batch, self.ledger.stored_event)
+        WRITER_PHASE.labels("decide").observe(deciding + time.perf_counter() - slice_started)
         return group
 
-    def _read(self, request: GroupRead) -> GroupReads:
-        if time.monotonic() < self._degraded_until:
-            policy = RetryPolicy(transient_attempts=1)
-        else:
-            policy = self.retry
-        try:
-            return policy.run(lambda: self.ledger.store.read_group(request))
-        except Unavailable:
-            self._degraded_until = time.monotonic() + DEGRADED_SECONDS
-            raise
-
-    def _decide_unit(
-        self,
-        unit: Unit,
-        batch: Batch,
-        stored_receipts: dict[tuple[str, str], Receipt],
-        now: datetime,
-    ) -> None:
-        unit.results = []
-        unit.error = None
-        attempt = batch.child()
-        try:
-            for item in unit.items:
-                unit.results.append(
-                    self._decide_item(item, attempt, stored_receipts, unit.tenant, now, unit.atomic)
+    async def _read(self, request: GroupRead) -> GroupReads:
+        degraded = time.monotonic() < self._degraded_until
+        attempts = 1 if degraded else self.retry.transient_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self.ledger.store.read_group_async(request)
+            except (OperationalError, InterfaceError) as error:
+                if attempt == attempts:
+                    self._degraded_until = time.monotonic() + DEGRADED_SECONDS
+                    log.error("ledger unavailable", extra={"error": str(error)})
+                    raise Unavailable(
+                        "the ledger database is unavailable; nothing was stored"
+                    ) from error
+                await asyncio.sleep(self.retry.transient_wait_seconds)
+            except PersistenceError as error:
+                raise Unavailable("the ledger database refused the read; nothing was stored") from (
+                    error
                 )
-        except LedgerError as error:
-            unit.error = error
-            return
-        except Exception as error:  # a decider's bug fails its own unit only
-            log.exception("a unit failed to decide", extra={"tenant": unit.tenant})
-            unit.error = error
-            return
-        batch.absorb(attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _decide_item(
-        self,
-        item: WorkItem,
-        batch: Batch,
-        stored_receipts: dict[tuple[str, str], Receipt],
-        tenant: str,
-        now: datetime,
-        atomic: bool,
-    ) -> ItemResult:
-        sid = item.subject.id
-        result = ItemResult(subject_id=sid)
-        if item.source_key is not None:
-            earlier = stored_receipts.get(item.source_key) or batch.receipts.get(
-                (tenant, *item.source_key)
-            )
-            if earlier is not None:
-                if earlier.subject_id != sid:
-                    result.error = SourceConflict(
-                        f"source id {item.source_key[1]!r} was already used for another subject",
-                        field=join_field(item.field_prefix, "source.id"),
-                    )
-                    if atomic:
-                        raise result.error
-                result.duplicate_of = earlier
-                return result
-        state = batch.states[sid]
-        try:
-            decision = item.decide(state, now)
-        except LedgerError as error:
-            if atomic:
-                raise (error.at(item.field_prefix) if item.field_prefix else error) from None
-            result.error = error
-            return result
-        result.match, result.reason = decision.match, decision.reason
-        for draft in decision.drafts:
-            event = link_consent(
-                state,
-                draft,
-                address=item.subject.address,
-                data_key=batch.data_key(sid),
-                recorded_at=now,
-            )
-            state = apply(state, event)
-            result.events.append(event)
-        batch.states[sid] = state
-        batch.events.extend(result.events)
-        if item.messages is not None and result.events:
-            result.outbox = item.messages(result)
-        primary = result.primary
-        if primary is not None and item.source_key is not None:
-            batch.receipts[(tenant, *item.source_key)] = Receipt(
-                tenant=tenant,
-                source_kind=item.source_key[0],
-                source_id=item.source_key[1],
-                subject_id=sid,
-                event_id=primary.event_id,
-                version=primary.originator_version,
-                type=primary.type_name,
-            )
-        return result
+    async def _commit(self, group: Group) -> None:
+        started = time.perf_counter()
+        degraded = time.monotonic() < self._degraded_until
+        attempts = 1 if degraded else self.retry.transient_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                positions = await self.ledger.store.commit_group_async(group.stored, group.beside)
+                break
+            except (OperationalError, InterfaceError) as error:
+                if attempt == attempts:
+                    group.failure = error
+                    return
+                await asyncio.sleep(self.retry.transient_wait_seconds)
+            except BaseException as error:
+                group.failure = error
+                return
+        WRITER_PHASE.labels("commit").observe(time.perf_counter() - started)
+        WRITER_GROUPS.inc()
+        for event in group.events:
+            EVENTS_RECORDED.labels(type=event.type_name).inc()
+        group.positions = {e.event_id: p for e, p in zip(group.events, positions, strict=True)}
+        self._announce()
+        answer_group(group)
 
-    def _settle(self, group: Group) -> list[Unit]:
+    async def _settle(self, group: Group, commit: asyncio.Task[None]) -> list[Unit]:
         """Wait for the group's commit; the units to decide again (none once stored).
 
         A unit that broke a rule in a group that was not stored is decided again too:
         its error may have come from a unit before it that is not stored now.
         """
-        group.done.wait()
+        await commit
         failure = group.failure
         if failure is None:
             self.states.keep(group.states)
             return []
         self.states.forget(group.states)
-        units = [unit for unit in group.units if not unit.future.done()]
+        units = [unit for unit in group.units if not unit.answered]
         if isinstance(failure, IntegrityError):
             WRITER_CONFLICTS.inc()
             now = time.monotonic()
-            self._fail(
+            _fail(
                 [u for u in units if now >= u.deadline],
                 Unavailable("the subject is under heavy concurrent change; nothing was stored"),
             )
@@ -375,10 +367,11 @@ class Writer:
         if isinstance(failure, OperationalError | InterfaceError):
             WRITER_UNAVAILABLE.inc()
             self._degraded_until = time.monotonic() + DEGRADED_SECONDS
-            self._fail(units, Unavailable("the ledger database is unavailable; nothing was stored"))
+            log.error("ledger unavailable", extra={"error": str(failure)})
+            _fail(units, Unavailable("the ledger database is unavailable; nothing was stored"))
             return []
         if not isinstance(failure, PersistenceError):  # a bug: its callers get it
-            self._fail(units, failure)
+            _fail(units, failure)
             return []
         if len(units) > 1:
             # The database refused the group's data: commit each unit alone, so only the
@@ -395,86 +388,36 @@ class Writer:
             "the database refused a unit",
             extra={"tenant": group.units[0].tenant, "error": str(failure)},
         )
-        self._fail(units, Unavailable("the ledger database refused the write; nothing was stored"))
+        _fail(units, Unavailable("the ledger database refused the write; nothing was stored"))
         return []
 
-    def _fail(self, units: Sequence[Unit], error: BaseException) -> None:
-        for unit in units:
-            if not unit.future.done():
-                unit.future.set_exception(error)
-
-    # ---------------------------------------------------------- committer thread
-    def _hand_over(self, group: Group) -> None:
-        with self._handoff_ready:
-            self._handoff = group
-            self._handoff_ready.notify_all()
-
-    def _commit_loop(self) -> None:
-        while True:
-            with self._handoff_ready:
-                while self._handoff is None:
-                    if self._stop.is_set() and not self._threads[0].is_alive():
-                        return  # the writer thread is gone: nothing more will come
-                    self._handoff_ready.wait(IDLE_WAIT_SECONDS)
-                group, self._handoff = self._handoff, None
-            self._commit(group)
-
-    def _commit(self, group: Group) -> None:
-        try:
-            positions = self._commit_rows(group)
-        except BaseException as error:
-            group.failure = error
-            group.done.set()
+    # ---------------------------------------------------------------- announcing
+    def _announce(self) -> None:
+        """Wake the log's followers: one NOTIFY at a time, later commits share the next."""
+        if self._announcing is not None and not self._announcing.done():
+            self._announce_again = True
             return
-        self._announce.set()
-        WRITER_GROUPS.inc()
-        for event in group.events:
-            EVENTS_RECORDED.labels(type=event.type_name).inc()
-        group.positions = {e.event_id: p for e, p in zip(group.events, positions, strict=True)}
-        group.done.set()
-        self._resolve(group, group.positions)
+        self._announcing = asyncio.get_running_loop().create_task(self._announce_loop())
 
-    def _commit_rows(self, group: Group) -> list[int]:
-        attempts = 1 if time.monotonic() < self._degraded_until else self.retry.transient_attempts
-        for attempt in range(1, attempts + 1):
+    async def _announce_loop(self) -> None:
+        while True:
+            self._announce_again = False
             try:
-                return self.ledger.store.commit_group(group.stored, group.beside)
-            except (OperationalError, InterfaceError):
-                if attempt == attempts:
-                    raise
-                time.sleep(self.retry.transient_wait_seconds)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _resolve(self, group: Group, positions: dict[UUID, int]) -> None:
-        for unit in group.units:
-            if unit.future.done():
-                continue
-            if unit.error is not None:
-                unit.future.set_exception(unit.error)
-                continue
-            for result in unit.results:
-                result.positions = {e.event_id: positions[e.event_id] for e in result.events}
-            for result in unit.results:
-                receipt = result.duplicate_of
-                if receipt is None or result.error is not None:
-                    continue
-                if receipt.position is not None:
-                    result.positions = {receipt.event_id: receipt.position}
-                elif receipt.event_id in positions:  # recorded in this same group
-                    result.positions = {receipt.event_id: positions[receipt.event_id]}
-                elif group.below is not None and receipt.event_id in group.below.positions:
-                    result.positions = {receipt.event_id: group.below.positions[receipt.event_id]}
-            unit.future.set_result(unit.results)
-        group.below = None  # keep no chain of groups alive
-
-    # ---------------------------------------------------------- announcer thread
-    def _announce_loop(self) -> None:
-        while not (self._stop.is_set() and not self._announce.is_set()):
-            if not self._announce.wait(IDLE_WAIT_SECONDS):
-                continue
-            self._announce.clear()
-            try:
-                self.ledger.store.announce()
+                await self.ledger.store.announce_async()
             except Exception as error:  # the followers' polling finds the events meanwhile
                 ANNOUNCE_FAILURES.inc()
                 log.warning("could not wake the log's followers", extra={"error": str(error)})
+            if not self._announce_again:
+                return
+
+
+def _fail(units: Sequence[Unit], error: BaseException) -> None:
+    for unit in units:
+        unit.answer(error)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

@@ -11,10 +11,11 @@ Every message is transactional (``category: "utility"``), never marketing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
+
+import orjson
 
 from ledger.domain.consent_status import SubjectState, apply
 from ledger.domain.outbound.ids import OutboundKind, OutboundRef
@@ -63,7 +64,7 @@ def _row(
         subject_id=subject_id,
         event_id=event_id,
         kind=kind.value,
-        payload=json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+        payload=orjson.dumps(payload).decode("utf-8"),
     )
 
 
@@ -88,9 +89,14 @@ def opt_in_request_message(event: OptInRequested, business_name: str | None) -> 
 
 
 def confirmation_after(
-    before: SubjectState, events: Sequence[ConsentEvent], texts: ReplyTexts
+    before: SubjectState,
+    events: Sequence[ConsentEvent],
+    texts: ReplyTexts,
+    after: SubjectState | None = None,
 ) -> OutboxMessage | None:
-    """One confirmation for a change the person made, or None when nothing changed."""
+    """One confirmation for a change the person made, or None when nothing changed.
+
+    ``after``: the state after ``events`` when the caller folded it already."""
     if not events:
         return None
     event = events[-1]
@@ -104,9 +110,10 @@ def confirmation_after(
         change, text = "opted_in", texts.opted_in
     else:
         return None
-    after = before
-    for item in events:
-        after = apply(after, item)
+    if after is None:
+        after = before
+        for item in events:
+            after = apply(after, item)
     if not text or _statuses(before) == _statuses(after):
         return None
     return _row(

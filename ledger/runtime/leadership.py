@@ -1,4 +1,5 @@
-"""Exactly one active publisher per ledger: a PostgreSQL session advisory lock.
+"""Exactly one active instance of a role (the publisher, the in-process projections of
+``serve`` workers) per ledger: a PostgreSQL session advisory lock.
 
 The lock lives as long as the session that took it: when the leader's process dies (or
 its connection breaks) PostgreSQL releases it and a waiting instance takes over. The
@@ -23,15 +24,18 @@ class LeadershipLost(Exception):
     """The session holding the advisory lock is gone; another instance may lead now."""
 
 
-def lock_key(name: str) -> int:
-    return zlib.crc32(f"consent-ledger-publisher:{name}".encode())
+def lock_key(name: str, role: str = "publisher") -> int:
+    return zlib.crc32(f"consent-ledger-{role}:{name}".encode())
 
 
 class Leadership:
-    def __init__(self, conninfo: str, name: str, *, connect_timeout: int = 5) -> None:
+    def __init__(
+        self, conninfo: str, name: str, *, connect_timeout: int = 5, role: str = "publisher"
+    ) -> None:
         self.conninfo = conninfo
         self.name = name
-        self.key = lock_key(name)
+        self.role = role
+        self.key = lock_key(name, role)
         self.connect_timeout = connect_timeout
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
 
@@ -41,11 +45,11 @@ class Leadership:
         while not stop.is_set():
             try:
                 if self._try_lock():
-                    log.info("publisher is the leader", extra={"lock": self.name})
+                    log.info(f"{self.role} is the leader", extra={"lock": self.name})
                     return True
                 beat()
                 if not waiting_logged:
-                    log.info("another publisher leads; waiting", extra={"lock": self.name})
+                    log.info(f"another {self.role} leads; waiting", extra={"lock": self.name})
                     waiting_logged = True
             except psycopg.Error as exc:
                 log.warning("cannot reach the database for the lock", extra={"error": str(exc)})
