@@ -8,6 +8,7 @@ from functools import cached_property
 from api.serve_settings import ServeSettings
 from ledger.application.api_keys import AccessRegistry
 from ledger.application.consent_ledger import ConsentLedger
+from ledger.attestation.bundle import ProofCache
 from ledger.attestation.storage import open_merkle_store
 from ledger.domain.errors import NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
@@ -65,6 +66,11 @@ class Services:
                 f"the read model has not applied ledger position {after} yet; retry shortly",
                 field="after",
             )
+
+    @cached_property
+    def proofs(self) -> ProofCache:
+        """Inclusion proofs of recent bundles, by subject and checkpoint size."""
+        return ProofCache()
 
     @cached_property
     def merkle(self) -> MerkleStore:

@@ -40,6 +40,10 @@ class LedgerEvent(DomainEvent):
     """An event in a subject's hash chain."""
 
     type_name: ClassVar[str] = ""
+    # Whether every object in the event's document has keys the code chose (ASCII, no
+    # floats), so canonical JSON may skip checking for them; a tenant's settings carry
+    # keys of the tenant's choosing.
+    fixed_keys: ClassVar[bool] = False
 
     event_id: UUID
     tenant: str
@@ -56,6 +60,7 @@ class LedgerEvent(DomainEvent):
 class ConsentEvent(LedgerEvent):
     """An event that tells something about the person's consent."""
 
+    fixed_keys = True
     occurred_at: datetime
     purposes: list[str]
     all_purposes: bool
@@ -128,6 +133,7 @@ class PersonalDataErased(LedgerEvent):
     """
 
     type_name = "personal_data_erased"
+    fixed_keys = True
     reason: str
     requested_by: str | None
 

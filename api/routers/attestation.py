@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from api.attestation_csv import render_csv
 from api.attestation_html import render_html
 from api.deps import Auditor, ServicesDep
 from api.errors import ApiError
+from api.json_responses import json_response
 from api.schemas import ErrorOut
 from ledger.attestation.bundle import build_bundle
 from ledger.domain.errors import InvalidInput
@@ -61,7 +62,13 @@ def attestation(
                 code="invalid_time",
             ) from None
     bundle = build_bundle(
-        services.ledger, services.merkle, principal.tenant, channel, address, as_of=moment
+        services.ledger,
+        services.merkle,
+        principal.tenant,
+        channel,
+        address,
+        as_of=moment,
+        proofs=services.proofs,
     )
     if not bundle["events"] and moment is None:
         raise ApiError(
@@ -76,4 +83,4 @@ def attestation(
         )
     if fmt == "html":
         return HTMLResponse(render_html(bundle))
-    return JSONResponse(bundle)
+    return json_response(bundle)

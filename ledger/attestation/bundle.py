@@ -14,6 +14,8 @@ moment: what the ledger knew then, and the consent it showed.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,6 +50,31 @@ class _Slot:
     leaf: Leaf | None = None
 
 
+class ProofCache:
+    """Inclusion proofs by (subject, checkpoint size): a proof of a leaf against a tree
+    size never changes (the log only grows), so a subject's proofs are computed once per
+    checkpoint. Holds at most ``max_subjects`` subjects' proofs, least recently used out."""
+
+    def __init__(self, max_subjects: int = 2_000) -> None:
+        self.max_subjects = max_subjects
+        self._proofs: OrderedDict[tuple[UUID, int], dict[int, list[str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, subject_id: UUID, size: int) -> dict[int, list[str]]:
+        with self._lock:
+            found = self._proofs.get((subject_id, size))
+            if found is None:
+                return {}
+            self._proofs.move_to_end((subject_id, size))
+            return found
+
+    def keep(self, subject_id: UUID, size: int, proofs: dict[int, list[str]]) -> None:
+        with self._lock:
+            self._proofs[(subject_id, size)] = proofs
+            while len(self._proofs) > self.max_subjects:
+                self._proofs.popitem(last=False)
+
+
 def build_bundle(
     ledger: LedgerCore,
     store: MerkleStore,
@@ -56,6 +83,7 @@ def build_bundle(
     address: str,
     *,
     as_of: datetime | None = None,
+    proofs: ProofCache | None = None,
 ) -> dict[str, Any]:
     subject = resolve_subject(tenant, channel, address)
     slots = _slots(ledger, store, subject.id, as_of)
@@ -64,7 +92,7 @@ def build_bundle(
         (slot.event, d) for slot in slots if slot.event for d in _disclosures(slot.event, key)
     ]
     checkpoint = store.latest_checkpoint()
-    entries = _entries(store, subject.id, slots, checkpoint)
+    entries = _entries(store, subject.id, slots, checkpoint, proofs or ProofCache(0))
     bundle: dict[str, Any] = {
         "format": FORMAT,
         "subject": {
@@ -116,15 +144,28 @@ def _slots(
 
 
 def _entries(
-    store: MerkleStore, subject_id: UUID, slots: list[_Slot], checkpoint: StoredCheckpoint | None
+    store: MerkleStore,
+    subject_id: UUID,
+    slots: list[_Slot],
+    checkpoint: StoredCheckpoint | None,
+    cache: ProofCache,
 ) -> list[dict[str, Any]]:
     size = checkpoint.tree_size if checkpoint else 0
-    steps = {
-        slot.version: inclusion_steps(slot.leaf.leaf_index, size)
-        for slot in slots
-        if slot.leaf is not None and slot.leaf.leaf_index < size
+    known = cache.get(subject_id, size)
+    covered = [s for s in slots if s.leaf is not None and s.leaf.leaf_index < size]
+    missing = {
+        slot.leaf.leaf_index: inclusion_steps(slot.leaf.leaf_index, size)
+        for slot in covered
+        if slot.leaf is not None and slot.leaf.leaf_index not in known
     }
-    nodes = store.nodes(keys_of(s for proof in steps.values() for s in proof)) if steps else {}
+    if missing:
+        nodes = store.nodes(keys_of(s for steps in missing.values() for s in steps))
+        computed = {
+            index: [step.hex() for step in proof_from(steps, nodes.__getitem__)]
+            for index, steps in missing.items()
+        }
+        known = {**known, **computed}
+        cache.keep(subject_id, size, known)
     entries: list[dict[str, Any]] = []
     for slot in slots:
         if slot.event is not None:
@@ -135,11 +176,11 @@ def _entries(
                 entry["unreadable"] = slot.unreadable
             else:
                 entry["missing"] = True
-        proof = steps.get(slot.version)
-        entry["leaf_index"] = slot.leaf.leaf_index if slot.leaf else None
-        entry["leaf_hash"] = slot.leaf.leaf_hash.hex() if slot.leaf else None
+        leaf = slot.leaf
+        entry["leaf_index"] = leaf.leaf_index if leaf else None
+        entry["leaf_hash"] = leaf.leaf_hash.hex() if leaf else None
         entry["inclusion_proof"] = (
-            None if proof is None else [step.hex() for step in proof_from(proof, nodes.__getitem__)]
+            known.get(leaf.leaf_index) if leaf is not None and leaf.leaf_index < size else None
         )
         entries.append(entry)
     return entries
@@ -195,7 +236,7 @@ def _verification(bundle: dict[str, Any], checkpoint: StoredCheckpoint | None) -
             "summary": "FAILED: no checkpoint has been signed yet: run consent-ledger seal",
             "failure": {"reason": "no checkpoint has been signed yet", "version": None},
         }
-    report = verify_bundle(bundle, public_key_from_raw(checkpoint.public_key))
+    report = verify_bundle(bundle, public_key_from_raw(checkpoint.public_key), fixed_keys=True)
     failure = report.failure
     return {
         "verified": report.ok,

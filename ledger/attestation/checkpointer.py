@@ -78,7 +78,7 @@ class Checkpointer:
         nodes: list[NewNode] = []
         for notification in notifications:
             event = self.ledger.ledger_event(notification)
-            hashed = entry_leaf_hash(event_object(event))
+            hashed = entry_leaf_hash(event_object(event), fixed_keys=type(event).fixed_keys)
             leaves.append(
                 Leaf(
                     leaf_index=log.size,

@@ -23,10 +23,13 @@ def event_object(event: LedgerEvent) -> dict[str, Any]:
     return {**event.document(), "hash": event.hash}
 
 
-def leaf_bytes(entry: Mapping[str, Any]) -> bytes:
-    """Canonical JSON of a bundle entry without its proof fields."""
-    return canonical_json({k: v for k, v in entry.items() if k not in PROOF_FIELDS})
+def leaf_bytes(entry: Mapping[str, Any], *, fixed_keys: bool = False) -> bytes:
+    """Canonical JSON of a bundle entry without its proof fields (``fixed_keys``: the
+    entry was built here from an event whose class has fixed keys)."""
+    return canonical_json(
+        {k: v for k, v in entry.items() if k not in PROOF_FIELDS}, ascii_keys=fixed_keys
+    )
 
 
-def entry_leaf_hash(entry: Mapping[str, Any]) -> bytes:
-    return leaf_hash(leaf_bytes(entry))
+def entry_leaf_hash(entry: Mapping[str, Any], *, fixed_keys: bool = False) -> bytes:
+    return leaf_hash(leaf_bytes(entry, fixed_keys=fixed_keys))

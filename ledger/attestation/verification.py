@@ -75,7 +75,9 @@ class _Failed(Exception):
         self.failure = failure
 
 
-def verify_bundle(bundle: Any, key: Ed25519PublicKey) -> Report:
+def verify_bundle(bundle: Any, key: Ed25519PublicKey, *, fixed_keys: bool = False) -> Report:
+    """Check every link of the bundle (``fixed_keys``: its events were built here from
+    stored events whose objects have the keys the code chose; ``verify`` never says so)."""
     checkpoint: Checkpoint | None = None
     key_hex: str | None = None
     events: list[Mapping[str, Any]] = []
@@ -84,7 +86,7 @@ def verify_bundle(bundle: Any, key: Ed25519PublicKey) -> Report:
             raise _Failed(Failure("the bundle is not a JSON object"))
         checkpoint = _checkpoint(bundle.get("checkpoint"), key)
         key_hex = key_id(checkpoint.origin, key).hex()
-        events = _events(bundle, checkpoint)
+        events = _events(bundle, checkpoint, fixed_keys)
         disclosures = _disclosures(bundle.get("disclosures", []), events)
     except _Failed as failed:
         return Report(len(events), 0, checkpoint, key_hex, failed.failure)
@@ -111,7 +113,9 @@ def _checkpoint(data: Any, key: Ed25519PublicKey) -> Checkpoint:
     return checkpoint
 
 
-def _events(bundle: Mapping[str, Any], checkpoint: Checkpoint) -> list[Mapping[str, Any]]:
+def _events(
+    bundle: Mapping[str, Any], checkpoint: Checkpoint, fixed_keys: bool
+) -> list[Mapping[str, Any]]:
     subject = bundle.get("subject")
     entries = bundle.get("events")
     if not isinstance(subject, Mapping) or not isinstance(entries, list):
@@ -145,14 +149,14 @@ def _events(bundle: Mapping[str, Any], checkpoint: Checkpoint) -> list[Mapping[s
             raise fail("it belongs to another subject")
         document = {k: v for k, v in entry.items() if k not in PROOF_FIELDS and k != "hash"}
         try:
-            digest = document_hash(document)
+            digest = document_hash(document, ascii_keys=fixed_keys)
         except ValueError as error:
             raise fail(f"its contents cannot be canonicalised (RFC 8785): {error}") from None
         if digest != entry.get("hash"):
             raise fail("its hash does not match its contents: the event was altered")
         if entry.get("prev_hash") != previous_hash:
             raise fail(f"its prev_hash is not the hash of v{expected - 1}: the chain is broken")
-        _check_leaf(entry, checkpoint, previous_leaf, fail)
+        _check_leaf(entry, checkpoint, previous_leaf, fail, fixed_keys)
         previous_hash, previous_leaf = entry["hash"], entry["leaf_index"]
         checked.append(entry)
     return checked
@@ -170,7 +174,11 @@ def _failed_at(entry: Mapping[str, Any], expected: int, reason: str) -> _Failed:
 
 
 def _check_leaf(
-    entry: Mapping[str, Any], checkpoint: Checkpoint, previous_leaf: int, fail: Any
+    entry: Mapping[str, Any],
+    checkpoint: Checkpoint,
+    previous_leaf: int,
+    fail: Any,
+    fixed_keys: bool,
 ) -> None:
     index, proof = entry.get("leaf_index"), entry.get("inclusion_proof")
     if not isinstance(index, int) or not isinstance(proof, list):
@@ -180,7 +188,7 @@ def _check_leaf(
         )
     if index <= previous_leaf:
         raise fail("its leaf comes before the previous event's: the events were reordered")
-    leaf = entry_leaf_hash(entry)
+    leaf = entry_leaf_hash(entry, fixed_keys=fixed_keys)
     if entry.get("leaf_hash") != leaf.hex():
         raise fail(f"it differs from what the log sealed at leaf {index}: it was altered")
     try:

@@ -53,7 +53,7 @@ def document_hash(document: dict[str, Any], *, ascii_keys: bool = False) -> str:
 
 def event_hash(event: LedgerEvent) -> str:
     """The hash ``event`` should carry, recomputed from its contents."""
-    return document_hash(event.document())
+    return document_hash(event.document(), ascii_keys=type(event).fixed_keys)
 
 
 def link(
@@ -75,10 +75,8 @@ def link(
         "prev_hash": head.last_hash,
         **values,
     }
-    # A consent event's objects (source, evidence, commitments) have the fixed ASCII keys
-    # this module gives them; a tenant's settings may carry keys of the tenant's choosing.
-    trusted = issubclass(cls, ConsentEvent)
-    return cls(**fields, hash=document_hash(document_of(cls, fields), ascii_keys=trusted))
+    document = document_of(cls, fields)
+    return cls(**fields, hash=document_hash(document, ascii_keys=cls.fixed_keys))
 
 
 def source_document(source: Source) -> dict[str, str]:

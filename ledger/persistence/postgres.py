@@ -260,7 +260,7 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
             events=self.events_table_name,
         )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, (_json_ids(subject_ids),))
+            curs.execute(statement, (_json_ids(subject_ids),), binary=True)
             for row in curs.fetchall():
                 result[row["originator_id"]].append(_stored(row))
         return result
@@ -274,7 +274,7 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
             events=self.events_table_name,
         )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, (subject_id, lte_position, lte_position))
+            curs.execute(statement, (subject_id, lte_position, lte_position), binary=True)
             return [
                 PositionedEvent(_stored(row), row["notification_id"]) for row in curs.fetchall()
             ]

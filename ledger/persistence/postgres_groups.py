@@ -216,7 +216,7 @@ class PostgresGroupIO:
                 await receipts.execute(self.read_receipts, (tenants, kinds, ids))
             events = conn.cursor()
             await events.execute(
-                self.read_events, (subjects, [request.subjects[s] for s in subjects])
+                self.read_events, (subjects, [request.subjects[s] for s in subjects]), binary=True
             )
             key_rows = conn.cursor()
             await key_rows.execute(self.read_keys, (subjects,))
