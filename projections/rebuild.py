@@ -1,8 +1,10 @@
 """``projections rebuild NAME``: replay the ledger into fresh tables and swap them in.
 
 The ledger, not Kafka, is replayed: it is the source of truth and holds everything. The
-copy is built beside the live tables (``<table>__rebuild``) while the live ones keep
-serving and being fed. Then, in one transaction that holds off the live tables' writers
+copy is built beside the live tables (``<table>__rebuild``), without its secondary
+indexes, while the live ones keep serving and being fed: each subject's history is
+folded once, in subject order, by one process per core (``bulk_load.py``); then the
+indexes are built. Then, in one transaction that holds off the live tables' writers
 (readers go on), the copy catches up with the ledger's latest events and replaces the
 live tables. The live projection's Kafka offsets stay valid: the copy holds every event
 the live one had applied (the publisher only publishes what the ledger holds), and
@@ -11,10 +13,17 @@ anything redelivered later is at or below a subject's version and ignored.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
+from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.core import LedgerCore
+from projections import bulk_load
 from projections.database import Cursor
 from projections.ledger_feed import catch_up
 from projections.ledger_source import LedgerSource
@@ -22,6 +31,7 @@ from projections.subject_projection import SubjectProjection
 from projections.views import open_projection
 
 SHADOW = "__rebuild"
+PROGRESS_SECONDS = 0.5
 
 Progress = Callable[[int, int], None]  # (events read so far, events in the ledger)
 
@@ -49,7 +59,7 @@ def rebuild(name: str, ledger: LedgerCore, progress: Progress | None = None) -> 
         if progress is not None:
             progress(read, max(total, read))
 
-    events = catch_up(shadow, source, until=total, progress=advance)
+    events = _load(name, ledger, shadow, total, advance)
     if shadow.db.postgres:  # index the copy before the swap, so the swap stays short
         _create_indexes(shadow, temporary=True)
     with live.db.write() as cursor:
@@ -61,6 +71,72 @@ def rebuild(name: str, ledger: LedgerCore, progress: Progress | None = None) -> 
         _swap(cursor, live, shadow, position)
     subjects = _count_subjects(live)
     return Rebuilt(name=name, events=events, subjects=subjects, position=position)
+
+
+def _load(
+    name: str,
+    ledger: LedgerCore,
+    shadow: SubjectProjection,
+    until: int,
+    advance: Callable[[int], None],
+) -> int:
+    """Fold the ledger up to ``until`` into the empty copy (``bulk_load.py``): on
+    PostgreSQL in one process per core, each loading its own range of subjects."""
+    parts = (os.cpu_count() or 1) if shadow.db.postgres else 1
+    if parts == 1:
+        events = bulk_load.load(shadow, ledger, until, progress=advance)
+    else:
+        events = _load_in_processes(name, dict(ledger.env), until, parts, advance)
+    with shadow.db.write() as cursor:
+        shadow.checkpoints.advance_in(cursor, shadow.name, until)
+    return events
+
+
+def _load_in_processes(
+    name: str, env: dict[str, str], until: int, parts: int, advance: Callable[[int], None]
+) -> int:
+    done = multiprocessing.get_context("spawn").Value("q", 0)
+    with ProcessPoolExecutor(
+        max_workers=parts,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_share_progress,
+        initargs=(done,),
+    ) as pool:
+        futures = [pool.submit(_load_part, name, env, until, part, parts) for part in range(parts)]
+        reported = 0
+        while not all(f.done() for f in futures):
+            time.sleep(PROGRESS_SECONDS)
+            with done.get_lock():
+                now = int(done.value)
+            advance(now - reported)
+            reported = now
+        events = sum(f.result() for f in futures)
+    advance(int(done.value) - reported)
+    return events
+
+
+_progress: Any = None
+
+
+def _share_progress(done: Any) -> None:
+    global _progress  # a worker process's handle on the shared counter
+    _progress = done
+
+
+def _count(events: int) -> None:
+    if _progress is not None:
+        with _progress.get_lock():
+            _progress.value += events
+
+
+def _load_part(name: str, env: dict[str, str], until: int, part: int, parts: int) -> int:
+    """One worker process: its range of subjects into the copy."""
+    ledger = ConsentLedger(env)
+    try:
+        shadow = open_projection(name, ledger, suffix=SHADOW, create=False)
+        return bulk_load.load(shadow, ledger, until, part=part, parts=parts, progress=_count)
+    finally:
+        ledger.close()
 
 
 def _tables(projection: SubjectProjection) -> list[str]:

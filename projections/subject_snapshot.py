@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from types import MappingProxyType
 from typing import Any
 from uuid import UUID
+
+import orjson
 
 from ledger.domain.consent_status import PendingRequest, PurposeStatus, Status, SubjectState
 from ledger.domain.times import format_time, parse_time
 
 
 def dump_state(state: SubjectState) -> str:
-    return json.dumps(
+    return orjson.dumps(
         {
             "version": state.version,
             "tenant": state.tenant,
@@ -21,13 +22,12 @@ def dump_state(state: SubjectState) -> str:
             "entries": {p: _dump_status(s) for p, s in state.entries.items()},
             "everything": _dump_status(state.everything) if state.everything else None,
             "pending": _dump_pending(state.pending) if state.pending else None,
-        },
-        separators=(",", ":"),
-    )
+        }
+    ).decode("utf-8")
 
 
 def load_state(subject_id: UUID, text: str) -> SubjectState:
-    data = json.loads(text)
+    data = orjson.loads(text)
     return SubjectState(
         id=subject_id,
         version=data["version"],
