@@ -99,17 +99,44 @@ class ConsentEventsConsumer:
 
     # ------------------------------------------------------------------ applying
     def handle(self, polled: Mapping[TopicKey, Sequence[Any]]) -> None:
-        """Apply one poll: per projection one transaction for every partition in it.
+        """Apply one poll: one transaction for every projection and partition in it.
 
         A poll spans up to all partitions of the topic; a transaction (and a durable
         commit) per partition and projection made the consumer's cycle, and so the
-        end-to-end lag, grow with the partition count.
+        end-to-end lag, grow with the partition count. The commit does not wait for its
+        WAL flush: the offsets commit with the rows, so a commit lost in a crash is
+        replayed from Kafka. If a record cannot be applied, the poll is applied again one
+        projection at a time, and that projection record by record (dead-lettering it).
         """
         batches = {key: self._decode(key, records) for key, records in polled.items() if records}
         if not batches:
             return
-        for projection in self.projections:
-            self._apply(projection, batches)
+        work = [(p, fresh) for p in self.projections if (fresh := self._fresh(p, batches))]
+        if not work:
+            return
+        try:
+            with work[0][0].db.write(durable=False) as cursor:
+                for projection, fresh in work:
+                    projection.apply_in(cursor, _items(fresh), Checkpoint(offsets=_last(fresh)))
+        except DATABASE_ERRORS:
+            raise
+        except Exception:
+            for projection, fresh in work:
+                self._apply(projection, fresh)
+            return
+        for projection, fresh in work:
+            self.offsets[projection.name].update(_last(fresh))
+
+    def _fresh(
+        self, projection: SubjectProjection, batches: Mapping[TopicKey, Decoded]
+    ) -> dict[TopicKey, Decoded]:
+        """The records of each partition that ``projection`` has not applied yet."""
+        done = self.offsets[projection.name]
+        return {
+            key: part
+            for key, decoded in batches.items()
+            if (part := [(r, d) for r, d in decoded if r.offset > done.get(key, -1)])
+        }
 
     def _decode(self, key: TopicKey, records: Sequence[Any]) -> Decoded:
         decoded: Decoded = []
@@ -122,24 +149,12 @@ class ConsentEventsConsumer:
                 decoded.append((record, None))
         return decoded
 
-    def _apply(self, projection: SubjectProjection, batches: Mapping[TopicKey, Decoded]) -> None:
+    def _apply(self, projection: SubjectProjection, fresh: Mapping[TopicKey, Decoded]) -> None:
+        """One projection's part of a poll in a transaction of its own (the fallback)."""
         done = self.offsets[projection.name]
-        fresh = {
-            key: part
-            for key, decoded in batches.items()
-            if (part := [(r, d) for r, d in decoded if r.offset > done.get(key, -1)])
-        }
-        if not fresh:
-            return
-        last = {key: part[-1][0].offset for key, part in fresh.items()}
-        items = [
-            Positioned(d.event, d.position)
-            for part in fresh.values()
-            for _, d in part
-            if d and d.event is not None
-        ]
+        last = _last(fresh)
         try:
-            projection.apply(items, Checkpoint(offsets=last))
+            projection.apply(_items(fresh), Checkpoint(offsets=last))
         except DATABASE_ERRORS:
             raise
         except Exception:
@@ -195,3 +210,16 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
         consumer = self.owner.consumer
         if consumer is not None and assigned:
             self.owner.seek_to_stored(consumer, list(assigned))
+
+
+def _items(fresh: Mapping[TopicKey, Decoded]) -> list[Positioned]:
+    return [
+        Positioned(d.event, d.position)
+        for part in fresh.values()
+        for _, d in part
+        if d and d.event is not None
+    ]
+
+
+def _last(fresh: Mapping[TopicKey, Decoded]) -> dict[TopicKey, int]:
+    return {key: part[-1][0].offset for key, part in fresh.items()}

@@ -158,10 +158,17 @@ class ProjectionDatabase:
 
     # ------------------------------------------------------------------ transactions
     @contextmanager
-    def write(self) -> Iterator[Cursor]:
-        """One write transaction: committed when the block ends, rolled back on error."""
+    def write(self, *, durable: bool = True) -> Iterator[Cursor]:
+        """One write transaction: committed when the block ends, rolled back on error.
+
+        ``durable=False`` (PostgreSQL): the commit does not wait for its WAL flush. For
+        read models fed from Kafka, whose offsets commit with their rows: a commit lost
+        in a crash is replayed from the broker.
+        """
         if isinstance(self.datastore, PostgresDatastore):
             with self.datastore.transaction(commit=True) as curs:
+                if not durable:
+                    curs.execute("SET LOCAL synchronous_commit = off")
                 yield Cursor(self, curs)
             return
         # Take the write lock first, so the transaction never has to upgrade a read lock

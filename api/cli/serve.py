@@ -19,6 +19,10 @@ from ledger.runtime.storage_settings import StorageSettings
 
 # How long uvicorn waits for in-flight requests after SIGTERM.
 GRACEFUL_SHUTDOWN_SECONDS = 30
+# How long a worker may take to answer the supervisor's health ping before it is killed
+# and replaced. A worker starting beside others on a busy machine took longer than
+# uvicorn's 5 s default just to import its modules, and was killed mid-start.
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
         workers=workers,
         log_config=None,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     return 0

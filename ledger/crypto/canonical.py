@@ -40,24 +40,21 @@ def _plain(value: Any) -> bool:
     pending = [value]
     while pending:
         item = pending.pop()
-        if type(item) is dict:
-            for key, inner in item.items():
-                if type(key) is not str or not key.isascii():
-                    return False
-                kind = type(inner)
-                if kind is dict or kind is list:
-                    pending.append(inner)
-                elif kind is float:
-                    return False
-        elif type(item) is list:
-            for inner in item:
-                kind = type(inner)
-                if kind is dict or kind is list:
-                    pending.append(inner)
-                elif kind is float:
-                    return False
-        elif type(item) is float:
-            return False
+        kind = type(item)
+        if kind is dict:
+            if not all(type(key) is str and key.isascii() for key in item):
+                return False
+            children = item.values()
+        elif kind is list:
+            children = item
+        else:
+            return kind is not float  # a scalar at the top
+        for inner in children:
+            inner_kind = type(inner)
+            if inner_kind is dict or inner_kind is list:
+                pending.append(inner)
+            elif inner_kind is float:
+                return False
     return True
 
 

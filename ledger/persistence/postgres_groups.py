@@ -43,6 +43,16 @@ from ledger.persistence.store import GroupRead, GroupReads, RowsBeside
 # How long the writer waits for a connection, and for the events table's lock.
 CONNECT_TIMEOUT_SECONDS = 2
 LOCK_TIMEOUT = "5s"
+OUTBOX_COLUMNS = ("tenant", "channel", "subject_id", "event_id", "kind", "payload")
+RECEIPT_COLUMNS = (
+    "tenant",
+    "source_kind",
+    "source_id",
+    "subject_id",
+    "event_id",
+    "version",
+    "type",
+)
 
 T = TypeVar("T")
 
@@ -280,38 +290,16 @@ class PostgresGroupIO:
             # address in clear).
             statements.append((self.erase_outbox, (erased,)))
         if beside.outbox:
-            rows = beside.outbox
-            statements.append(
-                (
-                    self.insert_outbox,
-                    (
-                        [m.tenant for m in rows],
-                        [m.channel for m in rows],
-                        [m.subject_id for m in rows],
-                        [m.event_id for m in rows],
-                        [m.kind for m in rows],
-                        [m.payload for m in rows],
-                    ),
-                )
-            )
+            statements.append((self.insert_outbox, _columns(beside.outbox, OUTBOX_COLUMNS)))
         if beside.new_keys:
             statements.append(
                 (self.insert_keys, (list(beside.new_keys), list(beside.new_keys.values())))
             )
         if beside.receipts:
-            receipts = beside.receipts
-            statements.append(
-                (
-                    self.insert_receipts,
-                    (
-                        [r.tenant for r in receipts],
-                        [r.source_kind for r in receipts],
-                        [r.source_id for r in receipts],
-                        [r.subject_id for r in receipts],
-                        [r.event_id for r in receipts],
-                        [r.version for r in receipts],
-                        [r.type for r in receipts],
-                    ),
-                )
-            )
+            statements.append((self.insert_receipts, _columns(beside.receipts, RECEIPT_COLUMNS)))
         return statements
+
+
+def _columns(rows: Sequence[object], names: Sequence[str]) -> tuple[list[Any], ...]:
+    """The rows' attributes ``names``, one list per column (the arrays ``unnest`` takes)."""
+    return tuple([getattr(row, name) for row in rows] for name in names)

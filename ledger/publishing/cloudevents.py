@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import re
 import typing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
+
+import orjson
 
 # ledger.tenants.events is imported for its event classes: a reader must know every
 # ledger event type, whatever else its process imported.
@@ -84,7 +85,7 @@ def encode(event: Any, position: int) -> KafkaRecord:
         ledgerposition=position,
         subjectversion=version,
     )
-    value = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    value = orjson.dumps(envelope)
     headers = [
         (POSITION_HEADER, str(position).encode()),
         (VERSION_HEADER, str(version).encode()),
@@ -132,8 +133,8 @@ def decode(value: bytes | None) -> DecodedEvent:
     if not value:
         raise UndecodableRecord("empty record")
     try:
-        envelope = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        envelope = orjson.loads(value)
+    except (UnicodeDecodeError, orjson.JSONDecodeError) as exc:
         raise UndecodableRecord(f"not JSON: {exc}") from None
     if not isinstance(envelope, dict) or envelope.get("specversion") != SPEC_VERSION:
         raise UndecodableRecord("not a CloudEvents 1.0 structured record")

@@ -9,6 +9,7 @@ never a gap. Only the instance holding the advisory lock publishes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -49,6 +50,11 @@ class PublishSettings(BaseSettings):
         default=60.0, gt=0, alias="CONSENT_LEDGER_PUBLISH_ACK_TIMEOUT_SECONDS"
     )
     retry_seconds: float = Field(default=2.0, gt=0, alias="CONSENT_LEDGER_PUBLISH_RETRY_SECONDS")
+    # How often the acknowledged position is stored (a durable commit each time); after a
+    # crash at most this much is published again (duplicates, never a gap).
+    position_seconds: float = Field(
+        default=1.0, ge=0, le=60, alias="CONSENT_LEDGER_PUBLISH_POSITION_SECONDS"
+    )
     # Also relay the outbox (messages the gateways must send) to the outbound topic.
     outbound: bool = Field(default=True, alias="CONSENT_LEDGER_PUBLISH_OUTBOUND")
 
@@ -129,26 +135,35 @@ class Publisher:
             else None
         )
         checked = time.monotonic()
+        stored_at, stored = time.monotonic(), position
+        relaying = _RelayThread(relay, stop) if relay is not None else None
         try:
             for batch in self.log.follow(position, stop):
                 beat()
                 if time.monotonic() - checked > self.settings.lock_retry_seconds:
                     self.leadership.check()
                     checked = time.monotonic()
+                if relaying is not None:
+                    relaying.check()
                 if batch:
                     self._send(producer, batch)
-                    self.positions.store(self.topic, batch[-1].id)
                     self.stats.position = batch[-1].id
                     self.stats.published += len(batch)
                     self.stats.batches += 1
+                    if relaying is not None:
+                        relaying.wake()  # outbox rows commit with their events
+                if self.stats.position != stored and (
+                    not batch or time.monotonic() - stored_at >= self.settings.position_seconds
+                ):
+                    self.positions.store(self.topic, self.stats.position)
+                    stored_at, stored = time.monotonic(), self.stats.position
                 PUBLISHER_LAG.set(max(0, self.log.last_position() - self.stats.position))
-                if relay is not None:
-                    # Outbox rows commit with their events, so a new batch (or an idle
-                    # wake-up) is when new messages may be there to relay. After the
-                    # events, so relaying never delays the projections.
-                    while relay.run_once() >= relay.batch_size:
-                        beat()
         finally:
+            if relaying is not None:
+                relaying.close()
+            if self.stats.position != stored:  # acknowledged by the broker: keep it
+                with contextlib.suppress(Exception):
+                    self.positions.store(self.topic, self.stats.position)
             # Whatever was sent is flushed; its position is stored on the next run.
             producer.close(timeout=5)
         log.info("publisher stopped", extra={"position": self.stats.position})
@@ -172,3 +187,46 @@ class Publisher:
     def _record(self, notification: Notification) -> KafkaRecord:
         event = self.ledger.mapper.to_domain_event(notification)
         return encode(event, notification.id)
+
+
+class _RelayThread:
+    """The outbound relay on a thread of its own, so relaying never delays the events.
+
+    Woken after every published batch (outbox rows commit with their events) and every
+    poll interval; a relay failure stops the thread and is raised in the publisher's loop
+    by ``check``, which then starts over from the stored positions.
+    """
+
+    POLL_SECONDS = 1.0
+
+    def __init__(self, relay: OutboundRelay, stop: threading.Event) -> None:
+        self.relay = relay
+        self.stop = stop
+        self.done = threading.Event()
+        self.wakeup = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="outbound-relay", daemon=True)
+        self.thread.start()
+
+    def wake(self) -> None:
+        self.wakeup.set()
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise PublishFailed(f"the outbound relay failed: {self.error}")
+
+    def close(self) -> None:
+        self.done.set()
+        self.wakeup.set()
+        self.thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not (self.done.is_set() or self.stop.is_set()):
+            try:
+                while self.relay.run_once() >= self.relay.batch_size:
+                    pass
+            except Exception as error:  # handed to the publisher's loop
+                self.error = error
+                return
+            self.wakeup.wait(self.POLL_SECONDS)
+            self.wakeup.clear()

@@ -87,3 +87,7 @@ WRITER_PHASE = Histogram(
     ["phase"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+UNANNOUNCED_BATCHES = Counter(
+    "consent_ledger_log_unannounced_batches_total",
+    "Batches a follower of the log found by polling, with no wake-up announcing them",
+)

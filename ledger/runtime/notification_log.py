@@ -25,6 +25,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 from ledger.persistence.sqlite_subscription import _register as register_sqlite_wakeup
+from ledger.runtime.metrics import UNANNOUNCED_BATCHES
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +62,21 @@ class NotificationLog:
         batch means "nothing new within ``poll_interval``".
         """
         position = after
+        announced = True
         with self._wakeups(stop) as wakeup:
             while not stop.is_set():
                 wakeup.clear()
                 batch = self.read(position)
                 if batch:
+                    if not announced:
+                        # The poll found what no wake-up announced: a lost NOTIFY, or one
+                        # still on its way. The backstop works; count it all the same.
+                        UNANNOUNCED_BATCHES.inc()
+                    announced = True
                     yield batch
                     position = batch[-1].id
                     continue
-                wakeup.wait(self.poll_interval)
+                announced = wakeup.wait(self.poll_interval)
                 yield ()
 
     @contextmanager
