@@ -12,12 +12,13 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ledger.application.consent_ledger import ConsentLedger
-from ledger.application.writer.work import Decision, WorkItem, recorded
+from ledger.application.writer.work import Decision, ItemResult, WorkItem, recorded
 from ledger.domain.commands import CaptureMethod, Evidence, Notice, RecordConsent, Source
 from ledger.domain.consent_status import Status, SubjectState
 from ledger.domain.decisions import decide_record
@@ -163,8 +164,10 @@ def import_rows(
     batch_size: int = BATCH_SIZE,
     progress: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
+    """Record the rows in batches; while one batch is stored the next is checked."""
     report = ImportReport()
     batch: list[ParsedRow] = []
+    in_flight: _Submitted | None = None
     for row in rows:
         report.rows += 1
         if row.command is None:
@@ -172,20 +175,46 @@ def import_rows(
             continue
         batch.append(row)
         if len(batch) >= batch_size:
-            _record(ledger, tenant, batch, report)
-            batch = []
-            if progress is not None:
-                progress(report)
+            submitted = _submit(ledger, tenant, batch, report)
+            if in_flight is not None:
+                in_flight.account(report)
+                if progress is not None:
+                    progress(report)
+            in_flight, batch = submitted, []
     if batch:
-        _record(ledger, tenant, batch, report)
+        submitted = _submit(ledger, tenant, batch, report)
+        if in_flight is not None:
+            in_flight.account(report)
+        in_flight = submitted
+    if in_flight is not None:
+        in_flight.account(report)
     if progress is not None:
         progress(report)
     return report
 
 
-def _record(
+@dataclass
+class _Submitted:
+    """A batch handed to the writer: its rows' lines and the future of their results."""
+
+    lines: list[int]
+    results: Future[list[ItemResult]] | None
+
+    def account(self, report: ImportReport) -> None:
+        if self.results is None:
+            return
+        for line, result in zip(self.lines, self.results.result(), strict=True):
+            if result.error is not None:
+                report.rejected.append(_rejection(line, result.error))
+            elif result.duplicate_of is not None:
+                report.duplicates += 1
+            elif recorded(result) is not None:
+                report.accepted += 1
+
+
+def _submit(
     ledger: ConsentLedger, tenant: str, batch: list[ParsedRow], report: ImportReport
-) -> None:
+) -> _Submitted:
     policy = ledger.policy_for(tenant)
     items: list[WorkItem] = []
     lines: list[int] = []
@@ -206,13 +235,9 @@ def _record(
         source_key = (checked.source.kind, checked.source.id or "")
         items.append(WorkItem(subject, decide, source_key=source_key))
         lines.append(row.line)
-    for line, result in zip(lines, ledger.run(tenant, items, atomic=False), strict=True):
-        if result.error is not None:
-            report.rejected.append(_rejection(line, result.error))
-        elif result.duplicate_of is not None:
-            report.duplicates += 1
-        elif recorded(result) is not None:
-            report.accepted += 1
+    if not items:
+        return _Submitted(lines, None)
+    return _Submitted(lines, ledger.writer.submit(tenant, items, atomic=False))
 
 
 def _rejection(line: int, error: LedgerError | None) -> Rejection:

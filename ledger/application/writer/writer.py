@@ -34,6 +34,7 @@ log's followers (commits that happen while one is being sent share the next).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import sys
 import threading
@@ -109,13 +110,16 @@ class Writer:
     def run(self, tenant: str, items: Sequence[WorkItem], *, atomic: bool) -> list[ItemResult]:
         """Queue the items as one unit and wait for their results (from any thread but
         the writer's own loop, which must ``await run_async``)."""
+        return self.submit(tenant, items, atomic=atomic).result()
+
+    def submit(
+        self, tenant: str, items: Sequence[WorkItem], *, atomic: bool
+    ) -> concurrent.futures.Future[list[ItemResult]]:
+        """``run`` without waiting: the future answers once the unit is stored or refused."""
         loop = self._loop_for_threads()
         if _running_loop() is loop:
             raise RuntimeError("on the writer's event loop, await run_async instead")
-        future = asyncio.run_coroutine_threadsafe(
-            self.run_async(tenant, items, atomic=atomic), loop
-        )
-        return future.result()
+        return asyncio.run_coroutine_threadsafe(self.run_async(tenant, items, atomic=atomic), loop)
 
     async def run_async(
         self, tenant: str, items: Sequence[WorkItem], *, atomic: bool
