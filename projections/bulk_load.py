@@ -107,6 +107,9 @@ def _stream(
             conn.transaction(),
             conn.cursor(name="rebuild_stream") as cursor,
         ):
+            # The stream's transaction waits while each page is folded and written on
+            # another connection: exempt it from the pool's idle-in-transaction limit.
+            conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             cursor.itersize = FETCH_ROWS
             cursor.execute(statement, params, binary=True)
             for row in cursor:

@@ -32,6 +32,7 @@ from projections.views import open_projection
 
 SHADOW = "__rebuild"
 PROGRESS_SECONDS = 0.5
+EVENTS_PER_EXTRA_PROCESS = 100_000
 
 Progress = Callable[[int, int], None]  # (events read so far, events in the ledger)
 
@@ -82,7 +83,10 @@ def _load(
 ) -> int:
     """Fold the ledger up to ``until`` into the empty copy (``bulk_load.py``): on
     PostgreSQL in one process per core, each loading its own range of subjects."""
-    parts = (os.cpu_count() or 1) if shadow.db.postgres else 1
+    # A process per core pays off only for a large ledger: starting one costs seconds.
+    parts = 1
+    if shadow.db.postgres and until >= EVENTS_PER_EXTRA_PROCESS:
+        parts = max(1, min(os.cpu_count() or 1, until // EVENTS_PER_EXTRA_PROCESS))
     if parts == 1:
         events = bulk_load.load(shadow, ledger, until, progress=advance)
     else:
