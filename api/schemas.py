@@ -31,7 +31,11 @@ class NoticeIn(Input):
 
 
 class EvidenceIn(Input):
-    method: CaptureMethod
+    method: str = Field(
+        max_length=64,
+        description="how consent was captured: a built-in method or one the tenant added",
+        examples=[m.value for m in CaptureMethod],
+    )
     text: str | None = Field(default=None, description="verbatim text the person sent or saw")
     notice: NoticeIn | None = None
     business_name: str | None = None
@@ -93,7 +97,10 @@ class InboundIn(Input):
 
 
 class InboundOut(BaseModel):
-    action: str = Field(description="opted_out, opted_in, accepted, rejected, help or none")
+    action: str = Field(
+        description="opted_out, opted_in, accepted, rejected, help, none, or "
+        "opt_in_requested (a first message asked for consent)"
+    )
     subject_id: UUID
     event_id: UUID | None = None
     position: int | None = None
@@ -115,6 +122,12 @@ class OptInRequestIn(Input):
     template: TemplateIn
     business_name: str
     source: SourceIn | None = None
+    method: str | None = Field(
+        default=None,
+        max_length=64,
+        description="how the request was made, e.g. agent; default: the source kind when "
+        "it is a capture method, else api",
+    )
 
 
 class OptInRequestOut(BaseModel):

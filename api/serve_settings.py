@@ -21,3 +21,9 @@ class ServeSettings(BaseSettings):
     )
     # /readyz fails when the read model is more than this many ledger positions behind.
     ready_max_lag: int = Field(default=10_000, ge=0, alias="CONSENT_LEDGER_READY_MAX_LAG")
+    # Seal the attestation log in-process every this many seconds: unset, every 2 s on
+    # the embedded SQLite default and never on PostgreSQL (run ``consent-ledger seal``
+    # there); 0: never (ledger/attestation/embedded_checkpoints.py).
+    seal_every_seconds: float | None = Field(
+        default=None, ge=0, le=86_400, alias="CONSENT_LEDGER_SEAL_EVERY_SECONDS"
+    )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from api.serve_settings import ServeSettings
 from ledger.application.api_keys import AccessRegistry
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.bundle import ProofCache
+from ledger.attestation.checkpoint_loop import CheckpointLoop
+from ledger.attestation.checkpoint_settings import CheckpointSettings
+from ledger.attestation.embedded_checkpoints import start_checkpoints
 from ledger.attestation.storage import open_merkle_store
 from ledger.domain.errors import NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
@@ -27,9 +30,23 @@ class Services:
     access: AccessRegistry
     consent_status: ConsentStatusView
     embedded: EmbeddedProjections | None
+    # The in-process sealer (the embedded default), if this process seals.
+    checkpoints: CheckpointLoop | None = field(default=None)
 
     @classmethod
     def start(cls, settings: ServeSettings, storage: StorageSettings) -> Services:
+        services = cls._start(settings, storage)
+        try:
+            services.checkpoints = start_checkpoints(
+                services.ledger, storage, CheckpointSettings(), settings.seal_every_seconds
+            )
+        except BaseException:
+            services.close()
+            raise
+        return services
+
+    @classmethod
+    def _start(cls, settings: ServeSettings, storage: StorageSettings) -> Services:
         ledger = ConsentLedger(storage.eventsourcing_env())
         access = AccessRegistry(access_env(storage))
         if settings.kafka_bootstrap_servers:
@@ -78,6 +95,8 @@ class Services:
         return open_merkle_store(self.ledger)
 
     def close(self) -> None:
+        if self.checkpoints is not None:
+            self.checkpoints.close()
         if self.embedded is not None:
             self.embedded.close()
         self.ledger.close()

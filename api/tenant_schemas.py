@@ -50,9 +50,37 @@ class TextsIn(Input):
     """Reply texts; the ones not given keep their values; an empty text sends nothing."""
 
     opted_out: str | None = Field(default=None, max_length=1024)
+    opted_out_purposes: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="after an opt-out of named purposes; {purposes} names them",
+    )
     opted_in: str | None = Field(default=None, max_length=1024)
     rejected: str | None = Field(default=None, max_length=1024)
     help: str | None = Field(default=None, max_length=1024)
+
+
+class FirstMessageTemplateIn(Input):
+    id: str
+    version: str
+    text: str
+
+
+class FirstMessageRequestIn(Input):
+    """Ask on first message: off by default; when on, a template is required."""
+
+    enabled: bool
+    purposes: list[str] | None = Field(
+        default=None, description="what the request asks for (default: marketing)"
+    )
+    template: FirstMessageTemplateIn | None = None
+    business_name: str | None = None
+
+
+class CaptureMethodsIn(Input):
+    methods: list[str] = Field(
+        max_length=100, description="the tenant's own capture methods (PUT replaces them)"
+    )
 
 
 class RequestWindowIn(Input):
@@ -77,6 +105,12 @@ class TenantSettingsOut(BaseModel):
     texts: dict[str, str]
     request_window_seconds: int
     gateways: dict[str, GatewayOut]
+    first_message_request: dict[str, Any] | None = Field(
+        default=None, description="the request a new subject's first message gets; null: off"
+    )
+    capture_methods: list[str] = Field(
+        default_factory=list, description="the tenant's own capture methods"
+    )
 
 
 class TenantHistoryOut(BaseModel):
@@ -105,4 +139,8 @@ def settings_out(settings: TenantSettings) -> TenantSettingsOut:
             )
             for name, config in settings.gateways.items()
         },
+        first_message_request=(
+            settings.first_message.to_dict() if settings.first_message is not None else None
+        ),
+        capture_methods=list(settings.capture_methods),
     )

@@ -22,6 +22,7 @@ def dump_state(state: SubjectState) -> str:
             "entries": {p: _dump_status(s) for p, s in state.entries.items()},
             "everything": _dump_status(state.everything) if state.everything else None,
             "pending": _dump_pending(state.pending) if state.pending else None,
+            "erasure": _dump_status(state.erasure) if state.erasure else None,
         }
     ).decode("utf-8")
 
@@ -37,6 +38,8 @@ def load_state(subject_id: UUID, text: str) -> SubjectState:
         entries=MappingProxyType({p: _load_status(s) for p, s in data["entries"].items()}),
         everything=_load_status(data["everything"]) if data["everything"] else None,
         pending=_load_pending(data["pending"]) if data["pending"] else None,
+        # Absent from states stored before erasures ended targeting.
+        erasure=_load_status(data["erasure"]) if data.get("erasure") else None,
     )
 
 

@@ -9,7 +9,9 @@ where secrets would end up in shell history and process lists)::
                   "gupshup": {"app_name": "…", "token": "…"}},
      "keywords": {…as PUT /v1/tenants/{tenant}/keywords…},
      "texts": {"opted_out": "…", "opted_in": "…", "rejected": "…", "help": "…"},
-     "request_window_seconds": 86400}
+     "request_window_seconds": 86400,
+     "first_message_request": {…as PUT /v1/tenants/{tenant}/first-message-request…},
+     "capture_methods": ["kiosk", "…"]}
 
 Every section is optional; each one given is one change recorded in the ledger. It
 prints the resulting settings (never a secret) as JSON.
@@ -26,13 +28,14 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from api.errors import field_path
-from api.tenant_schemas import KeywordsIn, TextsIn, settings_out
+from api.tenant_schemas import FirstMessageRequestIn, KeywordsIn, TextsIn, settings_out
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.tenants.book import TenantSettingsBook
 from ledger.crypto.secret_box import SecretBox, SecretsSettings
 from ledger.domain.errors import LedgerError
 from ledger.domain.keywords import KeywordRules
 from ledger.domain.tenants.buttons import parse_buttons
+from ledger.domain.tenants.first_message import parse_first_message_request
 from ledger.domain.tenants.gateways import parse_gateway
 from ledger.runtime.storage_settings import StorageSettings
 
@@ -46,6 +49,8 @@ class TenantConfigIn(BaseModel):
     keywords: KeywordsIn | None = None
     texts: TextsIn | None = None
     request_window_seconds: int | None = None
+    first_message_request: FirstMessageRequestIn | None = None
+    capture_methods: list[str] | None = None
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -112,6 +117,26 @@ def _apply(book: TenantSettingsBook, tenant: str, config: TenantConfigIn) -> Non
         book.change_request_window(
             tenant, timedelta(seconds=config.request_window_seconds), changed_by=CHANGED_BY
         )
+    ask = config.first_message_request
+    if ask is not None:
+        try:
+            checked = (
+                parse_first_message_request(
+                    purposes=ask.purposes,
+                    template=ask.template.model_dump() if ask.template else None,
+                    business_name=ask.business_name,
+                )
+                if ask.enabled
+                else None
+            )
+        except LedgerError as error:
+            raise error.at("first_message_request") from None
+        book.change_first_message_request(tenant, checked, changed_by=CHANGED_BY)
+    if config.capture_methods is not None:
+        try:
+            book.change_capture_methods(tenant, config.capture_methods, changed_by=CHANGED_BY)
+        except LedgerError as error:
+            raise error.at("capture_methods") from None
 
 
 def _fail(field: str | None, message: str) -> int:

@@ -3,7 +3,7 @@ or a printable HTML report), optionally ``as_of`` a past moment of the ledger.""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
@@ -61,15 +61,23 @@ def attestation(
                 field="as_of",
                 code="invalid_time",
             ) from None
-    bundle = build_bundle(
-        services.ledger,
-        services.merkle,
-        principal.tenant,
-        channel,
-        address,
-        as_of=moment,
-        proofs=services.proofs,
-    )
+    def build() -> dict[str, Any]:
+        return build_bundle(
+            services.ledger,
+            services.merkle,
+            principal.tenant,
+            channel,
+            address,
+            as_of=moment,
+            proofs=services.proofs,
+        )
+
+    bundle = build()
+    unsealed = any(event.get("inclusion_proof") is None for event in bundle["events"])
+    if unsealed and services.checkpoints is not None:
+        # This process seals (the embedded default): seal what the bundle lacks, at once.
+        if services.checkpoints.seal_now(services.settings.read_wait_seconds):
+            bundle = build()
     if not bundle["events"] and moment is None:
         raise ApiError(
             404, "subject_not_found", "the ledger holds no events of this subject", "address"

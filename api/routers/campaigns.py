@@ -124,6 +124,7 @@ def _row(row: AudienceRow) -> dict[str, Any]:
         "address": row.address,
         "subject_id": str(row.subject_id),
         "purpose": row.purpose,
+        "status": row.status,
         "since": format_time(row.since),
         "method": row.method,
         "keyword": row.keyword,
@@ -180,7 +181,8 @@ def audience_count(
         200: {"content": {"application/x-ndjson": {}, "text/csv": {}}},
         422: {"model": ErrorOut},
     },
-    summary="Everyone opted out on the channel, with when and how (purpose * = everything)",
+    summary="Everyone opted out on the channel, with when and how (purpose * = everything); "
+    "erased subjects as status erased, without an address",
 )
 def suppressions(
     request: Request,
@@ -196,5 +198,7 @@ def suppressions(
     channel = parse_channel(channel).value
     queries, position = queries_for(services, after)
     found = queries.suppressions(principal.tenant, channel, after=_cursor(cursor), limit=limit)
-    columns = ["address", "subject_id", "purpose", "since", "method", "keyword", "event_id"]
+    columns = [
+        "address", "subject_id", "purpose", "since", "method", "keyword", "event_id", "status"
+    ]  # fmt: skip
     return _export(found, limit, position, columns, media_type)

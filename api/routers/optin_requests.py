@@ -6,9 +6,10 @@ from fastapi import APIRouter, status
 
 from api.deps import Ingest, ServicesDep
 from api.schemas import ErrorOut, OptInRequestIn, OptInRequestOut
-from ledger.domain.commands import Notice, RequestOptIn, Source
+from ledger.domain.commands import CaptureMethod, Notice, RequestOptIn, Source
 from ledger.domain.outbound.ids import OutboundKind, OutboundRef
 from ledger.domain.times import format_time
+from ledger.domain.validation import BUILT_IN_METHODS
 
 router = APIRouter(prefix="/v1/optin-requests", tags=["opt-in requests"])
 
@@ -24,6 +25,8 @@ def request_opt_in(
     body: OptInRequestIn, principal: Ingest, services: ServicesDep
 ) -> OptInRequestOut:
     source = Source(kind=body.source.kind, id=body.source.id) if body.source else Source(kind="api")
+    # An agent's request ({"source": {"kind": "agent"}}) records method agent, not api.
+    method = body.method or (source.kind if source.kind in BUILT_IN_METHODS else CaptureMethod.API)
     requested = services.ledger.request_opt_in(
         RequestOptIn(
             tenant=principal.tenant,
@@ -34,6 +37,7 @@ def request_opt_in(
             business_name=body.business_name,
             source=source,
             recorded_by=principal.key_id,
+            method=method,
         )
     )
     answer, request_id = requested.recorded, requested.request_id

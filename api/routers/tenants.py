@@ -16,6 +16,8 @@ from api.errors import ApiError
 from api.gateways.services import GatewaysDep
 from api.schemas import ErrorOut
 from api.tenant_schemas import (
+    CaptureMethodsIn,
+    FirstMessageRequestIn,
     KeywordsIn,
     RequestWindowIn,
     TenantHistoryOut,
@@ -26,6 +28,7 @@ from api.tenant_schemas import (
 from ledger.domain.keywords import KeywordRules
 from ledger.domain.roles import Principal
 from ledger.domain.tenants.buttons import parse_buttons
+from ledger.domain.tenants.first_message import parse_first_message_request
 from ledger.domain.tenants.gateways import parse_gateway
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
@@ -131,4 +134,42 @@ def put_request_window(
     gateways.tenants.change_request_window(
         tenant, timedelta(seconds=body.seconds), changed_by=principal.key_id
     )
+    return settings_out(gateways.tenants.settings(tenant))
+
+
+@router.put(
+    "/{tenant}/first-message-request",
+    response_model=TenantSettingsOut,
+    responses=ERRORS,
+    summary="Ask on first message: the opt-in request a new subject's unmatched first "
+    "message gets (off by default)",
+)
+def put_first_message_request(
+    tenant: str, body: FirstMessageRequestIn, principal: Admin, gateways: GatewaysDep
+) -> TenantSettingsOut:
+    _own(principal, tenant)
+    ask = (
+        parse_first_message_request(
+            purposes=body.purposes,
+            template=body.template.model_dump() if body.template else None,
+            business_name=body.business_name,
+        )
+        if body.enabled
+        else None
+    )
+    gateways.tenants.change_first_message_request(tenant, ask, changed_by=principal.key_id)
+    return settings_out(gateways.tenants.settings(tenant))
+
+
+@router.put(
+    "/{tenant}/capture-methods",
+    response_model=TenantSettingsOut,
+    responses=ERRORS,
+    summary="The tenant's own capture methods, beside the built-in ones (PUT replaces them)",
+)
+def put_capture_methods(
+    tenant: str, body: CaptureMethodsIn, principal: Admin, gateways: GatewaysDep
+) -> TenantSettingsOut:
+    _own(principal, tenant)
+    gateways.tenants.change_capture_methods(tenant, body.methods, changed_by=principal.key_id)
     return settings_out(gateways.tenants.settings(tenant))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -21,6 +21,7 @@ from ledger.domain.commands import ReceiveMessage, RecordConsent, RequestOptIn
 from ledger.domain.consent_status import SubjectState
 from ledger.domain.decisions import (
     classify_message,
+    decide_first_message,
     decide_message,
     decide_record,
     decide_request,
@@ -48,6 +49,7 @@ ACTION_OF_TYPE = {
     "opted_in": Intent.OPT_IN.value,
     "opt_in_accepted": Intent.ACCEPT.value,
     "opt_in_rejected": Intent.REJECT.value,
+    "opt_in_requested": "opt_in_requested",  # a first message that asked for consent
 }
 
 
@@ -140,7 +142,7 @@ class ConsentLedger(LedgerCore):
                     "a batch belongs to one tenant", field=join_field(prefix, "tenant")
                 )
             try:
-                subject, checked = self.check_record(command)
+                subject, checked = self.check_record(command, methods=policy.capture_methods)
             except LedgerError as error:
                 raise (error.at(prefix) if prefix else error) from None
 
@@ -183,7 +185,10 @@ class ConsentLedger(LedgerCore):
         def decide(state: SubjectState, now: datetime) -> Decision:
             replies.observe(state)
             match = classify_message(state, message, policy)
-            return Decision(decide_message(state, message, match, policy=policy), match=match)
+            drafts = decide_message(state, message, match, policy=policy) or decide_first_message(
+                state, message, match, policy.first_message, now=now, policy=policy
+            )
+            return Decision(drafts, match=match)
 
         source_key = (message.source_kind, message.message_id)
         item = WorkItem(subject, decide, source_key=source_key, messages=replies)
@@ -198,8 +203,11 @@ class ConsentLedger(LedgerCore):
             if match is None:  # pragma: no cover - every decision above names its match
                 raise RuntimeError("an inbound message was decided without a match")
             helped = match.intent is Intent.HELP
+            action = match.intent.value if answer is not None or helped else "none"
+            if answer is not None and match.intent is Intent.NONE:
+                action = ACTION_OF_TYPE.get(answer.type, action)  # a first message asked
             return InboundOutcome(
-                action=match.intent.value if answer is not None or helped else "none",
+                action=action,
                 subject_id=subject.id,
                 recorded=answer,
                 keyword=match.keyword,
@@ -231,7 +239,10 @@ class ConsentLedger(LedgerCore):
         check_source(request.source.kind, request.source.id)
         if request.occurred_at is not None:
             check_occurred_at(request.occurred_at)
-        evidence = request_evidence(request.template, request.business_name, request.recorded_by)
+        method = check_method(request.method, extra=policy.capture_methods, field="method")
+        evidence = request_evidence(
+            request.template, request.business_name, request.recorded_by, method
+        )
 
         def decide(state: SubjectState, now: datetime) -> Decision:
             drafts = decide_request(
@@ -296,8 +307,11 @@ class ConsentLedger(LedgerCore):
         return event
 
     # ------------------------------------------------------------------ helpers
-    def check_record(self, command: RecordConsent) -> tuple[SubjectRef, RecordConsent]:
-        """Validate and normalise a command without recording it (raises ``LedgerError``)."""
+    def check_record(
+        self, command: RecordConsent, *, methods: Collection[str] = ()
+    ) -> tuple[SubjectRef, RecordConsent]:
+        """Validate and normalise a command without recording it (raises ``LedgerError``);
+        ``methods``: the tenant's own capture methods."""
         if command.type not in CONSENT_EVENT_TYPES:
             known = ", ".join(CONSENT_EVENT_TYPES)
             raise InvalidInput(
@@ -309,7 +323,7 @@ class ConsentLedger(LedgerCore):
         check_occurred_at(command.occurred_at)
         check_source(command.source.kind, command.source.id)
         evidence = command.evidence
-        check_method(evidence.method)
+        check_method(evidence.method, extra=methods)
         for name in ("text", "user_agent"):
             check_text(getattr(evidence, name), field=f"evidence.{name}")
         for name in ("business_name", "ip", "profile_name", "button_payload"):

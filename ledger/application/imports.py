@@ -21,7 +21,7 @@ from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.writer.work import Decision, ItemResult, WorkItem, recorded
 from ledger.domain.commands import CaptureMethod, Evidence, Notice, RecordConsent, Source
 from ledger.domain.consent_status import Status, SubjectState
-from ledger.domain.decisions import decide_record
+from ledger.domain.decisions import decide_record, refuse_before_erasure
 from ledger.domain.drafts import Draft
 from ledger.domain.errors import InvalidInput, LedgerError, RuleViolation
 from ledger.domain.tenants.policy import TenantPolicy
@@ -119,7 +119,8 @@ def _command(row: dict[str, str | None], tenant: str, recorded_by: str | None) -
         occurred_at=occurred_at,
         source=Source(kind="import", id=source_id),
         evidence=Evidence(
-            method=check_method(cell("method") or CaptureMethod.IMPORT.value, field="method"),
+            # Checked against the tenant's capture methods when the row is recorded.
+            method=cell("method") or CaptureMethod.IMPORT.value,
             text=cell("text"),
             notice=notice,
             business_name=cell("business_name"),
@@ -138,7 +139,10 @@ def _content_id(row: dict[str, str | None]) -> str:
 def decide_import(
     state: SubjectState, command: RecordConsent, *, now: datetime, policy: TenantPolicy
 ) -> list[Draft]:
-    """As ``decide_record``, but an opt-in older than a newer opt-out is refused."""
+    """As ``decide_record``, but an opt-in older than a newer opt-out is refused, and so
+    is any row that occurred before the subject's erasure: re-importing an erased number
+    needs a new opt-in."""
+    refuse_before_erasure(state, command.occurred_at, what="imported row")
     if command.type == "opted_in":
         for purpose in command.purposes:
             current = state.status_of(purpose)
@@ -222,7 +226,8 @@ def _submit(
         if row.command is None:
             continue
         try:
-            subject, checked = ledger.check_record(row.command)
+            check_method(row.command.evidence.method, extra=policy.capture_methods, field="method")
+            subject, checked = ledger.check_record(row.command, methods=policy.capture_methods)
         except LedgerError as error:
             report.rejected.append(_rejection(row.line, error))
             continue

@@ -47,6 +47,29 @@ def write_new_private_key(path: Path) -> Ed25519PublicKey:
     return key.public_key()
 
 
+def ensure_private_key(path: Path) -> tuple[Ed25519PrivateKey, bool]:
+    """The key in ``path``, created there (mode 0600) on first use: (key, created).
+
+    An existing file is only ever read, never overwritten. The key is written to a
+    temporary file first and linked into place, so a reader never sees half a key and
+    two processes starting at once both end up with the one key linked first."""
+    if path.exists():
+        return load_private_key(path), False
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    write_new_private_key(temporary)
+    try:
+        os.link(temporary, path)
+        created = True
+    except FileExistsError:
+        created = False
+    except OSError as error:
+        raise SigningKeyError(f"cannot create {path}: {error.strerror}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    return load_private_key(path), created
+
+
 def _read(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()

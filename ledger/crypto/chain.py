@@ -88,7 +88,7 @@ def source_document(source: Source) -> dict[str, str]:
 
 def evidence_document(evidence: Evidence) -> dict[str, Any]:
     """The non-personal evidence, as hashed. Personal fields appear as commitments only."""
-    doc: dict[str, Any] = {"method": evidence.method.value}
+    doc: dict[str, Any] = {"method": str(evidence.method)}
     if evidence.notice is not None:
         notice: dict[str, Any] = {"id": evidence.notice.id, "version": evidence.notice.version}
         if evidence.notice.text is not None:
@@ -105,6 +105,7 @@ def evidence_document(evidence: Evidence) -> dict[str, Any]:
         "gateway_message_id": evidence.gateway_message_id,
         "gateway_status": evidence.gateway_status,
         "gateway_error": evidence.gateway_error,
+        "triggered_by": evidence.triggered_by,
     }
     doc.update({k: v for k, v in optional.items() if v is not None})
     return doc

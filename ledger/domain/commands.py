@@ -9,16 +9,31 @@ from uuid import UUID
 
 
 class CaptureMethod(StrEnum):
-    KEYWORD = "keyword"
-    BUTTON = "button"
+    """How consent (or a request for it) was captured: the routes the messaging vendors'
+    opt-in flows name. A tenant may add its own names (``TenantPolicy.capture_methods``);
+    stored events keep whichever name was valid when they were recorded."""
+
+    KEYWORD = "keyword"  # a keyword the person sent (START, STOP…)
+    BUTTON = "button"  # a bot's quick-reply or list button
     WEB_FORM = "web_form"
+    WEBSITE = "website"  # a checkbox or widget on the business's website
+    WEBVIEW = "webview"  # a form inside a messaging app's webview
+    REGISTRATION_FORM = "registration_form"  # sign-up or account registration
+    PREFERENCE_PAGE = "preference_page"  # the person's own preference centre
     QR_CODE = "qr_code"
+    MISSED_CALL = "missed_call"  # the person called a number and hung up
     IVR = "ivr"
+    SMS_LINK = "sms_link"  # a link sent by SMS
+    EMAIL_LINK = "email_link"  # a link sent by email
     PAPER_FORM = "paper_form"
+    POS = "pos"  # entered at a point of sale
+    IN_APP_PROMPT = "in_app_prompt"
+    SOCIAL_LEAD_AD = "social_lead_ad"  # a social-media lead ad's form
+    AGENT = "agent"  # an agent recorded it (call centre, live chat, store staff)
+    FIRST_MESSAGE = "first_message"  # a request the ledger sent on a first message
     IMPORT = "import"
     API = "api"
-    AGENT = "agent"
-    PROVIDER_SIGNAL = "provider_signal"
+    PROVIDER_SIGNAL = "provider_signal"  # the gateway reported it (WhatsApp, Twilio…)
 
 
 @dataclass(frozen=True)
@@ -40,7 +55,7 @@ class Notice:
 
 @dataclass(frozen=True)
 class Evidence:
-    method: CaptureMethod
+    method: str  # a CaptureMethod, or one of the tenant's own capture methods
     text: str | None = None  # verbatim text the person sent or saw (personal)
     notice: Notice | None = None
     business_name: str | None = None
@@ -56,6 +71,9 @@ class Evidence:
     gateway_message_id: str | None = None  # e.g. the wamid of a status
     gateway_status: str | None = None  # sent, delivered, read, failed
     gateway_error: str | None = None  # the gateway's error code (131050, 21610…)
+    # The gateway message id of the inbound message that made the ledger record this
+    # event (a first message that asked for consent).
+    triggered_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,3 +123,5 @@ class RequestOptIn:
     source: Source = Source(kind="api")
     occurred_at: datetime | None = None
     recorded_by: str | None = None
+    # How the request was made: ``agent`` for an agent's, ``api`` by default.
+    method: str = CaptureMethod.API.value

@@ -8,6 +8,11 @@ channel-wide entry (shown as purpose ``"*"``) that shadows older per-purpose ent
 Gateways deliver late and out of order, so a status is decided by the event that
 *occurred* last (``occurred_at``; ties go to the later ledger version): a late, older
 event is recorded in the history but never overrides a newer state.
+
+An erasure (``PersonalDataErased``) ends targeting: every purpose, and the channel-wide
+``"*"``, becomes ``erased``, decided no earlier than anything the subject had on record,
+and a pending request is dropped. Only a consent that occurs after the erasure (the
+person opting in again) changes a purpose's status again.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from ledger.events import (
     OptInRequested,
     OptInRequestExpired,
     OptInRequestUndeliverable,
+    PersonalDataErased,
 )
 
 ALL_PURPOSES = "*"
@@ -44,6 +50,7 @@ class Status(StrEnum):
     EXPIRED = "expired"
     UNDELIVERABLE = "undeliverable"
     OPTED_OUT = "opted_out"
+    ERASED = "erased"  # the subject's personal data was erased: never targeted again
 
 
 # Statuses a new request may turn into ``pending``: it never downgrades a given consent
@@ -88,28 +95,45 @@ class SubjectState:
     entries: Mapping[str, PurposeStatus] = field(default_factory=lambda: MappingProxyType({}))
     everything: PurposeStatus | None = None
     pending: PendingRequest | None = None
+    # The latest erasure (status ``erased``); it outranks what was decided before it.
+    erasure: PurposeStatus | None = None
 
     def status_of(self, purpose: str) -> PurposeStatus | None:
-        """The effective status of ``purpose``: its own entry or the channel-wide one."""
-        own = self.entries.get(purpose)
-        if self.everything is not None and self.everything.decided_after(own):
-            return self.everything
-        return own
+        """The effective status of ``purpose``: its own entry, the channel-wide one, or
+        the erasure, whichever was decided last."""
+        effective = self.entries.get(purpose)
+        if self.everything is not None and self.everything.decided_after(effective):
+            effective = self.everything
+        if self.erasure is not None and self.erasure.decided_after(effective):
+            effective = self.erasure
+        return effective
+
+    def channel_wide(self) -> PurposeStatus | None:
+        """The status of purposes never named: after a plain STOP, or an erasure."""
+        if self.erasure is not None and self.erasure.decided_after(self.everything):
+            return self.erasure
+        return self.everything
 
     def statuses(self) -> dict[str, PurposeStatus]:
-        """Effective status of every purpose on record, plus ``"*"`` after a plain STOP."""
+        """Effective status of every purpose on record, plus ``"*"`` after a plain STOP
+        or an erasure."""
         result: dict[str, PurposeStatus] = {}
         for purpose in sorted(self.entries):
             effective = self.status_of(purpose)
             if effective is not None:
                 result[purpose] = effective
-        if self.everything is not None:
-            result[ALL_PURPOSES] = self.everything
+        wide = self.channel_wide()
+        if wide is not None:
+            result[ALL_PURPOSES] = wide
         return result
 
     def is_opted_out(self, purpose: str) -> bool:
         effective = self.status_of(purpose)
         return effective is not None and effective.status is Status.OPTED_OUT
+
+    def is_erased(self, purpose: str) -> bool:
+        effective = self.status_of(purpose)
+        return effective is not None and effective.status is Status.ERASED
 
     @property
     def known_purposes(self) -> tuple[str, ...]:
@@ -125,18 +149,30 @@ def fold(subject_id: UUID, events: Iterable[LedgerEvent]) -> SubjectState:
 
 def apply(state: SubjectState, event: LedgerEvent) -> SubjectState:
     """The state after ``event``. Events of other kinds only advance the chain."""
-    if not isinstance(event, ConsentEvent):
-        return SubjectState(
-            id=state.id,
-            version=event.originator_version,
-            tenant=event.tenant,
-            channel=event.channel,
-            last_hash=event.hash,
-            entries=state.entries,
-            everything=state.everything,
-            pending=state.pending,
-        )
-    return _apply_consent(state, event)
+    if isinstance(event, ConsentEvent):
+        return _apply_consent(state, event)
+    erasure, pending = state.erasure, state.pending
+    if isinstance(event, PersonalDataErased):
+        erasure, pending = _erasure(state, event), None
+    return SubjectState(
+        id=state.id,
+        version=event.originator_version,
+        tenant=event.tenant,
+        channel=event.channel,
+        last_hash=event.hash,
+        entries=state.entries,
+        everything=state.everything,
+        pending=pending,
+        erasure=erasure,
+    )
+
+
+def _erasure(state: SubjectState, event: PersonalDataErased) -> PurposeStatus:
+    """``erased``, decided when the ledger recorded it, and never before anything the
+    subject had on record (a source clock ahead of ours must not outrank an erasure)."""
+    decided = [s.since for s in (*state.entries.values(), state.everything, state.erasure) if s]
+    since = max([event.timestamp, *decided])
+    return PurposeStatus(Status.ERASED, since, event.event_id, event.originator_version)
 
 
 def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
@@ -212,4 +248,5 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
         entries=MappingProxyType(entries),
         everything=everything,
         pending=pending,
+        erasure=state.erasure,
     )

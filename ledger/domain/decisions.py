@@ -20,8 +20,9 @@ from ledger.domain.commands import (
 )
 from ledger.domain.consent_status import SubjectState
 from ledger.domain.drafts import Draft
-from ledger.domain.errors import InvalidInput, RequestPending, RuleViolation
+from ledger.domain.errors import InvalidInput, RequestPending, RuleViolation, SubjectErased
 from ledger.domain.keywords import Intent, Match
+from ledger.domain.tenants.first_message import FirstMessageRequest
 from ledger.domain.tenants.policy import TenantPolicy
 from ledger.domain.times import format_time
 from ledger.events import (
@@ -92,6 +93,8 @@ def decide_record(
         return [replace(base, all_purposes=not command.purposes)]
     if cls is OptedIn and not command.purposes:
         raise _purposes_required()
+    if cls is OptedIn:
+        refuse_before_erasure(state, command.occurred_at, what="opt-in")
     if cls is ConfirmationSent or cls is OptedIn:
         return [base]
     raise AssertionError(f"unhandled event type {command.type}")  # pragma: no cover
@@ -126,6 +129,13 @@ def decide_request(
                 purposes=pending.purposes,
                 request_id=pending.request_id,
             )
+        )
+    erased = [p for p in purposes if state.is_erased(p)]
+    if erased:
+        raise SubjectErased(
+            "the subject's personal data was erased; an opt-in request is refused (the "
+            "person must opt in again themselves)",
+            field="address",
         )
     withdrawn = [p for p in purposes if state.is_opted_out(p)]
     if withdrawn:
@@ -191,13 +201,70 @@ def decide_message(
     return []
 
 
-def request_evidence(template: Notice, business_name: str, recorded_by: str | None) -> Evidence:
+def request_evidence(
+    template: Notice,
+    business_name: str,
+    recorded_by: str | None,
+    method: str = CaptureMethod.API.value,
+) -> Evidence:
     return Evidence(
-        method=CaptureMethod.API,
+        method=method,
         notice=template,
         business_name=business_name,
         recorded_by=recorded_by,
     )
+
+
+def decide_first_message(
+    state: SubjectState,
+    message: ReceiveMessage,
+    match: Match,
+    ask: FirstMessageRequest | None,
+    *,
+    now: datetime,
+    policy: TenantPolicy,
+) -> list[Draft]:
+    """The opt-in request a subject's very first message gets, if the tenant asks for one.
+
+    Only a message that matched no keyword, from a subject with no history; the request
+    follows the rules of every request (``decide_request``). Its source is the message,
+    so a redelivered message asks once, and its evidence names the message."""
+    if ask is None or match.intent is not Intent.NONE or state.version != 0:
+        return []
+    evidence = Evidence(
+        method=CaptureMethod.FIRST_MESSAGE,
+        text=message.text if message.text is not None else message.button_payload,
+        notice=ask.template,
+        business_name=ask.business_name,
+        profile_name=message.profile_name,
+        recorded_by=message.recorded_by,
+        rules_version=policy.version,
+        triggered_by=message.message_id,
+    )
+    try:
+        return decide_request(
+            state,
+            purposes=ask.purposes,
+            occurred_at=message.occurred_at,
+            source=Source(kind=message.source_kind, id=message.message_id),
+            evidence=evidence,
+            now=now,
+            policy=policy,
+        )
+    except RuleViolation:  # a rule refuses a request now: the message records nothing
+        return []
+
+
+def refuse_before_erasure(state: SubjectState, occurred_at: datetime, *, what: str) -> None:
+    """Refuse consent that occurred before the subject's erasure: only consent given
+    after it (the person opting in again) brings an erased subject back."""
+    erasure = state.erasure
+    if erasure is not None and occurred_at <= erasure.since:
+        raise SubjectErased(
+            f"the subject's personal data was erased at {format_time(erasure.since)}, after "
+            f"this {what}; only consent given after the erasure is recorded",
+            field="occurred_at",
+        )
 
 
 def _purposes_required() -> InvalidInput:

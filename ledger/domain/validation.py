@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 from ledger.domain.commands import CaptureMethod
@@ -12,6 +12,10 @@ from ledger.domain.times import utc_now
 
 PURPOSE_PATTERN = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 SOURCE_KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+# A tenant's own capture method: a lowercase identifier, like the built-in ones.
+METHOD_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+MAX_TENANT_METHODS = 100
+BUILT_IN_METHODS = frozenset(m.value for m in CaptureMethod)
 MAX_SOURCE_ID = 256
 MAX_TEXT = 4096
 MAX_SHORT = 256
@@ -62,16 +66,46 @@ def check_source(kind: str, source_id: str | None, *, field: str = "source") -> 
     check_text(source_id, field=f"{field}.id", limit=MAX_SOURCE_ID)
 
 
-def check_method(method: str, *, field: str = "evidence.method") -> CaptureMethod:
-    try:
-        return CaptureMethod(method)
-    except ValueError:
-        known = ", ".join(m.value for m in CaptureMethod)
+def check_method(
+    method: str, *, extra: Collection[str] = (), field: str = "evidence.method"
+) -> str:
+    """A built-in capture method, or one of ``extra`` (the tenant's own)."""
+    if method in BUILT_IN_METHODS or method in extra:
+        return method
+    known = ", ".join([*(m.value for m in CaptureMethod), *sorted(extra)])
+    raise InvalidInput(
+        f"unknown capture method {method!r}; known: {known} (a tenant adds its own with "
+        "PUT /v1/tenants/{tenant}/capture-methods)",
+        field=field,
+        code="invalid_method",
+    )
+
+
+def check_tenant_methods(methods: Iterable[str], *, field: str = "methods") -> tuple[str, ...]:
+    """A tenant's own capture method names: lowercase identifiers, none built in."""
+    result: list[str] = []
+    for index, method in enumerate(methods):
+        where = f"{field}[{index}]"
+        if not isinstance(method, str) or not METHOD_PATTERN.match(method):
+            raise InvalidInput(
+                f"capture method {method!r} must be 2-40 characters: lowercase letters, "
+                "digits or '_', starting with a letter",
+                field=where,
+                code="invalid_method",
+            )
+        if method in BUILT_IN_METHODS:
+            raise InvalidInput(
+                f"{method!r} is a built-in capture method already",
+                field=where,
+                code="invalid_method",
+            )
+        if method not in result:
+            result.append(method)
+    if len(result) > MAX_TENANT_METHODS:
         raise InvalidInput(
-            f"unknown capture method {method!r}; known: {known}",
-            field=field,
-            code="invalid_method",
-        ) from None
+            f"at most {MAX_TENANT_METHODS} capture methods of a tenant's own", field=field
+        )
+    return tuple(sorted(result))
 
 
 def check_text(value: str | None, *, field: str, limit: int = MAX_TEXT) -> str | None:

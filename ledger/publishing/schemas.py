@@ -51,7 +51,12 @@ EVIDENCE_SCHEMA: dict[str, Any] = {
     "required": ["method"],
     "additionalProperties": False,
     "properties": {
-        "method": {"enum": [m.value for m in CaptureMethod]},
+        # A built-in capture method, or one a tenant added (a lowercase identifier).
+        "method": {
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9_]*$",
+            "examples": [m.value for m in CaptureMethod],
+        },
         "notice": {
             "type": "object",
             "required": ["id", "version"],
@@ -68,6 +73,7 @@ EVIDENCE_SCHEMA: dict[str, Any] = {
         "gateway_message_id": TEXT,
         "gateway_status": TEXT,
         "gateway_error": TEXT,
+        "triggered_by": TEXT,
     },
 }
 # Named fields get precise schemas; others follow their annotation.

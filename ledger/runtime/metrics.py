@@ -52,6 +52,16 @@ CHECKPOINT_AGE = Gauge(
     "consent_ledger_checkpoint_age_seconds",
     "Seconds since the latest signed checkpoint",
 )
+CHECKPOINT_PASSES = Counter(
+    "consent_ledger_checkpoint_passes_total",
+    "Sealing passes of the in-process checkpoints, by outcome "
+    "(signed, unchanged, skipped, failed, corrupt)",
+    ["outcome"],
+)
+CHECKPOINT_TREE_SIZE = Gauge(
+    "consent_ledger_checkpoint_tree_size",
+    "Leaves in the attestation log after the latest in-process sealing pass",
+)
 WRITER_GROUPS = Counter(
     "consent_ledger_writer_groups_total",
     "Groups of units the writer committed (one transaction each)",

@@ -68,3 +68,21 @@ class GatewayConfigured(TenantSettingsEvent):
     settings: dict[str, str]
     fingerprints: dict[str, str]
     secret_id: str
+
+
+@dataclass(frozen=True)
+class FirstMessageRequestChanged(TenantSettingsEvent):
+    """Whether a new subject's first message that matches no keyword gets an opt-in
+    request, and which (``request``: purposes, template, business name; empty when off)."""
+
+    type_name = "tenant_first_message_request_changed"
+    enabled: bool
+    request: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaptureMethodsChanged(TenantSettingsEvent):
+    """The capture methods of the tenant's own, beside the built-in ones."""
+
+    type_name = "tenant_capture_methods_changed"
+    methods: list[str]

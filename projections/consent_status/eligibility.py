@@ -3,8 +3,9 @@
 A pure function of the subject's ``consent_status`` rows: eligible only when the purpose's
 effective status is ``opted_in``. Reasons: ``opted_in`` (since, by method), ``opted_out``
 (at, by keyword; a plain STOP shows as purpose ``*``), ``pending``, ``no_consent``
-(never asked, rejected, expired, undeliverable) and, decided before any lookup,
-``invalid_address``.
+(never asked, rejected, expired, undeliverable, or a status this module does not
+know yet), ``erased`` (the subject's personal data was erased: never targeted again)
+and, decided before any lookup, ``invalid_address``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Reason(StrEnum):
     OPTED_OUT = "opted_out"
     PENDING = "pending"
     NO_CONSENT = "no_consent"
+    ERASED = "erased"
     INVALID_ADDRESS = "invalid_address"
 
 
@@ -58,6 +60,7 @@ def decide(
         Status.OPTED_IN.value: Reason.OPTED_IN,
         Status.OPTED_OUT.value: Reason.OPTED_OUT,
         Status.PENDING.value: Reason.PENDING,
+        Status.ERASED.value: Reason.ERASED,
     }.get(cell.status, Reason.NO_CONSENT)
     return Eligibility(
         address=address,

@@ -6,6 +6,8 @@ streaming a million rows holds one chunk at a time, whatever the size of the ans
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,14 +133,28 @@ class ConsentQueries:
         after: PageCursor | None = None,
         limit: int | None = None,
     ) -> Iterator[AudienceRow]:
-        """Every opted-out (subject, purpose) on the channel; ``*`` means all purposes."""
-        yield from self._keyset(
+        """Every opted-out (subject, purpose) on the channel; ``*`` means all purposes.
+
+        An erased subject stays on the list as its ``*`` row, status ``erased`` and no
+        address: its subject id (a hash of the number) still matches a re-import. Two
+        index range scans, merged in (subject id, purpose) order ("*" sorts first)."""
+        keyset = " AND (subject_id, purpose) > (?, ?)"
+        withdrawn = self._keyset(
             "tenant = ? AND channel = ? AND status = ?",
             (tenant, channel, Status.OPTED_OUT.value),
-            keyset=" AND (subject_id, purpose) > (?, ?)",
+            keyset=keyset,
             after=after,
             limit=limit,
         )
+        erased = self._keyset(
+            "tenant = ? AND channel = ? AND status = ? AND purpose = ?",
+            (tenant, channel, Status.ERASED.value, ALL_PURPOSES),
+            keyset=keyset,
+            after=after,
+            limit=limit,
+        )
+        merged = heapq.merge(withdrawn, erased, key=lambda row: (row.subject_id, row.purpose))
+        yield from merged if limit is None else itertools.islice(merged, limit)
 
     def _keyset(
         self,

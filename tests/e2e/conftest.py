@@ -35,6 +35,9 @@ def issue_keys(storage: StorageSettings) -> dict[str, str]:
 @pytest.fixture
 def api(storage: StorageSettings) -> Iterator[Api]:
     keys = issue_keys(storage)
-    settings = ServeSettings(read_wait_seconds=2.0, max_body_bytes=8 * 1024 * 1024)
+    # No in-process sealing: the attestation tests seal with a sealer of their own.
+    settings = ServeSettings(
+        read_wait_seconds=2.0, max_body_bytes=8 * 1024 * 1024, seal_every_seconds=0
+    )
     with TestClient(create_app(settings, storage)) as client:
         yield Api(client, keys)

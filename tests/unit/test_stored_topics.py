@@ -13,6 +13,8 @@ from eventsourcing.utils import get_topic, resolve_topic
 from ledger.access import ApiKey
 from ledger.events import CONSENT_EVENT_TYPES, PersonalDataErased
 from ledger.tenants.events import (
+    CaptureMethodsChanged,
+    FirstMessageRequestChanged,
     GatewayConfigured,
     KeywordRulesChanged,
     ReplyTextsChanged,
@@ -33,6 +35,8 @@ STORED_TOPICS = {
     "ledger.tenants.events:ReplyTextsChanged": ReplyTextsChanged,
     "ledger.tenants.events:RequestWindowChanged": RequestWindowChanged,
     "ledger.tenants.events:GatewayConfigured": GatewayConfigured,
+    "ledger.tenants.events:FirstMessageRequestChanged": FirstMessageRequestChanged,
+    "ledger.tenants.events:CaptureMethodsChanged": CaptureMethodsChanged,
     "ledger.access:ApiKey": ApiKey,
     "ledger.access:ApiKey.Issued": ApiKey.Issued,  # type: ignore[attr-defined]
     "ledger.access:ApiKey.Revoked": ApiKey.Revoked,  # type: ignore[attr-defined]

@@ -50,8 +50,15 @@ class InboundReplies:
         self.before = state
 
     def __call__(self, result: ItemResult) -> list[OutboxMessage]:
-        if not self.message.send_replies or self.before is None:
-            return []
+        # A first message that asked for consent: the request to send (its own event).
+        ask = self.policy.first_message
+        requests = [
+            opt_in_request_message(event, ask.business_name if ask else None)
+            for event in result.events
+            if isinstance(event, OptInRequested)
+        ]
+        if requests or not self.message.send_replies or self.before is None:
+            return requests
         reply = confirmation_after(
             self.before, result.events, self.policy.texts, after=result.state_after
         )

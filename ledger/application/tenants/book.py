@@ -24,12 +24,15 @@ from ledger.domain.errors import InvalidInput, Unavailable
 from ledger.domain.keywords import KeywordRules
 from ledger.domain.records import HistoryEntry
 from ledger.domain.tenants.buttons import ButtonMapping
+from ledger.domain.tenants.first_message import FirstMessageRequest
 from ledger.domain.tenants.gateways import Gateway, split_fields
 from ledger.domain.tenants.tenant_settings import GatewayConfig, TenantSettings
-from ledger.domain.validation import check_purposes, check_tenant
+from ledger.domain.validation import check_purposes, check_tenant, check_tenant_methods
 from ledger.persistence.gateway_secrets import StoredSecrets, gateway_secret_table
 from ledger.tenants.events import (
     NO_CHANNEL,
+    CaptureMethodsChanged,
+    FirstMessageRequestChanged,
     GatewayConfigured,
     KeywordRulesChanged,
     ReplyTextsChanged,
@@ -126,6 +129,26 @@ class TenantSettingsBook:
         return self._record(
             tenant, RequestWindowChanged, changed_by, seconds=int(window.total_seconds())
         )
+
+    def change_first_message_request(
+        self, tenant: str, ask: FirstMessageRequest | None, *, changed_by: str | None
+    ) -> TenantSettingsEvent:
+        """Ask on first message with ``ask`` (a checked ``FirstMessageRequest``), or stop
+        asking (None)."""
+        return self._record(
+            tenant,
+            FirstMessageRequestChanged,
+            changed_by,
+            enabled=ask is not None,
+            request=ask.to_dict() if ask is not None else {},
+        )
+
+    def change_capture_methods(
+        self, tenant: str, methods: list[str], *, changed_by: str | None
+    ) -> TenantSettingsEvent:
+        """Replace the tenant's own capture methods (the built-in ones always stay)."""
+        checked = check_tenant_methods(methods)
+        return self._record(tenant, CaptureMethodsChanged, changed_by, methods=list(checked))
 
     def configure_gateway(
         self, tenant: str, gateway: Gateway, values: Mapping[str, Any], *, changed_by: str | None

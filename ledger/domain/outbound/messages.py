@@ -103,7 +103,8 @@ def confirmation_after(
     if isinstance(event, OptInRejected):
         change, text = "rejected", texts.rejected
     elif isinstance(event, OptedOut):
-        change, text = "opted_out", texts.opted_out
+        scope = event.purposes
+        change, text = "opted_out", texts.withdrawal(scope, all_purposes=event.all_purposes)
     elif isinstance(event, OptInAccepted):
         change, text = "accepted", texts.opted_in
     elif isinstance(event, OptedIn):

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from ledger.domain.keywords import KeywordRules, Match
 from ledger.domain.tenants.buttons import ButtonMapping, match_button
+from ledger.domain.tenants.first_message import FirstMessageRequest
 from ledger.domain.tenants.reply_texts import ReplyTexts
 
 DEFAULT_REQUEST_WINDOW = timedelta(hours=24)
@@ -27,6 +28,10 @@ class TenantPolicy:
     buttons: Mapping[str, ButtonMapping] = field(default_factory=lambda: MappingProxyType({}))
     # What the ledger answers the person (confirmations, help, rejection reply).
     texts: ReplyTexts = field(default_factory=ReplyTexts)
+    # The opt-in request a new subject's first unmatched message gets (None: off).
+    first_message: FirstMessageRequest | None = None
+    # Capture methods of the tenant's own, beside the built-in ones.
+    capture_methods: frozenset[str] = frozenset()
     # The version of the tenant's settings this policy comes from (0: built-in defaults)
     # and the event that made it; classified events name the version in their evidence.
     version: int = 0

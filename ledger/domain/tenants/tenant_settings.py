@@ -10,6 +10,7 @@ from uuid import UUID
 
 from ledger.domain.keywords import KeywordRules
 from ledger.domain.tenants.buttons import ButtonMapping, parse_buttons
+from ledger.domain.tenants.first_message import FirstMessageRequest
 from ledger.domain.tenants.policy import (
     DEFAULT_KEYWORD_PURPOSES,
     DEFAULT_REQUEST_WINDOW,
@@ -18,6 +19,8 @@ from ledger.domain.tenants.policy import (
 from ledger.domain.tenants.reply_texts import ReplyTexts
 from ledger.events import GENESIS_HASH
 from ledger.tenants.events import (
+    CaptureMethodsChanged,
+    FirstMessageRequestChanged,
     GatewayConfigured,
     KeywordRulesChanged,
     ReplyTextsChanged,
@@ -50,6 +53,8 @@ class TenantSettings:
     texts: ReplyTexts = field(default_factory=ReplyTexts)
     request_window: timedelta = DEFAULT_REQUEST_WINDOW
     gateways: Mapping[str, GatewayConfig] = field(default_factory=lambda: MappingProxyType({}))
+    first_message: FirstMessageRequest | None = None
+    capture_methods: tuple[str, ...] = ()
 
     def policy(self) -> TenantPolicy:
         return TenantPolicy(
@@ -58,6 +63,8 @@ class TenantSettings:
             keyword_purposes=self.keyword_purposes,
             buttons=self.buttons,
             texts=self.texts,
+            first_message=self.first_message,
+            capture_methods=frozenset(self.capture_methods),
             version=self.version,
             event_id=self.last_event_id,
         )
@@ -88,6 +95,11 @@ def apply_setting(settings: TenantSettings, event: TenantSettingsEvent) -> Tenan
         return replace(advanced, texts=ReplyTexts.from_dict(event.texts))
     if isinstance(event, RequestWindowChanged):
         return replace(advanced, request_window=timedelta(seconds=event.seconds))
+    if isinstance(event, FirstMessageRequestChanged):
+        ask = FirstMessageRequest.from_dict(event.request) if event.enabled else None
+        return replace(advanced, first_message=ask)
+    if isinstance(event, CaptureMethodsChanged):
+        return replace(advanced, capture_methods=tuple(event.methods))
     if isinstance(event, GatewayConfigured):
         gateways = dict(settings.gateways)
         gateways[event.gateway] = GatewayConfig(
