@@ -61,6 +61,7 @@ def attestation(
                 field="as_of",
                 code="invalid_time",
             ) from None
+
     def build() -> dict[str, Any]:
         return build_bundle(
             services.ledger,
@@ -74,10 +75,9 @@ def attestation(
 
     bundle = build()
     unsealed = any(event.get("inclusion_proof") is None for event in bundle["events"])
-    if unsealed and services.checkpoints is not None:
-        # This process seals (the embedded default): seal what the bundle lacks, at once.
-        if services.checkpoints.seal_now(services.settings.read_wait_seconds):
-            bundle = build()
+    sealer = services.checkpoints  # set when this process seals (the embedded default)
+    if unsealed and sealer is not None and sealer.seal_now(services.settings.read_wait_seconds):
+        bundle = build()  # sealed what the bundle lacked, at once
     if not bundle["events"] and moment is None:
         raise ApiError(
             404, "subject_not_found", "the ledger holds no events of this subject", "address"
