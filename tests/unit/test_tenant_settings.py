@@ -7,13 +7,22 @@ import secrets
 
 import pytest
 
+from ledger.crypto.chain import ChainHead, event_hash, link
 from ledger.crypto.secret_box import SecretBox, SecretsSettings, SecretsUnavailable, fingerprint
 from ledger.domain.errors import InvalidInput
 from ledger.domain.keywords import Intent, MatchKind
 from ledger.domain.tenants.buttons import ButtonAction, ButtonMapping, match_button, parse_buttons
 from ledger.domain.tenants.gateways import Gateway, split_fields
 from ledger.domain.tenants.policy import TenantPolicy
-from ledger.domain.tenants.reply_texts import ReplyTexts
+from ledger.domain.tenants.reply_texts import (
+    DEFAULT_OPTED_OUT,
+    DEFAULT_OPTED_OUT_PURPOSES,
+    ReplyTexts,
+)
+from ledger.domain.tenants.tenant_settings import fold_settings
+from ledger.events import GENESIS_HASH
+from ledger.tenants.events import NO_CHANNEL, ReplyTextsChanged, settings_id
+from tests.support.builders import T0
 
 BUTTONS = parse_buttons(
     {
@@ -121,3 +130,41 @@ def test_a_fingerprint_names_a_secret_without_revealing_it() -> None:
     assert fingerprint(salt, "hunter2") != fingerprint(salt, "hunter3")
     assert fingerprint(secrets.token_bytes(16), "hunter2") != fingerprint(salt, "hunter2")
     assert "hunter2" not in fingerprint(salt, "hunter2")
+
+
+def test_a_withdrawal_confirmation_names_what_was_withdrawn() -> None:
+    texts = ReplyTexts()
+    assert texts.withdrawal(["marketing"], all_purposes=False).startswith(
+        "You will get no more marketing messages from us."
+    )
+    assert "marketing, offers and daily news" in texts.withdrawal(
+        ["marketing", "offers", "daily_news"], all_purposes=False
+    )
+    assert texts.withdrawal(["marketing"], all_purposes=True) == texts.opted_out
+
+
+@pytest.mark.parametrize(
+    ("opted_out", "scoped"),
+    [
+        # The default text: scoped opt-outs get the new scoped default
+        (DEFAULT_OPTED_OUT, DEFAULT_OPTED_OUT_PURPOSES),
+        # A text the tenant chose was used for every opt-out: it still is
+        ("Bye from Acme.", "Bye from Acme."),
+        # ... and a confirmation the tenant turned off stays off
+        ("", ""),
+    ],
+)
+def test_texts_stored_before_scoped_confirmations_read_as_they_meant(
+    opted_out: str, scoped: str
+) -> None:
+    # Given a texts event of the old shape (four texts, no opted_out_purposes)
+    old = {"opted_out": opted_out, "opted_in": "In.", "rejected": "No.", "help": "Help."}
+    head = ChainHead(settings_id("acme"), 0, GENESIS_HASH, "acme", NO_CHANNEL)
+    event = link(ReplyTextsChanged, head, recorded_at=T0, changed_by="old", texts=old)
+    # Its hashed document is exactly the old one
+    assert event.document()["texts"] == old
+    assert event.hash == event_hash(event)
+    # When the settings are folded, a scoped opt-out gets what any opt-out got before
+    texts = fold_settings("acme", [event]).texts
+    assert texts.opted_out == opted_out
+    assert texts.opted_out_purposes == scoped
