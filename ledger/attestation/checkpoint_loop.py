@@ -100,6 +100,9 @@ class CheckpointLoop:
         outcome = "unchanged"
         try:
             result = self.checkpointer.checkpoint_once()
+            if result.checkpoint is None and self._latest_time is None:
+                latest = self.checkpointer.store.latest_checkpoint()  # none new since start
+                self._latest_time = latest.time.timestamp() if latest else None
         except CheckpointConflict as conflict:
             outcome = "skipped"
             log.warning(
@@ -115,6 +118,9 @@ class CheckpointLoop:
                 "the attestation log is corrupt; in-process sealing stopped",
                 extra={"error": str(corrupted)},
             )
+        except Exception:  # a bug must not end sealing silently: logged, counted, retried
+            outcome = "failed"
+            log.exception("sealing failed; nothing was signed")
         else:
             checkpoint = result.checkpoint
             if checkpoint is not None:
@@ -142,9 +148,7 @@ class CheckpointLoop:
         return outcome != "corrupt"
 
     def _age(self) -> float:
-        if self._latest_time is None:
-            latest = self.checkpointer.store.latest_checkpoint()
-            if latest is None:
-                return 0.0
-            self._latest_time = latest.time.timestamp()
+        """Seconds since the latest checkpoint this loop knows of (0: none yet)."""
+        if self._latest_time is None or self._stop.is_set():
+            return 0.0
         return max(0.0, utc_now().timestamp() - self._latest_time)
