@@ -15,8 +15,9 @@ from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.erasure import erase_personal_data
 from ledger.application.tenants.book import TenantSettingsBook
 from ledger.crypto.secret_box import SecretBox
-from ledger.domain.commands import Source
+from ledger.domain.commands import Notice, Source
 from ledger.domain.keywords import KeywordRules
+from ledger.domain.tenants.first_message import FirstMessageRequest
 from ledger.domain.tenants.gateways import Gateway
 from ledger.runtime.storage_settings import StorageSettings
 from tests.support.commands import message, opt_in, optin_request
@@ -56,6 +57,10 @@ def every_kind_of_event(ledger: ConsentLedger) -> None:
         {"app_secret": "s3cret", "verify_token": "tok", "phone_number_id": "106540352242922"},
         changed_by="test",
     )
+    book.change_capture_methods("acme", ["kiosk"], changed_by="test")
+    ask = FirstMessageRequest(("marketing",), Notice("welcome", "1", "Reply YES"), "Acme")
+    book.change_first_message_request("acme", ask, changed_by="test")
+    ledger.receive_message(message("+14155550106", "Hello"))  # asks: evidence.triggered_by
 
 
 def test_every_published_record_matches_the_schema_of_its_type(
