@@ -43,7 +43,7 @@ def stored_events(api: Api) -> list[Any]:
         (
             event(evidence={"method": "telepathy"}),
             422,
-            "invalid_input",
+            "invalid_method",
             "events[1].evidence.method",
         ),
         (event(evidence={}), 422, "missing_field", "events[1].evidence.method"),
