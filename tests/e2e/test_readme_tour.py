@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOUR = ROOT / "docs" / "readme" / "tour.sh"
 VERIFY = ROOT / "docs" / "readme" / "verify.sh"
 # Where the blocks are quoted; README.md belongs here once it quotes them.
-QUOTED_IN = (ROOT / "docs" / "notes" / "seed-gaps.md",)
+QUOTED_IN = (ROOT / "README.md",)
 
 
 @dataclass
