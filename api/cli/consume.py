@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             consumers = ProjectionConsumers(ledger, kafka, settings)
         except UnknownProjection as error:
             return refuse(MissingSetting(f"consent-ledger consume: {error}"))
-        with worker_http(), stop_on_signals() as stop:
+        with worker_http("consume"), stop_on_signals() as stop:
             consumers.run(stop)
     finally:
         ledger.close()

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     ledger = ConsentLedger(storage.eventsourcing_env())
     try:
         pending = open_typed("pending_requests", ledger, PendingRequestsProjection)
-        with worker_http(enabled=args.every is not None), stop_on_signals() as stop:
+        with worker_http("expire", enabled=args.every is not None), stop_on_signals() as stop:
             while True:
                 beat()
                 if not kafka_mode:

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     ledger = open_ledger(storage)
     try:
         publisher = Publisher(ledger, kafka, settings, lock_conninfo=conninfo)
-        with worker_http(), stop_on_signals() as stop:
+        with worker_http("publish"), stop_on_signals() as stop:
             publisher.run(stop)
     finally:
         ledger.close()

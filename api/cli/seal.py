@@ -17,12 +17,14 @@ from types import FrameType
 from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
+from api.cli.stopping import worker_http
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.checkpointer import Checkpointer, LogCorrupted
 from ledger.attestation.signing_keys import SigningKeyError, load_private_key
 from ledger.attestation.storage import open_merkle_store
 from ledger.persistence.merkle_store import CheckpointConflict
+from ledger.runtime.liveness import beat
 from ledger.runtime.storage_settings import StorageSettings
 
 log = logging.getLogger("ledger.sealer")
@@ -70,7 +72,11 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with ConsentLedger(StorageSettings().eventsourcing_env()) as ledger:
+    looping = args.every is not None
+    with (
+        ConsentLedger(StorageSettings().eventsourcing_env()) as ledger,
+        worker_http("seal", enabled=looping),
+    ):
         sealer = Checkpointer(
             ledger,
             open_merkle_store(ledger),
@@ -80,14 +86,26 @@ def run(args: argparse.Namespace) -> int:
         )
         log.info("sealer started", extra={"origin": settings.origin, "every": args.every})
         while True:
+            beat()
             code = _pass(sealer)
             if args.every is None:
                 return code
             if code == 3:
                 return code  # the stored tree is corrupt: stop, never sign past it
-            if stop.wait(args.every):
+            if _rest(stop, args.every):
                 log.info("sealer stopped")
                 return 0
+
+
+def _rest(stop: threading.Event, seconds: float) -> bool:
+    """Wait between passes, beating meanwhile (``/healthz`` watches the beat); True when
+    stopped."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        beat()
+        if stop.wait(min(left, 5.0)):
+            return True
+    return False
 
 
 def _pass(sealer: Checkpointer) -> int:
