@@ -136,10 +136,12 @@ def test_the_production_block_runs_as_written_on_one_host(
         assert recorded.status_code == 200, recorded.text
         answer = recorded.json()
         wait_until(
-            lambda: client.get(
-                f"/v1/subjects/whatsapp/+14155550100?after={answer['position']}"
-            ).status_code
-            == 200,
+            lambda: (
+                client.get(
+                    f"/v1/subjects/whatsapp/+14155550100?after={answer['position']}"
+                ).status_code
+                == 200
+            ),
             timeout=90,
             message="the read model",
         )
