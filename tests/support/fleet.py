@@ -1,0 +1,78 @@
+"""A deployment's processes for the fault tests: ``consent-ledger`` commands started as an
+operator would, each logging to a file of its own, all stopped at the end."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from tests.support.processes import free_port, run_cli, start_cli, wait_healthy
+
+
+@dataclass
+class Fleet:
+    tmp: Path
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    starts: int = 0
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        self.starts += 1
+        log = self.tmp / f"{name}-{self.starts}.log"
+        process = start_cli(*(args or (name,)), env=self.env, cwd=self.tmp, log=log)
+        self.processes[name] = process
+        return process
+
+    def serve(self, *args: str, name: str = "serve") -> str:
+        """``serve`` on a free port, once healthy; its base URL."""
+        port = free_port()
+        process = self.start(name, "serve", "--port", str(port), *args)
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(base, process, timeout=90)
+        return base
+
+    def key(self, roles: str, tenant: str = "acme") -> str:
+        created = run_cli(
+            "keys", "create", "--tenant", tenant, "--roles", roles, env=self.env, cwd=self.tmp
+        )
+        assert created.returncode == 0, created.stderr
+        return created.stdout.strip()
+
+    def log_lines(self, name: str) -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = []
+        for path in sorted(self.tmp.glob(f"{name}-*.log")):
+            lines += [json.loads(x) for x in path.read_text().splitlines() if x.startswith("{")]
+        return lines
+
+    def rss_mib(self, name: str) -> float:
+        """Resident memory of a process and its children (serve's workers), in MiB."""
+        root = psutil.Process(self.processes[name].pid)
+        total = root.memory_info().rss
+        for child in root.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        return total / 2**20
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def client(base: str, key: str, timeout: float = 60) -> httpx.Client:
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=timeout)
