@@ -4,6 +4,7 @@ message, a gapless hash chain, and the status of the message that occurred last.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 from collections import Counter
@@ -97,7 +98,7 @@ def test_a_storm_of_redelivered_reordered_concurrent_webhooks_records_each_messa
     history = api.get(f"/v1/subjects/whatsapp/+{SENDER}/history").json()["events"]
     assert sorted(e["source"]["id"] for e in history) == sorted(texts)
     assert [e["version"] for e in history] == list(range(1, MESSAGES + 1))
-    for earlier, later in zip(history, history[1:], strict=False):
+    for earlier, later in itertools.pairwise(history):
         assert later["prev_hash"] == earlier["hash"]
     kinds = Counter(e["type"] for e in history)
     assert kinds == {"opted_out": MESSAGES // 2, "opted_in": MESSAGES // 2}
