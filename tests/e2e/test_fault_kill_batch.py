@@ -94,7 +94,11 @@ def test_kill_9_during_a_10000_event_batch_stores_all_of_it_or_none(
         if moment == "deciding":
             time.sleep(0.3)
         else:
-            wait_until(lambda: inserting(pg_url) or bool(outcome), timeout=120, message="insert")
+            wait_until(
+                lambda outcome=outcome: inserting(pg_url) or bool(outcome),
+                timeout=120,
+                message="insert",
+            )
         fleet.processes["serve"].kill()
         fleet.processes["serve"].wait(timeout=10)
         wait_until(lambda outcome=outcome: bool(outcome), timeout=30, message="the answer")
