@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,38 @@ class Fleet:
 
 def client(base: str, key: str, timeout: float = 60) -> httpx.Client:
     return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=timeout)
+
+
+# Quick reactions for the pipeline under test: the retries and timeouts a test can wait for.
+PIPELINE_TIMING = {
+    "CONSENT_LEDGER_RECONCILE_SECONDS": "0.2",
+    "CONSENT_LEDGER_PUBLISH_POLL_SECONDS": "0.2",
+    "CONSENT_LEDGER_PUBLISH_LOCK_RETRY_SECONDS": "0.5",
+    "CONSENT_LEDGER_PUBLISH_POSITION_SECONDS": "0.2",
+    "CONSENT_LEDGER_PUBLISH_ACK_TIMEOUT_SECONDS": "3",
+    "CONSENT_LEDGER_PUBLISH_RETRY_SECONDS": "0.5",
+    "CONSENT_LEDGER_PUBLISH_RETRY_MAX_SECONDS": "4",
+    "CONSENT_LEDGER_READ_WAIT_SECONDS": "20",
+    "CONSENT_LEDGER_METRICS_PORT": "0",  # several workers of a kind on this host
+}
+
+
+def worker_base(fleet: Fleet, name: str) -> str:
+    """The /healthz and /metrics address of the newest process started as ``name``."""
+    deadline = time.monotonic() + 90
+    while True:
+        lines = fleet.log_lines(name)
+        listening = [x for x in lines if x["message"] == "worker http listening"]
+        if listening:
+            return f"http://127.0.0.1:{listening[-1]['port']}"
+        assert time.monotonic() < deadline, f"{name} serves no /healthz"
+        time.sleep(0.1)
+
+
+def metric(base: str, name: str) -> float:
+    """The sum of a metric's samples on a process's /metrics (0 when absent)."""
+    total = 0.0
+    for line in httpx.get(f"{base}/metrics", timeout=10).text.splitlines():
+        if line.startswith(name) and line[len(name) : len(name) + 1] in (" ", "{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
