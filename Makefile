@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 SOURCES := ledger projections consumers api tests bench
 
-.PHONY: install serve test lint format bench bench-quick bench-tools clean
+.PHONY: install serve test lint format bench bench-quick bench-tools soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ format: $(VENV)/.dev-installed
 # PostgreSQL: $$DATABASE_URL, else 127.0.0.1:5432, else a throwaway embedded server.
 test: lint
 	$(BIN)/pytest tests/unit tests/integration tests/e2e
+
+# Ten minutes of steady mixed traffic through serve, publish and consume on PostgreSQL and
+# a broker of its own, with a broker outage and a consumer restart in the middle; prints
+# the report (positions, answers, RSS of each process before and after). `make test`
+# runs the same test for 50 s.
+soak: $(VENV)/.dev-installed
+	SOAK_SECONDS=600 $(BIN)/pytest tests/e2e/test_soak.py -s -q
 
 bench: $(VENV)/.dev-installed bench-tools
 	$(BIN)/python -m bench

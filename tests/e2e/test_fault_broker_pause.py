@@ -9,42 +9,18 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.publishing.positions import PublisherPositions
 from projections.views import open_projections
 from tests.conftest import pg_settings
-from tests.support.fleet import PIPELINE_TIMING, Fleet, metric, worker_base
-from tests.support.kafka import Broker, read_topic, start_broker, wait_until
+from tests.support.fleet import Fleet, metric, own_broker, pipeline_fleet, worker_base
+from tests.support.kafka import Broker, read_topic, wait_until
 from tests.support.pipeline import assert_status_equals_fold
-from tests.support.processes import clean_env
 from tests.support.traffic import Traffic
 
 PAUSE_SECONDS = 10
-
-
-@pytest.fixture
-def own_broker() -> Iterator[Broker]:
-    """A broker of this test's own: it is paused, which would stall anyone sharing it."""
-    started = start_broker()
-    yield started
-    os.kill(started.process.pid, signal.SIGCONT)
-    started.process.terminate()
-    started.process.wait(timeout=10)
-
-
-@pytest.fixture
-def fleet(tmp_path: Path, pg_url: str, own_broker: Broker) -> Iterator[Fleet]:
-    kafka = own_broker.settings(prefix="consent")  # the default topic names
-    running = Fleet(
-        tmp_path, clean_env(DATABASE_URL=pg_url, **own_broker.env(kafka), **PIPELINE_TIMING)
-    )
-    yield running
-    running.stop_all()
+__all__ = ["own_broker", "pipeline_fleet"]  # fixtures
 
 
 def ledger_positions(ledger: ConsentLedger) -> set[int]:
@@ -52,8 +28,9 @@ def ledger_positions(ledger: ConsentLedger) -> set[int]:
 
 
 def test_a_paused_broker_loses_nothing_and_the_pipeline_catches_up(
-    fleet: Fleet, own_broker: Broker, pg_url: str
+    pipeline_fleet: Fleet, own_broker: Broker, pg_url: str
 ) -> None:
+    fleet = pipeline_fleet
     key = fleet.key("ingest,campaign,auditor")
     base = fleet.serve()
     fleet.start("publish")

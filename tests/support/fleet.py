@@ -4,17 +4,21 @@ operator would, each logging to a file of its own, all stopped at the end."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
+import pytest
 
-from tests.support.processes import free_port, run_cli, start_cli, wait_healthy
+from tests.support.kafka import Broker, start_broker
+from tests.support.processes import clean_env, free_port, run_cli, start_cli, wait_healthy
 
 
 @dataclass
@@ -112,3 +116,24 @@ def metric(base: str, name: str) -> float:
         if line.startswith(name) and line[len(name) : len(name) + 1] in (" ", "{"):
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+@pytest.fixture
+def own_broker() -> Iterator[Broker]:
+    """A broker of this test's own: it is paused, which would stall anyone sharing it."""
+    started = start_broker()
+    yield started
+    os.kill(started.process.pid, signal.SIGCONT)
+    started.process.terminate()
+    started.process.wait(timeout=10)
+
+
+@pytest.fixture
+def pipeline_fleet(tmp_path: Path, pg_url: str, own_broker: Broker) -> Iterator[Fleet]:
+    """serve, publish, consume … as started by the test, on PostgreSQL and ``own_broker``."""
+    kafka = own_broker.settings(prefix="consent")  # the default topic names
+    running = Fleet(
+        tmp_path, clean_env(DATABASE_URL=pg_url, **own_broker.env(kafka), **PIPELINE_TIMING)
+    )
+    yield running
+    running.stop_all()
