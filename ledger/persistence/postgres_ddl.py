@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresDatastore
-from psycopg.errors import DuplicateTable, UniqueViolation
+from psycopg.errors import DuplicateObject, DuplicateTable, UniqueViolation
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 
@@ -81,8 +82,11 @@ def create_table_once(datastore: PostgresDatastore, statement: Composed) -> None
     try:
         with datastore.transaction(commit=True) as curs:
             curs.execute(statement)
-    except (DuplicateTable, UniqueViolation):
+    except (DuplicateTable, DuplicateObject, UniqueViolation):
         pass  # another process created it at the same moment
+    except PersistenceError as error:  # the library wraps the driver's errors
+        if not isinstance(error.__cause__, DuplicateTable | DuplicateObject | UniqueViolation):
+            raise
 
 
 class PostgresSideTable:
