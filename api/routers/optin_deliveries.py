@@ -1,5 +1,6 @@
 """``GET /v1/optin-requests/{request_id}/deliveries``: what the gateway reported of a
-request (sent, delivered, read): evidence the person was shown the question."""
+request (sent, delivered, read): evidence the person was shown the question; or that it
+could not reach them (failed, with the gateway's code and the channel to try instead)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ def deliveries(request_id: UUID, principal: StatusReader, gateways: GatewaysDep)
                 gateway_message_id=d.gateway_message_id,
                 occurred_at=format_time(d.occurred_at),
                 recorded_at=format_time(d.recorded_at),
+                error_code=d.error_code,
+                fallback=d.fallback,
             )
             for d in found
         ],
