@@ -21,6 +21,7 @@ from api.routers import (
     attestation,
     campaigns,
     checkpoints,
+    contacts,
     events,
     health,
     imports,
@@ -113,6 +114,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         outbound.router,
         optin_deliveries.router,
         campaigns.router,
+        contacts.router,
     ):
         app.include_router(router)
 

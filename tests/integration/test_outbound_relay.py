@@ -31,6 +31,7 @@ from ledger.publishing.kafka import ensure_topics, make_producer
 from ledger.publishing.outbound_relay import POSITION_NAME, OutboundRelay
 from ledger.publishing.positions import PublisherPositions
 from ledger.runtime.storage_settings import StorageSettings
+from tests.integration.test_published_schemas import schema
 from tests.support.kafka import Broker, read_topic, start_broker
 
 ALICE, BOB = "+14155550100", "+14155550101"
@@ -171,3 +172,5 @@ def test_a_request_that_cannot_reach_the_person_puts_a_fallback_notice_on_the_to
     assert (notice["kind"], notice["category"], notice["to"]) == ("fallback", "notice", ALICE)
     assert (notice["fallback"], notice["failure"]["error_code"]) == ("sms", "131026")
     assert notice["request_id"] == documents[0]["request_id"]
+    for document in documents:  # as docs/schemas/outbound.json describes them
+        assert list(schema("outbound.json").iter_errors(document)) == []
