@@ -1,7 +1,8 @@
 """Delivery evidence of opt-in requests: sent, delivered and read, as the gateway reported.
 
 Kept beside the events table on both backends, one row per (request event, status): a
-redelivered status is a no-op. It is evidence *on* the request (the person was shown
+redelivered status is a no-op, and no row is ever changed or removed (the database's
+triggers refuse it). It is evidence *on* the request (the person was shown
 the question), not a change of consent, so it is not an event of the subject's chain.
 """
 
@@ -17,7 +18,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from ledger.domain.times import format_time, parse_time
-from ledger.persistence.postgres_ddl import PostgresSideTable
+from ledger.persistence.postgres_ddl import APPEND_ONLY, PostgresSideTable
+from ledger.persistence.sqlite_triggers import refuse_in_sqlite
 
 SUFFIX = "_deliveries"
 COLUMNS = (
@@ -83,6 +85,7 @@ class PostgresDeliveries(PostgresSideTable, DeliveryTable):
         "recorded_at timestamptz NOT NULL, "
         "PRIMARY KEY (tenant, event_id, status)"
     )
+    REFUSED = APPEND_ONLY
 
     def add(self, delivery: Delivery) -> bool:
         with self.datastore.transaction(commit=True) as curs:
@@ -129,6 +132,8 @@ class SQLiteDeliveries(DeliveryTable):
                 "occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, "
                 "PRIMARY KEY (tenant, event_id, status))"
             )
+            for statement in refuse_in_sqlite(table, ("UPDATE", "DELETE")):
+                c.execute(statement)
 
     def add(self, delivery: Delivery) -> bool:
         with self.datastore.transaction(commit=True) as c:
