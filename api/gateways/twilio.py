@@ -80,8 +80,9 @@ def signature_valid(
         return False
     signed_params = _signed_params(params)
     candidates = {_without_port(url), _with_port(url)}
+    presented = signature.encode("utf-8")  # bytes: a non-ASCII str would raise
     return any(
-        hmac.compare_digest(_signature(auth_token, candidate, signed_params), signature)
+        hmac.compare_digest(_signature(auth_token, candidate, signed_params).encode(), presented)
         for candidate in candidates
     )
 

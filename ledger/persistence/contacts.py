@@ -18,7 +18,9 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.sql import SQL, Identifier
 
 from ledger.domain.contacts import ContactLink
-from ledger.persistence.postgres_ddl import PostgresSideTable
+from ledger.persistence.postgres_ddl import APPEND_ONLY, PostgresSideTable
+from ledger.persistence.sqlite_triggers import APPEND_ONLY as SQLITE_APPEND_ONLY
+from ledger.persistence.sqlite_triggers import refuse_in_sqlite
 
 LINKS_SUFFIX = "_contacts"
 SECRETS_SUFFIX = "_contact_secrets"
@@ -61,6 +63,7 @@ class PostgresContacts(PostgresSideTable, ContactTables):
         "tenant text PRIMARY KEY, scheme text NOT NULL, secret text NOT NULL, "
         "created_at timestamptz NOT NULL DEFAULT now()"
     )
+    REFUSED = APPEND_ONLY  # a tenant's secret never changes: the index depends on it
 
     def __init__(self, datastore: PostgresDatastore, table: str, links_table: str) -> None:
         super().__init__(datastore, table)
@@ -103,6 +106,8 @@ class SQLiteContacts(ContactTables):
                 "scheme TEXT NOT NULL, secret TEXT NOT NULL, "
                 "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
             )
+            for statement in refuse_in_sqlite(table, SQLITE_APPEND_ONLY):
+                c.execute(statement)
 
     def sealed_secret(self, tenant: str) -> tuple[str, str] | None:
         with self.datastore.transaction(commit=False) as c:

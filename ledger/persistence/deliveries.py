@@ -1,9 +1,10 @@
 """Delivery evidence of opt-in requests: sent, delivered and read, as the gateway reported.
 
 Kept beside the events table on both backends, one row per (request event, status): a
-redelivered status is a no-op. A request that could not reach the person (the gateway's
-"not on WhatsApp") is a ``failed`` row with the gateway's error code and the channel to
-try instead. It is evidence *on* the request (the person was shown the question, or could
+redelivered status is a no-op, and no row is ever changed or removed (the database's
+triggers refuse it). A request that could not reach the person (the gateway's "not on
+WhatsApp") is a ``failed`` row with the gateway's error code and the channel to try
+instead. It is evidence *on* the request (the person was shown the question, or could
 not be), not a change of consent, so it is not an event of the subject's chain.
 """
 
@@ -19,7 +20,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from ledger.domain.times import format_time, parse_time
-from ledger.persistence.postgres_ddl import PostgresSideTable, create_table_once
+from ledger.persistence.postgres_ddl import APPEND_ONLY, PostgresSideTable, create_table_once
+from ledger.persistence.sqlite_triggers import refuse_in_sqlite
 
 SUFFIX = "_deliveries"
 COLUMNS = (
@@ -91,6 +93,7 @@ class PostgresDeliveries(PostgresSideTable, DeliveryTable):
         "recorded_at timestamptz NOT NULL, error_code text, fallback text, "
         "PRIMARY KEY (tenant, event_id, status)"
     )
+    REFUSED = APPEND_ONLY
 
     def __init__(self, datastore: PostgresDatastore, table: str) -> None:
         super().__init__(datastore, table)
@@ -161,6 +164,8 @@ class SQLiteDeliveries(DeliveryTable):
             for name in ERROR_COLUMNS:
                 if name not in columns:  # a table of an earlier release
                     c.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT")
+            for statement in refuse_in_sqlite(table, ("UPDATE", "DELETE")):
+                c.execute(statement)
 
     def add(self, delivery: Delivery) -> bool:
         with self.datastore.transaction(commit=True) as c:

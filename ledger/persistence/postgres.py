@@ -16,9 +16,12 @@ from psycopg.sql import SQL, Composed, Identifier
 from ledger.domain.outbound.outbox import OutboxMessage
 from ledger.domain.receipts import Receipt
 from ledger.persistence.postgres_ddl import (
+    KEEP_DELETE,
+    REFUSE_CHANGE_FUNCTION,
     SerialisedDDL,
     create_trigger_once,
     refuse_change_function,
+    refuse_changes,
 )
 from ledger.persistence.postgres_groups import PostgresGroupIO
 from ledger.persistence.store import (
@@ -29,8 +32,6 @@ from ledger.persistence.store import (
     RowsBeside,
     rows_beside,
 )
-
-REFUSE_CHANGE_FUNCTION = "consent_ledger_refuse_change"
 
 
 def _json_ids(ids: Sequence[UUID]) -> str:
@@ -143,6 +144,12 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
                 "BEFORE UPDATE OR DELETE OR TRUNCATE",
                 REFUSE_CHANGE_FUNCTION,
             ),
+            # Erasure deletes a subject's data key and its unsent outbox rows (the
+            # crypto-shredding); nothing ever rewrites one, or empties either table.
+            *refuse_changes(schema, self.keys_table, REFUSE_CHANGE_FUNCTION, KEEP_DELETE),
+            *refuse_changes(schema, self.outbox_table, REFUSE_CHANGE_FUNCTION, KEEP_DELETE),
+            # Erasure unlinks the subject from its contact; a link never changes.
+            *refuse_changes(schema, self.contacts_table, REFUSE_CHANGE_FUNCTION, KEEP_DELETE),
         ]
 
     def _insert_events(

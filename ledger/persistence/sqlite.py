@@ -15,6 +15,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from ledger.domain.outbound.outbox import OutboxMessage
 from ledger.domain.receipts import Receipt
 from ledger.persistence.sqlite_subscription import SQLitePollingSubscription, signal_commit
+from ledger.persistence.sqlite_triggers import APPEND_ONLY, KEEP_DELETE, refuse_in_sqlite
 from ledger.persistence.store import (
     GroupRead,
     GroupReads,
@@ -55,12 +56,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
             "PRIMARY KEY (tenant, contact_key, subject_id))",
         ]
         for table in (events, receipts):
-            for operation in ("UPDATE", "DELETE"):
-                statements.append(
-                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{operation.lower()} "
-                    f"BEFORE {operation} ON {table} BEGIN SELECT RAISE(ABORT, "
-                    f"'consent ledger table {table} is append-only: {operation} refused'); END"
-                )
+            statements += refuse_in_sqlite(table, APPEND_ONLY)
+        # Erasure deletes a subject's data key, its unsent outbox rows and its contact link.
+        for table in (keys, self.outbox_table, self.contacts_table):
+            statements += refuse_in_sqlite(table, KEEP_DELETE)
         return statements
 
     def insert_events(
