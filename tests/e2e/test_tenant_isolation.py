@@ -44,6 +44,7 @@ NOBODY = "+16315559999"  # never seen by anyone
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ATTACKER_SECRET = "the-attackers-own-meta-app-secret"
 UUID_NOBODY = "6f1c1d5e-0000-4000-8000-00000000beef"
+B_CONTACT, NO_CONTACT = "cust-b-1", "cust-nobody"  # ALICE and BOB are B's contact
 
 
 @dataclass
@@ -77,6 +78,8 @@ class World:
             "/v1/outbound?after=0&limit=1000",
             f"/v1/tenants/{B}",
             f"/v1/tenants/{B}/history",
+            f"/v1/contacts/{B_CONTACT}",
+            f"/v1/contacts/{B_CONTACT}/history",
         ):
             key = "admin" if "tenants" in path else "all"
             parts.append(self.client.get(path, headers=self.b.headers(key)).text)
@@ -126,7 +129,7 @@ def build_world(storage: StorageSettings) -> Iterator[World]:
         ingest = b.headers("ingest")
 
         def record(event_type: str, address: str) -> dict[str, Any]:
-            event = {
+            event: dict[str, Any] = {
                 "type": event_type,
                 "channel": "whatsapp",
                 "address": address,
@@ -135,6 +138,8 @@ def build_world(storage: StorageSettings) -> Iterator[World]:
                 "source": {"kind": "web_form", "id": f"form-{event_type}-{address}"},
                 "evidence": {"method": "web_form", "text": "I agree", "ip": "203.0.113.9"},
             }
+            if address == ALICE:
+                event["contact_id"] = B_CONTACT
             r = client.post("/v1/events", headers=ingest, json={"events": [event]})
             assert r.status_code == 200, r.text
             result: dict[str, Any] = r.json()["results"][0]
@@ -151,6 +156,7 @@ def build_world(storage: StorageSettings) -> Iterator[World]:
                 "purposes": ["marketing"],
                 "template": {"id": "welcome", "version": "2", "text": "Reply YES for offers"},
                 "business_name": "Acme",
+                "contact_id": B_CONTACT,
             },
         )
         assert request.status_code == 201, request.text
@@ -387,13 +393,31 @@ def deliveries_of_b(world: World) -> None:
     leaks_nothing(world, mask(answer)[1])
 
 
+def contact_of_b(method: str, suffix: str = "") -> Probe:
+    """B's contact id answers exactly as a contact id nobody named (and B keeps it)."""
+
+    def write(world: World, attacker: Attacker) -> httpx.Response:
+        nothing = attacker.call(method, f"/v1/contacts/{NO_CONTACT}{suffix}")
+        answer = attacker.call(method, f"/v1/contacts/{B_CONTACT}{suffix}")
+        assert mask(answer, B_CONTACT) == mask(nothing, NO_CONTACT)
+        assert answer.status_code == 404
+        return answer
+
+    return changes_nothing_of_b(write)
+
+
 SUBJECT = "/v1/subjects/{channel}/{address}"
 TENANT = "/v1/tenants/{tenant}"
+CONTACT = "/v1/contacts/{contact_id}"
 PROBES: dict[Route, Probe] = {
     ("GET", SUBJECT): same_for_b_as_for_nobody("GET", SUBJECT),
     ("GET", SUBJECT + "/history"): same_for_b_as_for_nobody("GET", SUBJECT + "/history"),
     ("GET", SUBJECT + "/attestation"): same_for_b_as_for_nobody("GET", SUBJECT + "/attestation"),
     ("DELETE", SUBJECT + "/personal-data"): changes_nothing_of_b(erase),
+    ("GET", CONTACT): contact_of_b("GET"),
+    ("GET", CONTACT + "/history"): contact_of_b("GET", "/history"),
+    ("GET", CONTACT + "/attestation"): contact_of_b("GET", "/attestation"),
+    ("DELETE", CONTACT + "/personal-data"): contact_of_b("DELETE", "/personal-data"),
     ("POST", "/v1/eligibility"): same_for_b_as_for_nobody(
         "POST",
         "/v1/eligibility",

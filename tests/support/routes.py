@@ -22,6 +22,7 @@ PATH_VALUES = {
     "request_id": "6f1c1d5e-0000-4000-8000-000000000001",
     "gateway": "twilio",
     "purpose": "marketing",
+    "contact_id": "cust-10042",
 }
 
 
