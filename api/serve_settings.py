@@ -16,6 +16,8 @@ class ServeSettings(BaseSettings):
     kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
     # How long a read with ?after=<position> waits for the read model before a 503.
     read_wait_seconds: float = Field(default=5.0, gt=0, alias="CONSENT_LEDGER_READ_WAIT_SECONDS")
+    # Reads waiting at once for ``?after=``; one more answers 503 at once.
+    read_waiters: int = Field(default=16, ge=1, le=10_000, alias="CONSENT_LEDGER_READ_WAITERS")
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, gt=0, alias="CONSENT_LEDGER_MAX_BODY_BYTES"
     )

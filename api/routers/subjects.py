@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import Auditor, ServicesDep, StatusReader
-from api.schemas import ErrorOut, HistoryOut, PendingOut, PurposeOut, SubjectOut
+from api.schemas import MAX_POSITION, ErrorOut, HistoryOut, PendingOut, PurposeOut, SubjectOut
 from ledger.domain.subjects import resolve_subject
 from ledger.domain.times import format_time
 
@@ -15,7 +15,11 @@ router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
 
 After = Annotated[
     int | None,
-    Query(ge=0, description="wait (bounded) until the read model has applied this ledger position"),
+    Query(
+        ge=0,
+        le=MAX_POSITION,
+        description="wait (bounded) until the read model has applied this ledger position",
+    ),
 ]
 
 
