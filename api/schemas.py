@@ -12,6 +12,8 @@ from ledger.domain.contacts import MAX_CONTACT_ID
 from ledger.domain.records import Recorded
 
 MAX_BATCH = 10_000
+# Positions and outbox ids are PostgreSQL bigints: a larger number names nothing.
+MAX_POSITION = 2**63 - 1
 
 
 class Input(BaseModel):

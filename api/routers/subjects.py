@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import Auditor, ServicesDep, StatusReader
-from api.schemas import ErrorOut, HistoryOut, PendingOut, PurposeOut, SubjectOut
+from api.schemas import MAX_POSITION, ErrorOut, HistoryOut, PendingOut, PurposeOut, SubjectOut
 from api.services import Services
 from ledger.domain.records import History
 from ledger.domain.subjects import SubjectRef, resolve_subject
@@ -17,7 +17,11 @@ router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
 
 After = Annotated[
     int | None,
-    Query(ge=0, description="wait (bounded) until the read model has applied this ledger position"),
+    Query(
+        ge=0,
+        le=MAX_POSITION,
+        description="wait (bounded) until the read model has applied this ledger position",
+    ),
 ]
 
 

@@ -232,7 +232,7 @@ class ConsentLedger(LedgerCore):
     ) -> Prepared[InboundOutcome]:
         subject = resolve_subject(message.tenant, message.channel, message.address, field_prefix="")
         check_occurred_at(message.occurred_at)
-        check_source(message.source_kind, message.message_id, field="message_id")
+        check_source(message.source_kind, message.message_id, id_field="message_id")
         check_text(message.text, field="text")
         check_text(message.button_payload, field="button_payload", limit=MAX_SHORT)
         check_text(message.profile_name, field="profile_name", limit=MAX_SHORT)
