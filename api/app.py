@@ -32,6 +32,7 @@ from api.routers import (
     personal_data,
     subjects,
     tenants,
+    tlog,
     webhooks_gupshup,
     webhooks_twilio,
     webhooks_whatsapp,
@@ -113,6 +114,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         outbound.router,
         optin_deliveries.router,
         campaigns.router,
+        tlog.router,
     ):
         app.include_router(router)
 
