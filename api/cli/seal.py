@@ -22,6 +22,8 @@ from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.checkpointer import Checkpointer, LogCorrupted
 from ledger.attestation.signing_keys import SigningKeyError, load_private_key
 from ledger.attestation.storage import open_merkle_store
+from ledger.attestation.witness_client import witness_submitter
+from ledger.attestation.witness_policy import PolicyError
 from ledger.persistence.merkle_store import CheckpointConflict
 from ledger.runtime.storage_settings import StorageSettings
 
@@ -78,9 +80,15 @@ def run(args: argparse.Namespace) -> int:
             origin=settings.origin,
             batch_size=settings.batch_size,
         )
+        try:
+            submitter = witness_submitter(ledger, sealer.store)
+        except PolicyError as error:
+            return _fail(str(error))
         log.info("sealer started", extra={"origin": settings.origin, "every": args.every})
         while True:
             code = _pass(sealer)
+            if code == 0 and submitter is not None:
+                submitter.submit_latest()  # counted and logged per witness
             if args.every is None:
                 return code
             if code == 3:

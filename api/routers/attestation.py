@@ -14,6 +14,7 @@ from api.deps import Auditor, ServicesDep
 from api.errors import ApiError
 from api.json_responses import json_response
 from api.schemas import ErrorOut
+from api.services import Services
 from ledger.attestation.bundle import build_bundle
 from ledger.domain.errors import InvalidInput
 from ledger.domain.times import parse_time
@@ -63,7 +64,7 @@ def attestation(
             ) from None
 
     def build() -> dict[str, Any]:
-        return build_bundle(
+        bundle = build_bundle(
             services.ledger,
             services.merkle,
             principal.tenant,
@@ -72,6 +73,7 @@ def attestation(
             as_of=moment,
             proofs=services.proofs,
         )
+        return with_cosignatures(bundle, services)
 
     bundle = build()
     unsealed = any(event.get("inclusion_proof") is None for event in bundle["events"])
@@ -92,3 +94,17 @@ def attestation(
     if fmt == "html":
         return HTMLResponse(render_html(bundle))
     return json_response(bundle)
+
+
+def with_cosignatures(bundle: dict[str, Any], services: Services) -> dict[str, Any]:
+    """The bundle's checkpoint note with its witnesses' verified cosignatures (issue 18),
+    and whether it counts under the witness policy (``final``)."""
+    checkpoint = bundle.get("checkpoint")
+    if checkpoint is not None:
+        witnessed = services.witnessed.witnessed(
+            checkpoint["tree_size"], bytes.fromhex(checkpoint["root_hash"]), checkpoint["note"]
+        )
+        checkpoint["note"] = witnessed.note
+        checkpoint["cosigned_by"] = list(witnessed.cosigned_by)
+        checkpoint["final"] = witnessed.final
+    return bundle
