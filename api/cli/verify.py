@@ -15,6 +15,16 @@ from pathlib import Path
 
 from ledger.attestation.signing_keys import SigningKeyError, load_public_key
 from ledger.attestation.verification import verify_bundle
+from ledger.attestation.witness_policy import (
+    PolicyError,
+    Witness,
+    WitnessPolicy,
+    k_of_n,
+    parse_policy,
+    quorum_failure,
+)
+from ledger.crypto.cosignature import parse_vkey
+from ledger.crypto.signed_note import NoteError
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,13 +35,47 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--public-key", required=True, type=Path, help="the ledger's Ed25519 public key (PEM)"
     )
+    parser.add_argument(
+        "--policy",
+        type=Path,
+        help="a C2SP tlog-policy file: the witnesses and the quorum the checkpoint needs",
+    )
+    parser.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="a witness's verifier key (repeat for several); with --quorum",
+    )
+    parser.add_argument(
+        "--quorum", type=int, default=0, help="how many --witness must cosign (default 0)"
+    )
     parser.set_defaults(run=run)
+
+
+def _policy(args: argparse.Namespace) -> WitnessPolicy:
+    if args.policy is not None:
+        if args.witness or args.quorum:
+            raise PolicyError("give --policy or --witness with --quorum, not both")
+        try:
+            return parse_policy(args.policy.read_text("utf-8"))
+        except OSError as error:
+            raise PolicyError(f"cannot read {args.policy}: {error.strerror}") from None
+    witnesses = []
+    for vkey in args.witness:
+        try:
+            cosigner = parse_vkey(vkey)
+        except NoteError as error:
+            raise PolicyError(str(error)) from None
+        witnesses.append(Witness(cosigner.name, cosigner))
+    return k_of_n(witnesses, args.quorum)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         key = load_public_key(args.public_key)
-    except SigningKeyError as error:
+        policy = _policy(args)
+    except (SigningKeyError, PolicyError) as error:
         print(f"consent-ledger verify: {error}", file=sys.stderr)
         return 2
     try:
@@ -45,5 +89,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"consent-ledger verify: {args.bundle} is not JSON: {error}", file=sys.stderr)
         return 2
     report = verify_bundle(bundle, key)
+    if report.ok:
+        note = (bundle.get("checkpoint") or {}).get("note")
+        failure = quorum_failure(note, policy) if isinstance(note, str) else "no checkpoint"
+        if failure is not None:
+            print(f"FAILED: {failure}")
+            return 1
+        witnessed = "" if policy.quorum == "none" else f"; witnessed: {policy.describe()}"
+        print(report.summary() + witnessed)
+        return 0
     print(report.summary())
-    return 0 if report.ok else 1
+    return 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ledger.crypto.cosignature import Cosigner, parse_vkey
+from ledger.crypto.cosignature import Cosigner, parse_vkey, verified_cosignatures
 from ledger.crypto.signed_note import NoteError
 
 NONE = "none"
@@ -138,3 +138,15 @@ def parse_policy(text: str) -> WitnessPolicy:
     if quorum is None:
         raise PolicyError("the policy has no quorum line")
     return WitnessPolicy(tuple(witnesses), tuple(groups), quorum, tuple(logs))
+
+
+def quorum_failure(note: str, policy: WitnessPolicy) -> str | None:
+    """Why the checkpoint ``note`` does not count under ``policy`` (None: it does)."""
+    try:
+        found = verified_cosignatures(note, policy.cosigners)
+    except NoteError as error:
+        return str(error)
+    if policy.satisfied_by(found):
+        return None
+    names = ", ".join(sorted(found)) or "no known witness"
+    return f"the checkpoint is cosigned by {names}; the policy needs {policy.describe()}"

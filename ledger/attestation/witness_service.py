@@ -155,14 +155,15 @@ class WitnessService:
         if current is not None and old == size:
             if not hmac.compare_digest(current.root_hash, submission.root_hash):
                 raise _refuse(409, "fork", "same tree size, another root hash", evidence=True)
+        elif old == 0:  # every tree extends the empty one; the proof is empty
+            if submission.proof:
+                raise _refuse(422, "inconsistent", "the proof must be empty from size 0")
         elif current is not None and not verify_consistency(
             old, size, current.root_hash, submission.root_hash, submission.proof
         ):
             raise _refuse(
                 422, "inconsistent", "the consistency proof does not verify", evidence=True
             )
-        elif current is None and submission.proof:
-            raise _refuse(422, "inconsistent", "the proof must be empty from size 0")
         return Witnessed(submission.origin, size, submission.root_hash), submission.note
 
     def _cosign(self, submission: _Submission) -> WitnessAnswer:

@@ -64,7 +64,8 @@ def test_a_consistent_log_is_cosigned_step_by_step(
     witness: WitnessService, log_key: Ed25519PrivateKey
 ) -> None:
     log = Log(log_key, leaves("a", 20))
-    # A first checkpoint from old size 0
+    # The empty tree, then a first checkpoint from old size 0
+    assert witness.add_checkpoint(log.submission(0, 0)).status == 200
     first = witness.add_checkpoint(log.submission(0, 5))
     assert first.status == 200
     note = log.note(5)
