@@ -33,6 +33,7 @@ from api.routers import (
     subjects,
     tenants,
     tlog,
+    tlog_proofs,
     webhooks_gupshup,
     webhooks_twilio,
     webhooks_whatsapp,
@@ -115,6 +116,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         optin_deliveries.router,
         campaigns.router,
         tlog.router,
+        tlog_proofs.router,
     ):
         app.include_router(router)
 

@@ -1,5 +1,10 @@
 """``consent-ledger verify BUNDLE.json --public-key FILE``: check a bundle offline.
 
+It also checks a C2SP ``.tlog-proof`` file (``…/tlog-proofs?version=N``): the log's
+signature, the witness quorum and the inclusion of the leaf it carries. With
+``--policy FILE`` (C2SP tlog-policy) or ``--witness VKEY … --quorum K``, a checkpoint
+lacking the quorum of verified cosignatures is refused (exit 1).
+
 Needs no database and no network: the checkpoint signature, every event hash, the
 prev_hash chain from version 1 with no gap, every inclusion proof and every disclosure.
 Exit 0 with a one-line summary when all hold; 1 with the first event that fails and why;
@@ -13,7 +18,10 @@ import json
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from ledger.attestation.signing_keys import SigningKeyError, load_public_key
+from ledger.attestation.tlog_proof_check import TlogProofRefused, check_tlog_proof
 from ledger.attestation.verification import verify_bundle
 from ledger.attestation.witness_policy import (
     PolicyError,
@@ -25,6 +33,7 @@ from ledger.attestation.witness_policy import (
 )
 from ledger.crypto.cosignature import parse_vkey
 from ledger.crypto.signed_note import NoteError
+from ledger.crypto.tlog_proof import HEADER as TLOG_PROOF_HEADER
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -80,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         text = sys.stdin.read() if str(args.bundle) == "-" else args.bundle.read_text("utf-8")
+        if text.startswith(TLOG_PROOF_HEADER):
+            return _tlog_proof(text, key, policy)
         bundle = json.loads(text)
     except OSError as error:
         message = f"cannot read {args.bundle}: {error.strerror}"
@@ -100,3 +111,17 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(report.summary())
     return 1
+
+
+def _tlog_proof(text: str, key: Ed25519PublicKey, policy: WitnessPolicy) -> int:
+    try:
+        checked = check_tlog_proof(text, key, policy)
+    except TlogProofRefused as refused:
+        print(f"FAILED: {refused}")
+        return 1
+    witnessed = "" if policy.quorum == "none" else f"; witnessed: {policy.describe()}"
+    print(
+        f"OK: leaf {checked.index} is in checkpoint {checked.checkpoint.origin} tree size "
+        f"{checked.checkpoint.tree_size}{witnessed}"
+    )
+    return 0
