@@ -101,10 +101,10 @@ def test_cosignatures_are_gathered_stored_and_decide_which_checkpoint_counts(
     # And stored cosignatures cannot be changed behind the ledger's back
     table = cosignatures.table  # type: ignore[attr-defined]
     with pytest.raises((sqlite3.DatabaseError, psycopg.Error), match="append-only"):
-        _execute(storage, tmp_path, f"UPDATE {table} SET line = 'x'")
+        _execute(storage, f"UPDATE {table} SET line = 'x'")  # noqa: S608
 
 
-def _execute(storage: StorageSettings, tmp_path: Path, statement: str) -> None:
+def _execute(storage: StorageSettings, statement: str) -> None:
     if storage.uses_postgres:
         assert storage.database_url is not None
         with psycopg.connect(storage.database_url.get_secret_value()) as conn:
