@@ -33,6 +33,8 @@ from api.routers import (
     personal_data,
     subjects,
     tenants,
+    tlog,
+    tlog_proofs,
     webhooks_gupshup,
     webhooks_twilio,
     webhooks_whatsapp,
@@ -115,6 +117,8 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         optin_deliveries.router,
         campaigns.router,
         contacts.router,
+        tlog.router,
+        tlog_proofs.router,
     ):
         app.include_router(router)
 

@@ -13,7 +13,9 @@ from ledger.attestation.bundle import ProofCache
 from ledger.attestation.checkpoint_loop import CheckpointLoop
 from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.embedded_checkpoints import start_checkpoints
-from ledger.attestation.storage import open_merkle_store
+from ledger.attestation.storage import open_cosignature_store, open_merkle_store
+from ledger.attestation.witness_settings import WitnessSettings
+from ledger.attestation.witnessed import WitnessedCheckpoints
 from ledger.domain.errors import InvalidInput, NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
 from ledger.runtime.leadership import Leadership
@@ -119,6 +121,12 @@ class Services:
     def merkle(self) -> MerkleStore:
         """The attestation log (leaves, nodes, signed checkpoints) in the ledger's database."""
         return open_merkle_store(self.ledger)
+
+    @cached_property
+    def witnessed(self) -> WitnessedCheckpoints:
+        """Checkpoints with their witnesses' cosignatures, and the policy that says which
+        count (``CONSENT_LEDGER_WITNESSES``, default: every checkpoint counts)."""
+        return WitnessedCheckpoints(open_cosignature_store(self.ledger), WitnessSettings().policy())
 
     def close(self) -> None:
         if self.checkpoints is not None:

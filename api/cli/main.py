@@ -17,6 +17,7 @@ from api.cli import (
     serve,
     tenants,
     verify,
+    witness,
 )
 from api.cli.json_logs import configure_logging
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         projections,
         expire,
         tenants,
+        witness,
     ):
         module.add_parser(commands)
     return parser

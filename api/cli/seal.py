@@ -23,6 +23,8 @@ from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.checkpointer import Checkpointer, LogCorrupted
 from ledger.attestation.signing_keys import SigningKeyError, load_private_key
 from ledger.attestation.storage import open_merkle_store
+from ledger.attestation.witness_client import witness_submitter
+from ledger.attestation.witness_policy import PolicyError
 from ledger.persistence.merkle_store import CheckpointConflict
 from ledger.runtime.liveness import beat
 from ledger.runtime.metrics import CHECKPOINT_AGE, CHECKPOINT_PASSES, CHECKPOINT_TREE_SIZE
@@ -87,11 +89,17 @@ def run(args: argparse.Namespace) -> int:
         )
         age = _CheckpointAge(sealer)
         CHECKPOINT_AGE.set_function(age.seconds)
+        try:
+            submitter = witness_submitter(ledger, sealer.store)
+        except PolicyError as error:
+            return _fail(str(error))
         log.info("sealer started", extra={"origin": settings.origin, "every": args.every})
         while True:
             beat()
             code = _pass(sealer)
             age.refresh()
+            if code == 0 and submitter is not None:
+                submitter.submit_latest()  # counted and logged per witness
             if args.every is None:
                 return code
             if code == 3:
