@@ -55,6 +55,9 @@ ROLES: dict[Route, frozenset[str] | str] = {
     ("GET", "/v1/checkpoints/latest"): ANY_KEY,
     ("GET", "/v1/proofs/consistency"): ANY_KEY,
     ("GET", "/v1/public-key"): PUBLIC,
+    ("GET", "/checkpoint"): PUBLIC,  # C2SP tlog-tiles: hashes only
+    ("GET", "/tile/{level}/{rest:path}"): PUBLIC,
+    ("GET", "/v1/subjects/{channel}/{address}/tlog-proofs"): frozenset({AUDITOR}),
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,  # restricted by where it listens: see test_metrics_access

@@ -23,6 +23,8 @@ PATH_VALUES = {
     "gateway": "twilio",
     "purpose": "marketing",
     "contact_id": "cust-10042",
+    "level": "0",
+    "rest": "000",
 }
 
 
