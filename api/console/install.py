@@ -1,0 +1,18 @@
+"""``install_console``: the pages' routers, their static files and their state on the app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.console import pages
+from api.console.settings import ConsoleSettings
+from api.console.state import ConsoleState
+from api.console.templating import STATIC_DIR
+
+
+def install_console(app: FastAPI, settings: ConsoleSettings) -> None:
+    app.state.console = ConsoleState.build(settings)
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
+    for router in (pages.router,):
+        app.include_router(router)
