@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -137,7 +138,11 @@ def wait_for(driver: WebDriver, css: str, text: str | None = None) -> str:
                 return content
         return False
 
-    result: str = WebDriverWait(driver, WAIT_SECONDS).until(found)
+    # The page may be replaced while we look (a form was just sent): look again.
+    waiting = WebDriverWait(
+        driver, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
+    )
+    result: str = waiting.until(found)
     return result
 
 
