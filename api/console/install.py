@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.console import pages
+from api.console import operations, pages
 from api.console.settings import ConsoleSettings
 from api.console.state import ConsoleState
 from api.console.templating import STATIC_DIR
@@ -14,5 +14,5 @@ from api.console.templating import STATIC_DIR
 def install_console(app: FastAPI, settings: ConsoleSettings) -> None:
     app.state.console = ConsoleState.build(settings)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
-    for router in (pages.router,):
+    for router in (pages.router, operations.router):
         app.include_router(router)

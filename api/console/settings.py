@@ -31,6 +31,13 @@ class ConsoleSettings(BaseSettings):
         default=30, ge=1, le=10_000, alias="CONSENT_LEDGER_PREFERENCE_RATE_PER_MINUTE"
     )
 
+    # The Kafka topic whose publisher position the operations dashboard shows.
+    events_topic: str = Field(default="consent.events", alias="CONSENT_LEDGER_EVENTS_TOPIC")
+    # The operations dashboard reloads itself this often.
+    operations_refresh_seconds: int = Field(
+        default=30, ge=5, le=3600, alias="CONSENT_LEDGER_OPERATIONS_REFRESH_SECONDS"
+    )
+
     def preference_secret(self) -> bytes | None:
         if self.preference_key is None:
             return None

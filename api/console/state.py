@@ -3,7 +3,8 @@ and rate limit. Built once by ``install_console``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 
@@ -18,6 +19,8 @@ class ConsoleState:
     sessions: SessionStore
     preference_secret: bytes | None
     preference_rate: RateLimit
+    # Read models the pages opened themselves (consent_daily with Kafka), by name.
+    opened: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: ConsoleSettings) -> ConsoleState:

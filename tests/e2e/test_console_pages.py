@@ -145,3 +145,29 @@ def test_sign_out_ends_the_session(api: Api) -> None:
     api.client.post("/console/signout", data={"csrf": csrf.group(1)}, follow_redirects=False)
     api.client.cookies.set("consent_console", cookie or "", path="/console")
     assert api.client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_the_operations_summary_counts_the_days_opt_ins_and_outs(api: Api) -> None:
+    record_alice(api)
+    answer = api.client.get("/v1/operations/summary", headers=api.headers("admin"))
+    assert answer.status_code == 200, answer.text
+    summary = answer.json()
+    kinds = {(r["kind"], r["method"], r["keyword"]): r["count"] for r in summary["daily"]}
+    assert kinds[("opt_in", "web_form", "")] == 1
+    assert kinds[("opt_out", "keyword", "STOP")] == 1
+    assert summary["read_model_lag"] == 0  # record_alice waited for the read model
+    assert summary["checkpoint_tree_size"] is None  # the fixture's serve does not seal
+    assert summary["publisher"] == "embedded"
+    refused = api.client.get("/v1/operations/summary", headers=api.headers("auditor"))
+    assert refused.status_code == 403
+
+
+def test_the_operations_page_is_for_admins(api: Api) -> None:
+    record_alice(api)
+    sign_in(api.client, api.keys["auditor"])
+    assert api.client.get("/console/operations").status_code == 403
+    sign_in(api.client, api.keys["admin"])
+    page = api.client.get("/console/operations")
+    assert page.status_code == 200
+    assert '<rect class="bar"' in page.text
+    assert "1 opt-outs by keyword" in page.text
