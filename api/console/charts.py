@@ -79,6 +79,7 @@ def daily_chart(rows: Sequence[DailyRow]) -> Chart:
                 )
         if len(days) <= 10 or i % max(1, len(days) // 10) == 0:
             labels.append(Label(LEFT + i * slot + 2, HEIGHT - BOTTOM + 16, day[5:]))
+    labels.append(Label(0, 14, f"{maximum} max"))
     legend = list(colours.items())
     return Chart(WIDTH, HEIGHT, bars, labels, legend, maximum)
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +19,7 @@ from api.readiness import Readiness
 from api.schemas import ErrorOut
 from api.services import Services
 from ledger.domain.roles import Role
+from ledger.domain.times import format_time
 
 router = APIRouter(tags=["operations"])
 
@@ -64,5 +67,6 @@ async def operations_page(request: Request, services: ServicesDep) -> Response:
             "daily": daily_chart(summary.daily),
             "keywords": keyword_chart(summary.daily),
             "refresh": console_state(request).settings.operations_refresh_seconds,
+            "generated": format_time(datetime.now(UTC)),
         },
     )
