@@ -25,6 +25,7 @@ PATH_VALUES = {
     "contact_id": "cust-10042",
     "level": "0",
     "rest": "000",
+    "token": "not-a-token",
 }
 
 
