@@ -31,6 +31,7 @@ from api.routers import (
     outbound,
     personal_data,
     subjects,
+    subscriptions,
     tenants,
     webhooks_gupshup,
     webhooks_twilio,
@@ -113,6 +114,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         outbound.router,
         optin_deliveries.router,
         campaigns.router,
+        subscriptions.router,
     ):
         app.include_router(router)
 
