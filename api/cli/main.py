@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from api.cli import (
     consume,
+    deliver,
     expire,
     imports,
     keys,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         projections,
         expire,
         tenants,
+        deliver,
     ):
         module.add_parser(commands)
     return parser

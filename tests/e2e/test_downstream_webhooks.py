@@ -134,6 +134,10 @@ def test_every_change_arrives_signed_as_the_kafka_cloudevent(
     # And the webhook-id is the delivery the admin API lists as delivered
     wait_for_status(hooks, "delivered", 3)
     assert {d["delivery_id"] for d in deliveries(hooks)} == {i.headers["webhook-id"] for i in got}
+    # And serve's /metrics shows the outbox by status and the sender's lag
+    metrics = hooks.client.get("/metrics").text
+    assert 'consent_ledger_webhook_outbox_rows{status="delivered"}' in metrics
+    assert "consent_ledger_webhook_oldest_pending_seconds" in metrics
 
 
 def test_event_types_filter_what_a_subscription_receives(hooks: Api, receiver: Receiver) -> None:
