@@ -43,6 +43,9 @@ class EvidenceIn(Input):
     user_agent: str | None = None
     profile_name: str | None = None
     button_payload: str | None = None
+    sender: str | None = Field(
+        default=None, description="the business sender (phone number id, number, brand)"
+    )
 
 
 class EventIn(Input):
@@ -94,6 +97,9 @@ class InboundIn(Input):
     message_id: str
     occurred_at: AwareDatetime | None = None
     profile_name: str | None = None
+    sender: str | None = Field(
+        default=None, description="the business sender the message went to (number, app)"
+    )
 
 
 class InboundOut(BaseModel):

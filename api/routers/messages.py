@@ -40,6 +40,7 @@ async def inbound(request: Request) -> Response:
             button_payload=body.button_payload,
             profile_name=body.profile_name,
             recorded_by=principal.key_id,
+            sender=body.sender,
         )
     )
     recorded = outcome.recorded

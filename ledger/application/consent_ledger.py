@@ -177,6 +177,7 @@ class ConsentLedger(LedgerCore):
         check_text(message.text, field="text")
         check_text(message.button_payload, field="button_payload", limit=MAX_SHORT)
         check_text(message.profile_name, field="profile_name", limit=MAX_SHORT)
+        check_text(message.sender, field="sender", limit=MAX_SHORT)
         if not (message.text or message.button_payload):
             raise InvalidInput("a message needs text or a button payload", field="text")
         message = replace(message, address=subject.address)
@@ -326,7 +327,7 @@ class ConsentLedger(LedgerCore):
         check_method(evidence.method, extra=methods)
         for name in ("text", "user_agent"):
             check_text(getattr(evidence, name), field=f"evidence.{name}")
-        for name in ("business_name", "ip", "profile_name", "button_payload"):
+        for name in ("business_name", "ip", "profile_name", "button_payload", "sender"):
             check_text(getattr(evidence, name), field=f"evidence.{name}", limit=MAX_SHORT)
         if evidence.notice is not None:
             check_text(evidence.notice.id, field="evidence.notice.id", limit=MAX_SHORT)
