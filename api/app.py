@@ -30,6 +30,7 @@ from api.routers import (
     optin_requests,
     outbound,
     personal_data,
+    sender_scope,
     subjects,
     subscriptions,
     tenants,
@@ -115,6 +116,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         optin_deliveries.router,
         campaigns.router,
         subscriptions.router,
+        sender_scope.router,
     ):
         app.include_router(router)
 

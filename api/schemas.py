@@ -172,6 +172,13 @@ class SubjectOut(BaseModel):
     )
     pending_request: PendingOut | None = None
     position: int = Field(description="ledger position of the last event applied to this subject")
+    sender: str | None = Field(
+        default=None, description="the sender asked about (?sender=): purposes are its view"
+    )
+    senders: dict[str, dict[str, PurposeOut]] = Field(
+        default_factory=dict,
+        description="opt-outs scoped to one sender that stand, by sender and purpose",
+    )
 
 
 class HistoryOut(BaseModel):

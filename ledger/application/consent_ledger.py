@@ -30,6 +30,7 @@ from ledger.domain.decisions import (
 from ledger.domain.errors import InvalidInput, LedgerError, join_field
 from ledger.domain.keywords import Intent
 from ledger.domain.records import History, HistoryEntry, InboundOutcome, Recorded, RequestRecorded
+from ledger.domain.sender_scope import scope_opt_outs
 from ledger.domain.subjects import SubjectRef, resolve_subject
 from ledger.domain.tenants.policy import TenantPolicy
 from ledger.domain.validation import (
@@ -149,7 +150,8 @@ class ConsentLedger(LedgerCore):
             def decide(
                 state: SubjectState, now: datetime, checked: RecordConsent = checked
             ) -> Decision:
-                return Decision(decide_record(state, checked, now=now, policy=policy))
+                drafts = decide_record(state, checked, now=now, policy=policy)
+                return Decision(scope_opt_outs(drafts, policy.opt_out_scope))
 
             source_key = (checked.source.kind, checked.source.id) if checked.source.id else None
             items.append(WorkItem(subject, decide, source_key=source_key, field_prefix=prefix))
@@ -189,7 +191,7 @@ class ConsentLedger(LedgerCore):
             drafts = decide_message(state, message, match, policy=policy) or decide_first_message(
                 state, message, match, policy.first_message, now=now, policy=policy
             )
-            return Decision(drafts, match=match)
+            return Decision(scope_opt_outs(drafts, policy.opt_out_scope), match=match)
 
         source_key = (message.source_kind, message.message_id)
         item = WorkItem(subject, decide, source_key=source_key, messages=replies)
