@@ -48,6 +48,8 @@ log = logging.getLogger("ledger.webhooks")
 
 # How long one round of deliveries may run before the sender reads the log again.
 DELIVERY_ROUND_SECONDS = 2.0
+# How often the outbox gauges are refreshed (a count over the outbox each time).
+REPORT_SECONDS = 5.0
 
 
 class WebhookSender:
@@ -72,6 +74,7 @@ class WebhookSender:
             ledger.recorder, batch_size=settings.batch_size, poll_interval=settings.poll_seconds
         )
         self.position = 0
+        self._reported = -REPORT_SECONDS
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until ``stop`` is set; start over after errors, lead when it can."""
@@ -211,8 +214,11 @@ class WebhookSender:
         return False
 
     def _report(self) -> None:
+        WEBHOOK_FANOUT_LAG.set(max(0, self.log.last_position() - self.position))
+        if time.monotonic() - self._reported < REPORT_SECONDS:
+            return
+        self._reported = time.monotonic()
         by_status, oldest = self.outbox.counts()
         for status, count in by_status.items():
             WEBHOOK_OUTBOX_ROWS.labels(status).set(count)
         WEBHOOK_OLDEST_PENDING.set(0 if oldest is None else max(0.0, time.time() - oldest))
-        WEBHOOK_FANOUT_LAG.set(max(0, self.log.last_position() - self.position))
