@@ -34,7 +34,9 @@ from api.routers import (
     optin_requests,
     outbound,
     personal_data,
+    sender_scope,
     subjects,
+    subscriptions,
     tenants,
     tlog,
     tlog_proofs,
@@ -125,6 +127,8 @@ def create_app(
         tlog.router,
         tlog_proofs.router,
         consent_as_of.router,
+        subscriptions.router,
+        sender_scope.router,
     ):
         app.include_router(router)
     # The web pages (issue 16): console, operations dashboard, preference page.
