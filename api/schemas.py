@@ -45,6 +45,12 @@ class EvidenceIn(Input):
     button_payload: str | None = None
 
 
+class NumberCheckIn(Input):
+    data_source: str = Field(examples=["fcc_rnd"], description="who said so")
+    queried_at: AwareDatetime = Field(description="when it was asked")
+    result: str = Field(examples=["yes"], description="what it answered")
+
+
 class EventIn(Input):
     type: str = Field(examples=["opted_in"])
     channel: str = Field(examples=["whatsapp"])
@@ -54,6 +60,13 @@ class EventIn(Input):
     source: SourceIn
     evidence: EvidenceIn
     request_id: UUID | None = None
+    reason: str | None = Field(
+        default=None,
+        description="consent_invalidated only: number_reassigned or number_disconnected",
+    )
+    number_check: NumberCheckIn | None = Field(
+        default=None, description="consent_invalidated only: the evidence of the invalidation"
+    )
 
 
 class EventsIn(Input):

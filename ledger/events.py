@@ -138,6 +138,21 @@ class PersonalDataErased(LedgerEvent):
     requested_by: str | None
 
 
+@dataclass(frozen=True)
+class ConsentInvalidated(ConsentEvent):
+    """The consent on record no longer speaks for whoever holds the address now.
+
+    The number was reassigned to someone else or disconnected (``reason``); every purpose
+    ends until a new opt-in that occurred after it. ``number_check`` is the evidence:
+    which data source said so (``data_source``), when it was asked (``queried_at``) and
+    what it answered (``result``).
+    """
+
+    type_name = "consent_invalidated"
+    reason: str
+    number_check: dict[str, str]
+
+
 CONSENT_EVENT_TYPES: dict[str, type[ConsentEvent]] = {
     cls.type_name: cls
     for cls in (
@@ -149,6 +164,7 @@ CONSENT_EVENT_TYPES: dict[str, type[ConsentEvent]] = {
         OptedOut,
         OptedIn,
         ConfirmationSent,
+        ConsentInvalidated,
     )
 }
 

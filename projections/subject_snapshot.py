@@ -23,6 +23,7 @@ def dump_state(state: SubjectState) -> str:
             "everything": _dump_status(state.everything) if state.everything else None,
             "pending": _dump_pending(state.pending) if state.pending else None,
             "erasure": _dump_status(state.erasure) if state.erasure else None,
+            "invalidation": _dump_status(state.invalidation) if state.invalidation else None,
         }
     ).decode("utf-8")
 
@@ -40,6 +41,8 @@ def load_state(subject_id: UUID, text: str) -> SubjectState:
         pending=_load_pending(data["pending"]) if data["pending"] else None,
         # Absent from states stored before erasures ended targeting.
         erasure=_load_status(data["erasure"]) if data.get("erasure") else None,
+        # Absent from states stored before invalidations.
+        invalidation=_load_status(data["invalidation"]) if data.get("invalidation") else None,
     )
 
 

@@ -13,6 +13,11 @@ An erasure (``PersonalDataErased``) ends targeting: every purpose, and the chann
 ``"*"``, becomes ``erased``, decided no earlier than anything the subject had on record,
 and a pending request is dropped. Only a consent that occurs after the erasure (the
 person opting in again) changes a purpose's status again.
+
+An invalidation (``ConsentInvalidated``: the number was reassigned or disconnected) is
+channel-wide too: every purpose decided no later than it becomes ``invalidated`` and a
+pending request is dropped; a consent that occurred after it (the new holder opting in)
+decides a purpose again, and a new request may be made.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from ledger.events import (
     GENESIS_HASH,
     ConfirmationSent,
     ConsentEvent,
+    ConsentInvalidated,
     LedgerEvent,
     OptedIn,
     OptedOut,
@@ -51,12 +57,20 @@ class Status(StrEnum):
     UNDELIVERABLE = "undeliverable"
     OPTED_OUT = "opted_out"
     ERASED = "erased"  # the subject's personal data was erased: never targeted again
+    INVALIDATED = "invalidated"  # the number was reassigned or disconnected
 
 
 # Statuses a new request may turn into ``pending``: it never downgrades a given consent
 # and never hides a withdrawal.
 REQUESTABLE = frozenset(
-    {Status.NONE, Status.PENDING, Status.REJECTED, Status.EXPIRED, Status.UNDELIVERABLE}
+    {
+        Status.NONE,
+        Status.PENDING,
+        Status.REJECTED,
+        Status.EXPIRED,
+        Status.UNDELIVERABLE,
+        Status.INVALIDATED,
+    }
 )
 ONLY_PENDING = frozenset({Status.PENDING})
 
@@ -97,26 +111,35 @@ class SubjectState:
     pending: PendingRequest | None = None
     # The latest erasure (status ``erased``); it outranks what was decided before it.
     erasure: PurposeStatus | None = None
+    # The latest invalidation (status ``invalidated``): it outranks what was decided
+    # before it, and only what occurred after it outranks it.
+    invalidation: PurposeStatus | None = None
 
     def status_of(self, purpose: str) -> PurposeStatus | None:
-        """The effective status of ``purpose``: its own entry, the channel-wide one, or
-        the erasure, whichever was decided last."""
+        """The effective status of ``purpose``: its own entry, the channel-wide one, the
+        invalidation or the erasure, whichever was decided last."""
         effective = self.entries.get(purpose)
         if self.everything is not None and self.everything.decided_after(effective):
             effective = self.everything
+        if self.invalidation is not None and self.invalidation.decided_after(effective):
+            effective = self.invalidation
         if self.erasure is not None and self.erasure.decided_after(effective):
             effective = self.erasure
         return effective
 
     def channel_wide(self) -> PurposeStatus | None:
-        """The status of purposes never named: after a plain STOP, or an erasure."""
-        if self.erasure is not None and self.erasure.decided_after(self.everything):
+        """The status of purposes never named: after a plain STOP, an invalidation or an
+        erasure."""
+        wide = self.everything
+        if self.invalidation is not None and self.invalidation.decided_after(wide):
+            wide = self.invalidation
+        if self.erasure is not None and self.erasure.decided_after(wide):
             return self.erasure
-        return self.everything
+        return wide
 
     def statuses(self) -> dict[str, PurposeStatus]:
-        """Effective status of every purpose on record, plus ``"*"`` after a plain STOP
-        or an erasure."""
+        """Effective status of every purpose on record, plus ``"*"`` after a plain STOP,
+        an invalidation or an erasure."""
         result: dict[str, PurposeStatus] = {}
         for purpose in sorted(self.entries):
             effective = self.status_of(purpose)
@@ -164,13 +187,15 @@ def apply(state: SubjectState, event: LedgerEvent) -> SubjectState:
         everything=state.everything,
         pending=pending,
         erasure=erasure,
+        invalidation=state.invalidation,
     )
 
 
 def _erasure(state: SubjectState, event: PersonalDataErased) -> PurposeStatus:
     """``erased``, decided when the ledger recorded it, and never before anything the
     subject had on record (a source clock ahead of ours must not outrank an erasure)."""
-    decided = [s.since for s in (*state.entries.values(), state.everything, state.erasure) if s]
+    on_record = (*state.entries.values(), state.everything, state.erasure, state.invalidation)
+    decided = [s.since for s in on_record if s]
     since = max([event.timestamp, *decided])
     return PurposeStatus(Status.ERASED, since, event.event_id, event.originator_version)
 
@@ -179,6 +204,7 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
     entries = dict(state.entries)
     everything = state.everything
     pending = state.pending
+    invalidation = state.invalidation
     since, version = event.occurred_at, event.originator_version
     method, keyword = event.evidence.get("method"), event.evidence.get("keyword")
 
@@ -233,6 +259,11 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
                 everything = withdrawal
         for purpose in event.purposes:
             set_status(purpose, Status.OPTED_OUT)
+    elif isinstance(event, ConsentInvalidated):
+        ended = decided(Status.INVALIDATED)
+        if ended.decided_after(invalidation):
+            invalidation = ended
+        pending = None  # the request went to the number's previous holder
 
     if pending is not None and not isinstance(event, OptInRequested | ConfirmationSent):
         answered = event.request_id == pending.request_id
@@ -249,4 +280,5 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
         everything=everything,
         pending=pending,
         erasure=state.erasure,
+        invalidation=invalidation,
     )

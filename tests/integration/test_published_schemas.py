@@ -20,7 +20,7 @@ from ledger.domain.keywords import KeywordRules
 from ledger.domain.tenants.first_message import FirstMessageRequest
 from ledger.domain.tenants.gateways import Gateway
 from ledger.runtime.storage_settings import StorageSettings
-from tests.support.commands import message, opt_in, optin_request
+from tests.support.commands import invalidation, message, opt_in, optin_request
 from tests.support.kafka import Broker, read_topic
 from tests.support.pipeline import ledger_on, publisher
 
@@ -46,6 +46,7 @@ def every_kind_of_event(ledger: ConsentLedger) -> None:
         ledger.request_opt_in(optin_request(address))
         ledger.record(opt_in(address, kind=kind, purposes=()))
     ledger.receive_message(message("+14155550105", "HELP"))
+    ledger.record(invalidation("+14155550107"))
     erase_personal_data(ledger, "acme", "whatsapp", "+14155550100", reason="gdpr_art17")
     book = TenantSettingsBook(ledger, SecretBox(None))
     book.change_keywords("acme", KeywordRules(), {}, ("marketing",), changed_by="test")

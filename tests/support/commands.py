@@ -9,6 +9,7 @@ from ledger.domain.commands import (
     CaptureMethod,
     Evidence,
     Notice,
+    NumberCheck,
     ReceiveMessage,
     RecordConsent,
     RequestOptIn,
@@ -65,4 +66,22 @@ def optin_request(address: str, *, tenant: str = "acme") -> RequestOptIn:
         template=Notice(id="welcome", version="2", text="Reply YES to get updates"),
         business_name="Acme",
         source=Source(kind="api"),
+    )
+
+
+def invalidation(
+    address: str, *, tenant: str = "acme", reason: str = "number_reassigned"
+) -> RecordConsent:
+    """A ``consent_invalidated`` from a reassigned-numbers query (FCC RND answered yes)."""
+    at = now() - timedelta(seconds=1)
+    return RecordConsent(
+        tenant=tenant,
+        channel="whatsapp",
+        address=address,
+        type="consent_invalidated",
+        occurred_at=at,
+        source=Source("rnd_query", f"rnd-{uuid4().hex}"),
+        evidence=Evidence(method=CaptureMethod.API),
+        reason=reason,
+        number_check=NumberCheck("fcc_rnd", at, "yes"),
     )

@@ -31,6 +31,7 @@ STORED_TOPICS = {
     "ledger.events:OptedIn": CONSENT_EVENT_TYPES["opted_in"],
     "ledger.events:ConfirmationSent": CONSENT_EVENT_TYPES["confirmation_sent"],
     "ledger.events:PersonalDataErased": PersonalDataErased,
+    "ledger.events:ConsentInvalidated": CONSENT_EVENT_TYPES["consent_invalidated"],
     "ledger.tenants.events:KeywordRulesChanged": KeywordRulesChanged,
     "ledger.tenants.events:ReplyTextsChanged": ReplyTextsChanged,
     "ledger.tenants.events:RequestWindowChanged": RequestWindowChanged,
