@@ -14,7 +14,10 @@ Parameters as documented (twilio.com/docs/messaging/guides/webhook-request and
 ``ProfileName``, ``ButtonText``, ``ButtonPayload``, ``OptOutType`` (STOP, START, HELP:
 present when Advanced Opt-Out handled the message and already replied), and in status
 callbacks ``MessageStatus`` and ``ErrorCode``. Error 21610: the recipient replied STOP,
-evidence of an opt-out already in force.
+evidence of an opt-out already in force. Errors 30005 (unknown destination handset: the
+number may no longer exist) and 30006 (a landline, or an unreachable carrier) mean the
+number no longer reaches the person who consented: a ``consent_invalidated``
+(``number_disconnected``, the error code as the evidence's result).
 """
 
 from __future__ import annotations
@@ -28,7 +31,13 @@ from urllib.parse import urlsplit, urlunsplit
 from api.gateways.fields import optional, phone, required, source_id
 from ledger.application.signals.intake import GatewayItem, Ignored
 from ledger.domain.addresses import Channel
-from ledger.domain.commands import CaptureMethod, Evidence, ReceiveMessage, Source
+from ledger.domain.commands import (
+    CaptureMethod,
+    Evidence,
+    InvalidationReason,
+    ReceiveMessage,
+    Source,
+)
 from ledger.domain.outbound.ids import parse_outbound_id
 from ledger.domain.signals.reports import (
     DELIVERY_STATES,
@@ -44,6 +53,8 @@ GATEWAY = "twilio"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 RECORDED_BY = "webhook:twilio"
 UNSUBSCRIBED_RECIPIENT = "21610"
+# twilio.com/docs/api/errors/30005 and /30006
+NUMBER_GONE = frozenset({"30005", "30006"})
 OUTBOUND_ID_PARAM = "outbound_id"  # query parameter senders add to StatusCallback
 
 
@@ -171,6 +182,25 @@ def _status(tenant: str, form: dict[str, str], query: dict[str, str]) -> Gateway
                 gateway_error=error,
             ),
             unless_in_force=True,
+        )
+    if error in NUMBER_GONE:
+        return ProviderSignal(
+            tenant=tenant,
+            channel=channel.value,
+            address=address,
+            action=SignalAction.INVALIDATED,
+            occurred_at=now,
+            source=Source(kind="twilio_status", id=f"{message_id}:{state}"),
+            evidence=Evidence(
+                method=CaptureMethod.PROVIDER_SIGNAL,
+                recorded_by=RECORDED_BY,
+                gateway=GATEWAY,
+                gateway_message_id=message_id,
+                gateway_status=state,
+                gateway_error=error,
+            ),
+            unless_in_force=True,
+            reason=InvalidationReason.NUMBER_DISCONNECTED.value,
         )
     outbound = parse_outbound_id(query.get(OUTBOUND_ID_PARAM))
     if state in DELIVERY_STATES and outbound is not None:

@@ -9,9 +9,11 @@ from ledger.domain.consent_status import Status, SubjectState
 from ledger.domain.drafts import Draft
 from ledger.domain.signals.reports import ProviderSignal, SignalAction
 from ledger.domain.tenants.policy import TenantPolicy
+from ledger.domain.times import format_time
 from ledger.events import (
     ConfirmationSent,
     ConsentEvent,
+    ConsentInvalidated,
     OptedIn,
     OptedOut,
     OptInRequestUndeliverable,
@@ -55,6 +57,25 @@ def decide_signal(
         if signal.unless_in_force and all(_is_opted_in(state, p) for p in purposes):
             return [], IN_FORCE
         return [replace(base, cls=OptedIn, purposes=purposes)], RECORDED
+    if signal.action is SignalAction.INVALIDATED:
+        wide = state.channel_wide()
+        if signal.unless_in_force and wide is not None and wide.status is Status.INVALIDATED:
+            if not any(_is_opted_in(state, p) for p in state.entries):
+                return [], IN_FORCE
+        evidence = signal.evidence
+        check = {
+            "data_source": evidence.gateway or signal.source.kind,
+            "queried_at": format_time(signal.occurred_at),
+            "result": evidence.gateway_error or evidence.gateway_status or "",
+        }
+        draft = replace(
+            base,
+            cls=ConsentInvalidated,
+            purposes=state.known_purposes,
+            all_purposes=True,
+            own_fields={"reason": signal.reason, "number_check": check},
+        )
+        return [draft], RECORDED
     if signal.action is SignalAction.UNDELIVERABLE:
         pending = state.pending
         if pending is None or pending.event_id != signal.refers_to:
