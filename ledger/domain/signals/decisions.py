@@ -59,9 +59,13 @@ def decide_signal(
         return [replace(base, cls=OptedIn, purposes=purposes)], RECORDED
     if signal.action is SignalAction.INVALIDATED:
         wide = state.channel_wide()
-        if signal.unless_in_force and wide is not None and wide.status is Status.INVALIDATED:
-            if not any(_is_opted_in(state, p) for p in state.entries):
-                return [], IN_FORCE
+        if (
+            signal.unless_in_force
+            and wide is not None
+            and wide.status is Status.INVALIDATED
+            and not any(_is_opted_in(state, p) for p in state.entries)
+        ):
+            return [], IN_FORCE
         evidence = signal.evidence
         check = {
             "data_source": evidence.gateway or signal.source.kind,
