@@ -24,6 +24,7 @@ from api.routers import (
     events,
     health,
     imports,
+    lifecycle_settings,
     messages,
     ops,
     optin_deliveries,
@@ -113,6 +114,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         outbound.router,
         optin_deliveries.router,
         campaigns.router,
+        lifecycle_settings.router,
     ):
         app.include_router(router)
 

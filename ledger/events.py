@@ -153,6 +153,19 @@ class ConsentInvalidated(ConsentEvent):
     number_check: dict[str, str]
 
 
+@dataclass(frozen=True)
+class ConsentLapsed(ConsentEvent):
+    """A grant reached the age the tenant's policy allows for its purposes (``months``
+    since the grant or renewal of ``granted_at``) without a renewal: it lapsed.
+
+    Not ``opt_in_request_expired``, which is a request nobody answered.
+    """
+
+    type_name = "consent_lapsed"
+    granted_at: datetime
+    months: int
+
+
 CONSENT_EVENT_TYPES: dict[str, type[ConsentEvent]] = {
     cls.type_name: cls
     for cls in (
@@ -214,3 +227,10 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
     return value
+
+
+# Events the ledger decides itself (never reported through ``POST /v1/events``), that a
+# subject's fold reads like the consent events.
+LIFECYCLE_EVENT_TYPES: dict[str, type[ConsentEvent]] = {
+    cls.type_name: cls for cls in (ConsentLapsed,)
+}

@@ -18,6 +18,10 @@ An invalidation (``ConsentInvalidated``: the number was reassigned or disconnect
 channel-wide too: every purpose decided no later than it becomes ``invalidated`` and a
 pending request is dropped; a consent that occurred after it (the new holder opting in)
 decides a purpose again, and a new request may be made.
+
+A lapse (``ConsentLapsed``) turns a purpose that is still ``opted_in`` by the grant it
+names (not renewed since) into ``lapsed``; a new grant or an accepted re-permission
+request makes it ``opted_in`` again.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from ledger.events import (
     ConfirmationSent,
     ConsentEvent,
     ConsentInvalidated,
+    ConsentLapsed,
     LedgerEvent,
     OptedIn,
     OptedOut,
@@ -58,6 +63,7 @@ class Status(StrEnum):
     OPTED_OUT = "opted_out"
     ERASED = "erased"  # the subject's personal data was erased: never targeted again
     INVALIDATED = "invalidated"  # the number was reassigned or disconnected
+    LAPSED = "lapsed"  # a grant older than the tenant's policy allows, not renewed
 
 
 # Statuses a new request may turn into ``pending``: it never downgrades a given consent
@@ -70,9 +76,11 @@ REQUESTABLE = frozenset(
         Status.EXPIRED,
         Status.UNDELIVERABLE,
         Status.INVALIDATED,
+        Status.LAPSED,
     }
 )
 ONLY_PENDING = frozenset({Status.PENDING})
+ONLY_OPTED_IN = frozenset({Status.OPTED_IN})
 
 
 @dataclass(frozen=True)
@@ -259,6 +267,11 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
                 everything = withdrawal
         for purpose in event.purposes:
             set_status(purpose, Status.OPTED_OUT)
+    elif isinstance(event, ConsentLapsed):
+        for purpose in event.purposes:
+            current = state.status_of(purpose)
+            if current is not None and current.since <= event.granted_at:  # not renewed
+                set_status(purpose, Status.LAPSED, only_from=ONLY_OPTED_IN)
     elif isinstance(event, ConsentInvalidated):
         ended = decided(Status.INVALIDATED)
         if ended.decided_after(invalidation):

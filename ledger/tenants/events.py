@@ -86,3 +86,12 @@ class CaptureMethodsChanged(TenantSettingsEvent):
 
     type_name = "tenant_capture_methods_changed"
     methods: list[str]
+
+
+@dataclass(frozen=True)
+class LapsePolicyChanged(TenantSettingsEvent):
+    """How many months a grant of each purpose stays in force without a renewal (purposes
+    not named never lapse)."""
+
+    type_name = "tenant_lapse_policy_changed"
+    months: dict[str, int]

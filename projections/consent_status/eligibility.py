@@ -6,7 +6,8 @@ effective status is ``opted_in``. Reasons: ``opted_in`` (since, by method), ``op
 (never asked, rejected, expired, undeliverable, or a status this module does not
 know yet), ``erased`` (the subject's personal data was erased: never targeted again),
 ``invalidated`` (the number was reassigned or disconnected: no purpose until a new
-opt-in) and, decided before any lookup, ``invalid_address``.
+opt-in), ``lapsed`` (a grant older than the tenant's lapse policy, not renewed) and,
+decided before any lookup, ``invalid_address``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Reason(StrEnum):
     NO_CONSENT = "no_consent"
     ERASED = "erased"
     INVALIDATED = "invalidated"
+    LAPSED = "lapsed"
     INVALID_ADDRESS = "invalid_address"
 
 
@@ -64,6 +66,7 @@ def decide(
         Status.PENDING.value: Reason.PENDING,
         Status.ERASED.value: Reason.ERASED,
         Status.INVALIDATED.value: Reason.INVALIDATED,
+        Status.LAPSED.value: Reason.LAPSED,
     }.get(cell.status, Reason.NO_CONSENT)
     return Eligibility(
         address=address,

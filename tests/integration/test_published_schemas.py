@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.erasure import erase_personal_data
+from ledger.application.lapses import LapsingSubject, lapse_due
 from ledger.application.tenants.book import TenantSettingsBook
 from ledger.crypto.secret_box import SecretBox
 from ledger.domain.commands import Notice, Source
@@ -62,6 +63,10 @@ def every_kind_of_event(ledger: ConsentLedger) -> None:
     ask = FirstMessageRequest(("marketing",), Notice("welcome", "1", "Reply YES"), "Acme")
     book.change_first_message_request("acme", ask, changed_by="test")
     ledger.receive_message(message("+14155550106", "Hello"))  # asks: evidence.triggered_by
+    book.change_lapse_policy("acme", {"marketing": 12}, changed_by="test")
+    old = opt_in("+14155550108")
+    ledger.record(replace(old, occurred_at=old.occurred_at - timedelta(days=400)))
+    assert lapse_due(ledger, [LapsingSubject("acme", "whatsapp", "+14155550108")])
 
 
 def test_every_published_record_matches_the_schema_of_its_type(

@@ -11,12 +11,13 @@ import pytest
 from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.access import ApiKey
-from ledger.events import CONSENT_EVENT_TYPES, PersonalDataErased
+from ledger.events import CONSENT_EVENT_TYPES, LIFECYCLE_EVENT_TYPES, PersonalDataErased
 from ledger.tenants.events import (
     CaptureMethodsChanged,
     FirstMessageRequestChanged,
     GatewayConfigured,
     KeywordRulesChanged,
+    LapsePolicyChanged,
     ReplyTextsChanged,
     RequestWindowChanged,
 )
@@ -32,6 +33,8 @@ STORED_TOPICS = {
     "ledger.events:ConfirmationSent": CONSENT_EVENT_TYPES["confirmation_sent"],
     "ledger.events:PersonalDataErased": PersonalDataErased,
     "ledger.events:ConsentInvalidated": CONSENT_EVENT_TYPES["consent_invalidated"],
+    "ledger.events:ConsentLapsed": LIFECYCLE_EVENT_TYPES["consent_lapsed"],
+    "ledger.tenants.events:LapsePolicyChanged": LapsePolicyChanged,
     "ledger.tenants.events:KeywordRulesChanged": KeywordRulesChanged,
     "ledger.tenants.events:ReplyTextsChanged": ReplyTextsChanged,
     "ledger.tenants.events:RequestWindowChanged": RequestWindowChanged,

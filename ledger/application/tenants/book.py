@@ -22,6 +22,7 @@ from ledger.crypto.chain import ChainHead, link
 from ledger.crypto.secret_box import SecretBox, fingerprint, new_salt
 from ledger.domain.errors import InvalidInput, Unavailable
 from ledger.domain.keywords import KeywordRules
+from ledger.domain.lapses import check_lapse_months
 from ledger.domain.records import HistoryEntry
 from ledger.domain.tenants.buttons import ButtonMapping
 from ledger.domain.tenants.first_message import FirstMessageRequest
@@ -35,6 +36,7 @@ from ledger.tenants.events import (
     FirstMessageRequestChanged,
     GatewayConfigured,
     KeywordRulesChanged,
+    LapsePolicyChanged,
     ReplyTextsChanged,
     RequestWindowChanged,
     TenantSettingsEvent,
@@ -149,6 +151,13 @@ class TenantSettingsBook:
         """Replace the tenant's own capture methods (the built-in ones always stay)."""
         checked = check_tenant_methods(methods)
         return self._record(tenant, CaptureMethodsChanged, changed_by, methods=list(checked))
+
+    def change_lapse_policy(
+        self, tenant: str, months: Mapping[str, int], *, changed_by: str | None
+    ) -> TenantSettingsEvent:
+        """Replace the lapse policy: months a grant of each purpose stays in force."""
+        checked = check_lapse_months(months)
+        return self._record(tenant, LapsePolicyChanged, changed_by, months=checked)
 
     def configure_gateway(
         self, tenant: str, gateway: Gateway, values: Mapping[str, Any], *, changed_by: str | None

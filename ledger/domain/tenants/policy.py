@@ -32,6 +32,8 @@ class TenantPolicy:
     first_message: FirstMessageRequest | None = None
     # Capture methods of the tenant's own, beside the built-in ones.
     capture_methods: frozenset[str] = frozenset()
+    # Months a grant of each purpose stays in force without a renewal (none: never lapses).
+    lapse_months: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     # The version of the tenant's settings this policy comes from (0: built-in defaults)
     # and the event that made it; classified events name the version in their evidence.
     version: int = 0

@@ -23,6 +23,7 @@ from ledger.tenants.events import (
     FirstMessageRequestChanged,
     GatewayConfigured,
     KeywordRulesChanged,
+    LapsePolicyChanged,
     ReplyTextsChanged,
     RequestWindowChanged,
     TenantSettingsEvent,
@@ -55,6 +56,7 @@ class TenantSettings:
     gateways: Mapping[str, GatewayConfig] = field(default_factory=lambda: MappingProxyType({}))
     first_message: FirstMessageRequest | None = None
     capture_methods: tuple[str, ...] = ()
+    lapse_months: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     def policy(self) -> TenantPolicy:
         return TenantPolicy(
@@ -65,6 +67,7 @@ class TenantSettings:
             texts=self.texts,
             first_message=self.first_message,
             capture_methods=frozenset(self.capture_methods),
+            lapse_months=self.lapse_months,
             version=self.version,
             event_id=self.last_event_id,
         )
@@ -100,6 +103,8 @@ def apply_setting(settings: TenantSettings, event: TenantSettingsEvent) -> Tenan
         return replace(advanced, first_message=ask)
     if isinstance(event, CaptureMethodsChanged):
         return replace(advanced, capture_methods=tuple(event.methods))
+    if isinstance(event, LapsePolicyChanged):
+        return replace(advanced, lapse_months=MappingProxyType(dict(event.months)))
     if isinstance(event, GatewayConfigured):
         gateways = dict(settings.gateways)
         gateways[event.gateway] = GatewayConfig(
