@@ -23,6 +23,7 @@ from api.routers import (
     checkpoints,
     events,
     health,
+    held_opt_outs,
     imports,
     lifecycle_settings,
     messages,
@@ -115,6 +116,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         optin_deliveries.router,
         campaigns.router,
         lifecycle_settings.router,
+        held_opt_outs.router,
     ):
         app.include_router(router)
 

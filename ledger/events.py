@@ -166,6 +166,37 @@ class ConsentLapsed(ConsentEvent):
     months: int
 
 
+@dataclass(frozen=True)
+class OptOutHeld(ConsentEvent):
+    """A gateway's opt-out arrived in an unusual spike of them and is held for review.
+
+    The subject gets no messages while held; an admin releases the hold (the opt-out is
+    recorded as ``held_opt_out_released``) or dismisses it. ``burst`` is why: the
+    tenant's limit, its window and how many provider opt-outs the window had seen.
+    """
+
+    type_name = "opt_out_held"
+    burst: dict[str, int]
+
+
+@dataclass(frozen=True)
+class HeldOptOutReleased(ConsentEvent):
+    """An admin released a held opt-out: the subject opted out as the gateway said, at
+    the time the gateway said (``occurred_at``), for the purposes held."""
+
+    type_name = "held_opt_out_released"
+    hold_id: UUID
+
+
+@dataclass(frozen=True)
+class HeldOptOutDismissed(ConsentEvent):
+    """An admin dismissed a held opt-out (e.g. a gateway's wrong error code): nothing
+    changes but the hold ends."""
+
+    type_name = "held_opt_out_dismissed"
+    hold_id: UUID
+
+
 CONSENT_EVENT_TYPES: dict[str, type[ConsentEvent]] = {
     cls.type_name: cls
     for cls in (
@@ -232,5 +263,6 @@ def _json_value(value: Any) -> Any:
 # Events the ledger decides itself (never reported through ``POST /v1/events``), that a
 # subject's fold reads like the consent events.
 LIFECYCLE_EVENT_TYPES: dict[str, type[ConsentEvent]] = {
-    cls.type_name: cls for cls in (ConsentLapsed,)
+    cls.type_name: cls
+    for cls in (ConsentLapsed, OptOutHeld, HeldOptOutReleased, HeldOptOutDismissed)
 }

@@ -22,6 +22,11 @@ decides a purpose again, and a new request may be made.
 A lapse (``ConsentLapsed``) turns a purpose that is still ``opted_in`` by the grant it
 names (not renewed since) into ``lapsed``; a new grant or an accepted re-permission
 request makes it ``opted_in`` again.
+
+A held opt-out (``OptOutHeld``: a gateway's opt-out that came in a burst) makes every
+purpose ``held`` while the hold lasts, whatever else happens meanwhile; the statuses
+underneath keep being decided. A release (``HeldOptOutReleased``) ends the hold with the
+opt-out, decided at the time the gateway reported it; a dismissal ends it with nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from ledger.events import (
     ConsentEvent,
     ConsentInvalidated,
     ConsentLapsed,
+    HeldOptOutDismissed,
+    HeldOptOutReleased,
     LedgerEvent,
     OptedIn,
     OptedOut,
@@ -47,6 +54,7 @@ from ledger.events import (
     OptInRequested,
     OptInRequestExpired,
     OptInRequestUndeliverable,
+    OptOutHeld,
     PersonalDataErased,
 )
 
@@ -64,6 +72,7 @@ class Status(StrEnum):
     ERASED = "erased"  # the subject's personal data was erased: never targeted again
     INVALIDATED = "invalidated"  # the number was reassigned or disconnected
     LAPSED = "lapsed"  # a grant older than the tenant's policy allows, not renewed
+    HELD = "held"  # a gateway's opt-out is held for review: no messages meanwhile
 
 
 # Statuses a new request may turn into ``pending``: it never downgrades a given consent
@@ -108,6 +117,23 @@ class PendingRequest:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """A gateway's opt-out held for review: what it would withdraw, and when it said so."""
+
+    event_id: UUID
+    version: int
+    since: datetime
+    purposes: tuple[str, ...]
+    all_purposes: bool
+
+    @property
+    def status(self) -> PurposeStatus:
+        return PurposeStatus(
+            Status.HELD, self.since, self.event_id, self.version, "provider_signal"
+        )
+
+
+@dataclass(frozen=True)
 class SubjectState:
     id: UUID
     version: int = 0
@@ -122,10 +148,23 @@ class SubjectState:
     # The latest invalidation (status ``invalidated``): it outranks what was decided
     # before it, and only what occurred after it outranks it.
     invalidation: PurposeStatus | None = None
+    # A gateway's opt-out held for review: every purpose is ``held`` until it is decided.
+    hold: Hold | None = None
 
     def status_of(self, purpose: str) -> PurposeStatus | None:
-        """The effective status of ``purpose``: its own entry, the channel-wide one, the
-        invalidation or the erasure, whichever was decided last."""
+        """The effective status of ``purpose``: ``held`` while a hold lasts (unless
+        erased), else ``decided_status``."""
+        decided = self.decided_status(purpose)
+        return self._held(decided)
+
+    def _held(self, decided: PurposeStatus | None) -> PurposeStatus | None:
+        if self.hold is None or (decided is not None and decided.status is Status.ERASED):
+            return decided
+        return self.hold.status
+
+    def decided_status(self, purpose: str) -> PurposeStatus | None:
+        """The status of ``purpose`` beneath any hold: its own entry, the channel-wide
+        one, the invalidation or the erasure, whichever was decided last."""
         effective = self.entries.get(purpose)
         if self.everything is not None and self.everything.decided_after(effective):
             effective = self.everything
@@ -136,14 +175,14 @@ class SubjectState:
         return effective
 
     def channel_wide(self) -> PurposeStatus | None:
-        """The status of purposes never named: after a plain STOP, an invalidation or an
-        erasure."""
+        """The status of purposes never named: after a plain STOP, an invalidation, an
+        erasure, or while a hold lasts."""
         wide = self.everything
         if self.invalidation is not None and self.invalidation.decided_after(wide):
             wide = self.invalidation
         if self.erasure is not None and self.erasure.decided_after(wide):
-            return self.erasure
-        return wide
+            wide = self.erasure
+        return self._held(wide)
 
     def statuses(self) -> dict[str, PurposeStatus]:
         """Effective status of every purpose on record, plus ``"*"`` after a plain STOP,
@@ -196,6 +235,7 @@ def apply(state: SubjectState, event: LedgerEvent) -> SubjectState:
         pending=pending,
         erasure=erasure,
         invalidation=state.invalidation,
+        hold=state.hold,
     )
 
 
@@ -213,6 +253,7 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
     everything = state.everything
     pending = state.pending
     invalidation = state.invalidation
+    hold = state.hold
     since, version = event.occurred_at, event.originator_version
     method, keyword = event.evidence.get("method"), event.evidence.get("keyword")
 
@@ -229,7 +270,7 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
     def set_status(
         purpose: str, status: Status, only_from: frozenset[Status] | None = None
     ) -> None:
-        current = state.status_of(purpose)
+        current = state.decided_status(purpose)
         resolves = current is not None and current.event_id == answered_request
         newer = current is None or (since, version) >= (current.since, current.version)
         if not (resolves or newer):
@@ -260,7 +301,15 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
     elif isinstance(event, OptInRequestUndeliverable):
         for purpose in event.purposes:
             set_status(purpose, Status.UNDELIVERABLE, only_from=ONLY_PENDING)
-    elif isinstance(event, OptedOut):
+    elif isinstance(event, OptOutHeld):
+        if hold is None:
+            hold = Hold(event.event_id, version, since, tuple(event.purposes), event.all_purposes)
+    elif isinstance(event, HeldOptOutDismissed):
+        if hold is not None and hold.event_id == event.hold_id:
+            hold = None
+    elif isinstance(event, OptedOut | HeldOptOutReleased):
+        if isinstance(event, HeldOptOutReleased) and hold is not None:
+            hold = None if hold.event_id == event.hold_id else hold
         if event.all_purposes:
             withdrawal = decided(Status.OPTED_OUT)
             if withdrawal.decided_after(everything):
@@ -269,7 +318,7 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
             set_status(purpose, Status.OPTED_OUT)
     elif isinstance(event, ConsentLapsed):
         for purpose in event.purposes:
-            current = state.status_of(purpose)
+            current = state.decided_status(purpose)
             if current is not None and current.since <= event.granted_at:  # not renewed
                 set_status(purpose, Status.LAPSED, only_from=ONLY_OPTED_IN)
     elif isinstance(event, ConsentInvalidated):
@@ -281,7 +330,8 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
     if pending is not None and not isinstance(event, OptInRequested | ConfirmationSent):
         answered = event.request_id == pending.request_id
         overlaps = event.all_purposes or bool(set(event.purposes) & set(pending.purposes))
-        if answered or (isinstance(event, OptedOut | OptedIn) and overlaps):
+        withdraws = isinstance(event, OptedOut | OptedIn | HeldOptOutReleased)
+        if answered or (withdraws and overlaps):
             pending = None
     return SubjectState(
         id=state.id,
@@ -294,4 +344,5 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
         pending=pending,
         erasure=state.erasure,
         invalidation=invalidation,
+        hold=hold,
     )

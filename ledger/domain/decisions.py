@@ -133,6 +133,13 @@ def decide_request(
                 request_id=pending.request_id,
             )
         )
+    if state.hold is not None:
+        raise RuleViolation(
+            "a gateway's opt-out of this subject is held for review; no request is sent "
+            "until an admin releases or dismisses it",
+            field="address",
+            code="held_for_review",
+        )
     erased = [p for p in purposes if state.is_erased(p)]
     if erased:
         raise SubjectErased(

@@ -101,3 +101,13 @@ UNANNOUNCED_BATCHES = Counter(
     "consent_ledger_log_unannounced_batches_total",
     "Batches a follower of the log found by polling, with no wake-up announcing them",
 )
+PROVIDER_OPT_OUTS_HELD = Counter(
+    "consent_ledger_provider_opt_outs_held_total",
+    "Gateway opt-outs held for review by a tenant's burst guard (an unusual spike)",
+    ["tenant"],
+)
+HELD_OPT_OUT_DECISIONS = Counter(
+    "consent_ledger_held_opt_out_decisions_total",
+    "Held gateway opt-outs an admin released or dismissed",
+    ["decision"],
+)

@@ -6,8 +6,9 @@ effective status is ``opted_in``. Reasons: ``opted_in`` (since, by method), ``op
 (never asked, rejected, expired, undeliverable, or a status this module does not
 know yet), ``erased`` (the subject's personal data was erased: never targeted again),
 ``invalidated`` (the number was reassigned or disconnected: no purpose until a new
-opt-in), ``lapsed`` (a grant older than the tenant's lapse policy, not renewed) and,
-decided before any lookup, ``invalid_address``.
+opt-in), ``lapsed`` (a grant older than the tenant's lapse policy, not renewed),
+``held`` (a gateway's opt-out is held for review: no messages meanwhile) and, decided
+before any lookup, ``invalid_address``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Reason(StrEnum):
     ERASED = "erased"
     INVALIDATED = "invalidated"
     LAPSED = "lapsed"
+    HELD = "held"
     INVALID_ADDRESS = "invalid_address"
 
 
@@ -67,6 +69,7 @@ def decide(
         Status.ERASED.value: Reason.ERASED,
         Status.INVALIDATED.value: Reason.INVALIDATED,
         Status.LAPSED.value: Reason.LAPSED,
+        Status.HELD.value: Reason.HELD,
     }.get(cell.status, Reason.NO_CONSENT)
     return Eligibility(
         address=address,

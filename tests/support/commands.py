@@ -15,6 +15,7 @@ from ledger.domain.commands import (
     RequestOptIn,
     Source,
 )
+from ledger.domain.signals.reports import ProviderSignal, SignalAction
 
 
 def now() -> datetime:
@@ -84,4 +85,20 @@ def invalidation(
         evidence=Evidence(method=CaptureMethod.API),
         reason=reason,
         number_check=NumberCheck("fcc_rnd", at, "yes"),
+    )
+
+
+def gateway_opt_out(address: str, *, tenant: str = "acme") -> ProviderSignal:
+    """A gateway's own opt-out (WhatsApp 131050: the person stopped marketing)."""
+    return ProviderSignal(
+        tenant=tenant,
+        channel="whatsapp",
+        address=address,
+        action=SignalAction.OPTED_OUT,
+        occurred_at=now() - timedelta(seconds=1),
+        source=Source("whatsapp_status", f"wamid.{uuid4().hex}"),
+        evidence=Evidence(
+            method=CaptureMethod.PROVIDER_SIGNAL, gateway="whatsapp", gateway_error="131050"
+        ),
+        purposes=("marketing",),
     )

@@ -7,6 +7,7 @@ reports of requests become delivery evidence; a confirmation reported sent becom
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -14,6 +15,7 @@ from uuid import UUID
 from eventsourcing.persistence import PersistenceError
 
 from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.signals.burst_window import BurstWindow
 from ledger.application.writer.work import Decision, WorkItem, recorded
 from ledger.domain.commands import CaptureMethod, Evidence, Source
 from ledger.domain.consent_status import SubjectState
@@ -25,8 +27,11 @@ from ledger.domain.signals.reports import DeliveryReport, ProviderSignal, Signal
 from ledger.domain.subjects import resolve_subject
 from ledger.domain.times import utc_now
 from ledger.domain.validation import check_occurred_at, check_source
-from ledger.events import ConsentEvent, OptInRequested
+from ledger.events import ConsentEvent, OptInRequested, OptOutHeld
 from ledger.persistence.deliveries import Delivery, delivery_table
+from ledger.runtime.metrics import PROVIDER_OPT_OUTS_HELD
+
+log = logging.getLogger(__name__)
 
 CONFIRMATION_SOURCE = "outbound"  # source kind of ConfirmationSent: the outbound id
 
@@ -40,9 +45,10 @@ class SignalOutcome:
 
 
 class SignalRecorder:
-    def __init__(self, ledger: ConsentLedger) -> None:
+    def __init__(self, ledger: ConsentLedger, window: BurstWindow | None = None) -> None:
         self.ledger = ledger
         self.deliveries = delivery_table(ledger.recorder)
+        self.window = window or BurstWindow()
 
     def record_signal(self, signal: ProviderSignal) -> SignalOutcome:
         subject = resolve_subject(signal.tenant, signal.channel, signal.address)
@@ -57,14 +63,40 @@ class SignalRecorder:
             else None
         )
 
+        # Only what the gateway itself decided counts toward a burst, never the person's
+        # own keyword relayed by it.
+        guarded = (
+            signal.action is SignalAction.OPTED_OUT
+            and signal.evidence.method == CaptureMethod.PROVIDER_SIGNAL
+        )
+        guard = policy.burst_guard
+        seen = self.window.seen(signal.tenant, guard) if guarded else None
+        burst = None
+        if seen is not None:
+            burst = {
+                "max_opt_outs": guard.max_opt_outs,
+                "window_seconds": guard.window_seconds,
+                "seen": seen,
+            }
+
         def decide(state: SubjectState, now: datetime) -> Decision:
-            drafts, reason = decide_signal(state, signal, policy, referenced)
+            drafts, reason = decide_signal(state, signal, policy, referenced, burst=burst)
             return Decision(drafts, reason=reason)
 
         key = (signal.source.kind, signal.source.id) if signal.source.id else None
         [result] = self.ledger.run(signal.tenant, [WorkItem(subject, decide, source_key=key)])
         answer = recorded(result)
         if answer is not None:
+            if guarded and not answer.duplicate:
+                self.window.note(signal.tenant, guard)
+            if answer.type == OptOutHeld.type_name and not answer.duplicate:
+                PROVIDER_OPT_OUTS_HELD.labels(signal.tenant).inc()
+                log.warning(
+                    "gateway opt-out held for review (burst guard)",
+                    extra={"tenant": signal.tenant, "subject_id": str(answer.subject_id), **burst}
+                    if burst
+                    else {"tenant": signal.tenant},
+                )
             return SignalOutcome("duplicate" if answer.duplicate else "recorded", answer)
         if result.reason is None:  # pragma: no cover - decide_signal always gives one
             raise RuntimeError("a provider signal was decided without a reason")
