@@ -32,6 +32,7 @@ from api.routers import (
     optin_requests,
     outbound,
     personal_data,
+    reconciliations,
     subjects,
     tenants,
     webhooks_gupshup,
@@ -117,6 +118,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         campaigns.router,
         lifecycle_settings.router,
         held_opt_outs.router,
+        reconciliations.router,
     ):
         app.include_router(router)
 

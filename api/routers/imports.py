@@ -30,7 +30,7 @@ MAX_REJECTIONS_SHOWN = 10_000
     },
 )
 async def import_csv(request: Request, principal: Ingest, services: ServicesDep) -> dict[str, Any]:
-    text = await _csv_text(request)
+    text = await csv_text(request)
 
     def run() -> dict[str, Any]:
         rows = parse_csv(
@@ -66,7 +66,7 @@ async def import_reassigned_numbers(
         str, Query(description="number_reassigned (default) or number_disconnected")
     ] = "number_reassigned",
 ) -> dict[str, Any]:
-    text = await _csv_text(request)
+    text = await csv_text(request)
     query = QueryFile(principal.tenant, channel, data_source, principal.key_id, reason)
 
     def run() -> dict[str, Any]:
@@ -75,7 +75,7 @@ async def import_reassigned_numbers(
     return await run_in_threadpool(run)
 
 
-async def _csv_text(request: Request) -> str:
+async def csv_text(request: Request) -> str:
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("text/csv"):
         raise ApiError(415, "unsupported_media_type", "send the file as text/csv", "Content-Type")
