@@ -103,6 +103,10 @@ def test_a_spike_of_gateway_opt_outs_is_held_and_reviewed(gw: Api) -> None:
     decision = history(gw, PEOPLE[2], "sms")[-1]
     assert decision["hold_id"] == history(gw, PEOPLE[2], "sms")[-2]["event_id"]
     assert decision["evidence"]["recorded_by"]
+    # ... counted where operators look
+    metrics = gw.client.get("/metrics").text
+    assert 'consent_ledger_provider_opt_outs_held_total{tenant="acme"}' in metrics
+    assert 'consent_ledger_held_opt_out_decisions_total{decision="release"}' in metrics
     # ... and a hold is decided once
     again = gw.client.post(f"{base}/{PEOPLE[2]}/dismiss", headers=gw.headers("admin"))
     assert (again.status_code, again.json()["error"]["code"]) == (409, "not_held")
