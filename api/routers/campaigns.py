@@ -188,7 +188,8 @@ def audience_count(
         422: {"model": ErrorOut},
     },
     summary="Everyone opted out on the channel, with when and how (purpose * = everything); "
-    "erased subjects as status erased, without an address",
+    "erased subjects as status erased, without an address; reassigned or disconnected "
+    "numbers as invalidated, gateway opt-outs under review as held",
 )
 def suppressions(
     request: Request,

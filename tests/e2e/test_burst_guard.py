@@ -70,6 +70,12 @@ def test_a_spike_of_gateway_opt_outs_is_held_and_reviewed(gw: Api) -> None:
         "held",
         "opted_in",
     ]
+    suppressions = gw.client.get(
+        f"/v1/suppressions/sms?after={position}", headers=gw.headers("campaign")
+    )
+    rows = [json.loads(line) for line in suppressions.text.splitlines() if line]
+    suppressed = {(r["address"], r["purpose"], r["status"]) for r in rows}
+    assert {(a, "*", "held") for a in PEOPLE[2:4]} <= suppressed
     listed = held(gw, position)
     assert sorted(h["address"] for h in listed) == sorted(PEOPLE[2:4])
     assert gw.client.get("/v1/held-opt-outs", headers=gw.headers("campaign")).status_code == 403

@@ -78,6 +78,14 @@ def test_a_reassigned_number_is_ineligible_for_every_purpose_until_the_new_holde
         "utility": "invalidated",
         "*": "invalidated",
     }
+    # ... the suppression list has her, channel-wide
+    suppressions = api.client.get(
+        f"/v1/suppressions/whatsapp?after={result['position']}", headers=api.headers("campaign")
+    )
+    rows = [json.loads(line) for line in suppressions.text.splitlines() if line]
+    assert [(r["address"], r["purpose"], r["status"]) for r in rows] == [
+        (ALICE, "*", "invalidated")
+    ]
     # ... the history carries the reason and the evidence
     history = api.client.get(
         f"/v1/subjects/whatsapp/{ALICE}/history", headers=api.headers("auditor")
