@@ -161,6 +161,9 @@ class PurposeOut(BaseModel):
     event_id: UUID
     method: str | None = None
     keyword: str | None = None
+    lapses_at: str | None = Field(
+        default=None, description="when an opted-in grant lapses under the tenant's policy"
+    )
 
 
 class PendingOut(BaseModel):

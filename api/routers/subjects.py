@@ -8,6 +8,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import Auditor, ServicesDep, StatusReader
 from api.schemas import ErrorOut, HistoryOut, PendingOut, PurposeOut, SubjectOut
+from ledger.domain.consent_status import Status
+from ledger.domain.lapses import add_months
 from ledger.domain.subjects import resolve_subject
 from ledger.domain.times import format_time
 
@@ -34,13 +36,16 @@ def subject_status(
     purposes: dict[str, PurposeOut] = {}
     pending_out = None
     if projected is not None:
+        lapse_months = services.ledger.policy_for(principal.tenant).lapse_months
         for row in projected.rows:
+            months = lapse_months.get(row.purpose) if row.status == Status.OPTED_IN else None
             purposes[row.purpose] = PurposeOut(
                 status=row.status,
                 since=format_time(row.since),
                 event_id=row.event_id,
                 method=row.method,
                 keyword=row.keyword,
+                lapses_at=format_time(add_months(row.since, months)) if months else None,
             )
         pending = projected.state.pending
         if pending is not None:

@@ -103,6 +103,10 @@ def test_a_grant_older_than_the_policy_lapses_and_a_renewed_one_does_not(api: Ap
     assert old["lapses_at"] < format_time(now)  # due, not yet recorded: still opted in
     [utility] = eligibility(api, "utility", OLD, after=position)
     assert utility["lapses_at"] is None
+    subject = api.client.get(f"/v1/subjects/whatsapp/{RECENT}", headers=api.headers("campaign"))
+    purposes = subject.json()["purposes"]
+    assert purposes["marketing"]["lapses_at"] == recent["lapses_at"]
+    assert purposes["utility"]["lapses_at"] is None
     # When the expiry pass runs (as consent-ledger expire does)
     services: Services = api.client.app.state.services  # type: ignore[attr-defined]
     view = services.consent_status
