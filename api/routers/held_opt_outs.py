@@ -2,8 +2,10 @@
 
 ``GET`` lists the held subjects (from ``consent_status``: every purpose ``held``, so
 no campaign reaches them meanwhile); ``POST …/{channel}/{address}/release`` records the
-opt-out as the gateway reported it, ``…/dismiss`` ends the hold with nothing else. Each
-decision is an event in the subject's chain, naming the admin's key.
+opt-out as the gateway reported it, ``…/dismiss`` ends the hold with nothing else;
+``POST /v1/held-opt-outs/release`` (or ``/dismiss``) decides many addresses at once
+(a whole spike), each on its own. Each decision is an event in the subject's chain,
+naming the admin's key.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import Admin, ServicesDep
-from api.schemas import ErrorOut, RecordedOut
-from ledger.application.signals.holds import HoldDecision, decide_hold
+from api.schemas import ErrorDetail, ErrorOut, Input, RecordedOut
+from ledger.application.signals.holds import HoldDecision, decide_hold, decide_holds
 from ledger.domain.addresses import parse_channel
 from ledger.domain.times import format_time
 from projections.consent_status.holds import held
@@ -25,6 +27,7 @@ from projections.consent_status.projection import ConsentStatusProjection
 router = APIRouter(prefix="/v1/held-opt-outs", tags=["held opt-outs"])
 
 MAX_PAGE = 10_000
+MAX_DECISIONS = 10_000
 
 
 class HeldOut(BaseModel):
@@ -42,6 +45,24 @@ class HeldListOut(BaseModel):
 
 
 class DecisionOut(RecordedOut):
+    read_models_updated: bool
+
+
+class DecisionsIn(Input):
+    channel: str
+    addresses: list[str] = Field(min_length=1, max_length=MAX_DECISIONS)
+
+
+class DecisionItemOut(BaseModel):
+    address: str
+    decided: RecordedOut | None = None
+    error: ErrorDetail | None = None
+
+
+class DecisionsOut(BaseModel):
+    results: list[DecisionItemOut]
+    decided: int
+    position: int = Field(description="the last position recorded (0: none)")
     read_models_updated: bool
 
 
@@ -117,3 +138,57 @@ def release(channel: str, address: str, principal: Admin, services: ServicesDep)
 )
 def dismiss(channel: str, address: str, principal: Admin, services: ServicesDep) -> DecisionOut:
     return _decide(HoldDecision.DISMISS, channel, address, principal, services)
+
+
+def _decide_many(
+    decision: HoldDecision, body: DecisionsIn, principal: Admin, services: ServicesDep
+) -> DecisionsOut:
+    channel = parse_channel(body.channel).value
+    outcomes = decide_holds(
+        services.ledger,
+        principal.tenant,
+        channel,
+        body.addresses,
+        decision,
+        decided_by=principal.key_id,
+    )
+    results: list[DecisionItemOut] = []
+    position = 0
+    for outcome in outcomes:
+        if outcome.recorded is not None:
+            position = max(position, outcome.recorded.position)
+            decided = RecordedOut.of(outcome.recorded)
+            results.append(DecisionItemOut(address=outcome.address, decided=decided))
+        elif outcome.error is not None:
+            error = outcome.error
+            detail = ErrorDetail(code=error.code, message=error.message, field=error.field)
+            results.append(DecisionItemOut(address=outcome.address, error=detail))
+    applied = position == 0 or services.consent_status.wait_for(
+        position, services.settings.read_wait_seconds
+    )
+    return DecisionsOut(
+        results=results,
+        decided=sum(1 for r in results if r.decided is not None),
+        position=position,
+        read_models_updated=applied,
+    )
+
+
+@router.post(
+    "/release",
+    response_model=DecisionsOut,
+    responses={422: {"model": ErrorOut}},
+    summary="Release the held opt-outs of many addresses (each decided on its own)",
+)
+def release_many(body: DecisionsIn, principal: Admin, services: ServicesDep) -> DecisionsOut:
+    return _decide_many(HoldDecision.RELEASE, body, principal, services)
+
+
+@router.post(
+    "/dismiss",
+    response_model=DecisionsOut,
+    responses={422: {"model": ErrorOut}},
+    summary="Dismiss the held opt-outs of many addresses (each decided on its own)",
+)
+def dismiss_many(body: DecisionsIn, principal: Admin, services: ServicesDep) -> DecisionsOut:
+    return _decide_many(HoldDecision.DISMISS, body, principal, services)

@@ -153,3 +153,30 @@ def test_a_bad_burst_guard_is_refused_naming_the_field(api: Api) -> None:
         "window_seconds": 600,
         "version": 0,
     }
+
+
+def test_a_whole_spike_is_released_in_one_call(gw: Api) -> None:
+    for index, address in enumerate(PEOPLE):
+        post_twilio(gw, twilio_status(f"SM{index}", "failed", address, error_code="21610"))
+    position = history(gw, PEOPLE[-1], "sms")[-1]["position"]
+    assert len(held(gw, position)) == 3
+    response = gw.client.post(
+        "/v1/held-opt-outs/release",
+        headers=gw.headers("admin"),
+        json={"channel": "sms", "addresses": [*PEOPLE, "not-a-number"]},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["decided"], body["read_models_updated"]) == (3, True)
+    errors = [r["error"]["code"] if r["error"] else None for r in body["results"]]
+    assert errors == ["not_held", "not_held", None, None, None, "invalid_address"]
+    assert {r["decided"]["type"] for r in body["results"][2:5]} == {"held_opt_out_released"}
+    assert held(gw, body["position"]) == []
+    answers = eligibility(gw, *PEOPLE, after=body["position"])
+    assert {a["reason"] for a in answers} == {"opted_out"}
+    wrong = gw.client.post(
+        "/v1/held-opt-outs/dismiss",
+        headers=gw.headers("admin"),
+        json={"channel": "fax", "addresses": [PEOPLE[0]]},
+    )
+    assert (wrong.status_code, wrong.json()["error"]["field"]) == (422, "channel")

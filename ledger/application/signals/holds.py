@@ -3,22 +3,27 @@ of when the gateway reported it) or dismisses it (nothing changes but the hold e
 
 Each decision is an event in the subject's chain, naming the hold and the admin's key;
 its source id is the hold's event id, so a hold is decided once, even by two admins at
-the same moment; a decision on a subject with no hold is refused (``not_held``).
+the same moment; a decision on a subject with no hold is refused (``not_held``). Many
+subjects (a whole spike) are decided in one call: one read of their states, one group
+of writes, each subject failing alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from uuid import UUID
 
 from ledger.application.consent_ledger import ConsentLedger
-from ledger.application.writer.work import Decision, WorkItem, recorded
+from ledger.application.writer.work import Decider, Decision, WorkItem, recorded
 from ledger.domain.commands import CaptureMethod, Evidence, Source
 from ledger.domain.consent_status import SubjectState
 from ledger.domain.drafts import Draft
-from ledger.domain.errors import RuleViolation
+from ledger.domain.errors import LedgerError, RuleViolation
 from ledger.domain.records import Recorded
-from ledger.domain.subjects import resolve_subject
+from ledger.domain.subjects import SubjectRef, resolve_subject
 from ledger.events import HeldOptOutDismissed, HeldOptOutReleased
 from ledger.runtime.metrics import HELD_OPT_OUT_DECISIONS
 
@@ -28,6 +33,15 @@ REVIEW_SOURCE_KIND = "hold_review"
 class HoldDecision(StrEnum):
     RELEASE = "release"
     DISMISS = "dismiss"
+
+
+@dataclass(frozen=True)
+class HoldOutcome:
+    """What became of one address: the decision recorded, or why not."""
+
+    address: str  # as the caller wrote it
+    recorded: Recorded | None = None
+    error: LedgerError | None = None
 
 
 def decide_hold(
@@ -40,13 +54,53 @@ def decide_hold(
     decided_by: str | None,
 ) -> Recorded:
     """Record the decision on the subject's held opt-out (``RuleViolation`` if none)."""
-    subject = resolve_subject(tenant, channel, address)
-    # The hold's id is the source id: read it first, and decide again in the writer.
-    hold = ledger.state_of(tenant, channel, address).hold
-    if hold is None:
-        raise _not_held()
-    hold_id = hold.event_id
+    [outcome] = decide_holds(ledger, tenant, channel, [address], decision, decided_by=decided_by)
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.recorded is None:  # pragma: no cover - a decision records one event
+        raise RuntimeError("a hold decision recorded nothing")
+    return outcome.recorded
 
+
+def decide_holds(
+    ledger: ConsentLedger,
+    tenant: str,
+    channel: str,
+    addresses: Sequence[str],
+    decision: HoldDecision,
+    *,
+    decided_by: str | None,
+) -> list[HoldOutcome]:
+    """Decide the held opt-out of each address; one outcome per address, in order."""
+    outcomes: dict[int, HoldOutcome] = {}
+    subjects: dict[int, SubjectRef] = {}
+    for index, address in enumerate(addresses):
+        try:
+            subjects[index] = resolve_subject(tenant, channel, address, field_prefix="")
+        except LedgerError as error:
+            outcomes[index] = HoldOutcome(address, error=error)
+    # The hold's id is the source id: read the states first, and decide again in the writer.
+    states = ledger.load_states({s.id: (tenant, s.channel.value) for s in subjects.values()})
+    items: list[tuple[int, WorkItem]] = []
+    for index, subject in subjects.items():
+        hold = states[subject.id].hold
+        if hold is None:
+            outcomes[index] = HoldOutcome(addresses[index], error=_not_held())
+            continue
+        key = (REVIEW_SOURCE_KIND, str(hold.event_id))
+        decide = _decider(hold.event_id, decision, decided_by)
+        items.append((index, WorkItem(subject, decide, source_key=key)))
+    if items:
+        results = ledger.run(tenant, [item for _, item in items], atomic=False)
+        for (index, _), result in zip(items, results, strict=True):
+            answer = recorded(result) if result.error is None else None
+            outcomes[index] = HoldOutcome(addresses[index], answer, result.error)
+            if answer is not None and not answer.duplicate:
+                HELD_OPT_OUT_DECISIONS.labels(decision.value).inc()
+    return [outcomes[index] for index in range(len(addresses))]
+
+
+def _decider(hold_id: UUID, decision: HoldDecision, decided_by: str | None) -> Decider:
     def decide(state: SubjectState, now: datetime) -> Decision:
         current = state.hold
         if current is None or current.event_id != hold_id:
@@ -63,16 +117,7 @@ def decide_hold(
         )
         return Decision([draft])
 
-    key = (REVIEW_SOURCE_KIND, str(hold_id))
-    [result] = ledger.run(tenant, [WorkItem(subject, decide, source_key=key)])
-    if result.error is not None:
-        raise result.error
-    answer = recorded(result)
-    if answer is None:  # pragma: no cover - a decision always records one event
-        raise RuntimeError("a hold decision recorded nothing")
-    if not answer.duplicate:
-        HELD_OPT_OUT_DECISIONS.labels(decision.value).inc()
-    return answer
+    return decide
 
 
 def _not_held() -> RuleViolation:
