@@ -29,6 +29,7 @@ from ledger.domain.times import utc_now
 from ledger.domain.validation import check_occurred_at, check_source
 from ledger.events import ConsentEvent, OptInRequested, OptOutHeld
 from ledger.persistence.deliveries import Delivery, delivery_table
+from ledger.persistence.opt_out_counts import opt_out_counts
 from ledger.runtime.metrics import PROVIDER_OPT_OUTS_HELD
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class SignalRecorder:
     def __init__(self, ledger: ConsentLedger, window: BurstWindow | None = None) -> None:
         self.ledger = ledger
         self.deliveries = delivery_table(ledger.recorder)
-        self.window = window or BurstWindow()
+        self.window = window or BurstWindow(opt_out_counts(ledger.recorder))
 
     def record_signal(self, signal: ProviderSignal) -> SignalOutcome:
         subject = resolve_subject(signal.tenant, signal.channel, signal.address)
