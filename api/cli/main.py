@@ -14,6 +14,7 @@ from api.cli import (
     keys,
     projections,
     publish,
+    reconcile,
     seal,
     serve,
     tenants,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         tenants,
         witness,
         deliver,
+        reconcile,
     ):
         module.add_parser(commands)
     return parser
