@@ -18,6 +18,7 @@ from api.cli import (
     serve,
     tenants,
     verify,
+    witness,
 )
 from api.cli.json_logs import configure_logging
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         expire,
         tenants,
         reconcile,
+        witness,
     ):
         module.add_parser(commands)
     return parser
