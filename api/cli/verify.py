@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ledger.attestation.key_rotation import KeyChain
 from ledger.attestation.signing_keys import SigningKeyError, load_public_key
 from ledger.attestation.tlog_proof_check import TlogProofRefused, check_tlog_proof
 from ledger.attestation.verification import verify_bundle
@@ -43,6 +44,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("bundle", type=Path, help="the bundle (JSON); - reads standard input")
     parser.add_argument(
         "--public-key", required=True, type=Path, help="the ledger's Ed25519 public key (PEM)"
+    )
+    parser.add_argument(
+        "--public-keys",
+        type=Path,
+        help="the key history (GET /v1/public-keys): follow rotations from --public-key",
     )
     parser.add_argument(
         "--policy",
@@ -84,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         key = load_public_key(args.public_key)
         policy = _policy(args)
-    except (SigningKeyError, PolicyError) as error:
+        chain = _chain(args, key)
+    except (SigningKeyError, PolicyError, NoteError) as error:
         print(f"consent-ledger verify: {error}", file=sys.stderr)
         return 2
     try:
@@ -99,6 +106,13 @@ def run(args: argparse.Namespace) -> int:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         print(f"consent-ledger verify: {args.bundle} is not JSON: {error}", file=sys.stderr)
         return 2
+    if chain is not None:
+        note = (bundle.get("checkpoint") or {}).get("note") if isinstance(bundle, dict) else None
+        try:
+            key = chain.key_for(note if isinstance(note, str) else "")
+        except NoteError as error:
+            print(f"FAILED: {error}")
+            return 1
     report = verify_bundle(bundle, key)
     if report.ok:
         note = (bundle.get("checkpoint") or {}).get("note")
@@ -111,6 +125,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(report.summary())
     return 1
+
+
+def _chain(args: argparse.Namespace, pinned: Ed25519PublicKey) -> KeyChain | None:
+    if args.public_keys is None:
+        return None
+    try:
+        published = json.loads(args.public_keys.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise NoteError(f"cannot read the key history {args.public_keys}: {error}") from None
+    return KeyChain.follow(pinned, published)
 
 
 def _tlog_proof(text: str, key: Ed25519PublicKey, policy: WitnessPolicy) -> int:
