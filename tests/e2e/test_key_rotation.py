@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.checkpoint import Checkpoint, open_checkpoint
-from ledger.attestation.checkpointer import Checkpointer
+from ledger.attestation.checkpointer import Checkpointer, KeyRetired
 from ledger.attestation.key_rotation import KeyChain, RotationRefused, rotate_signing_key
 from ledger.attestation.signing_keys import public_pem
 from ledger.crypto.signed_note import NoteError, parse
@@ -59,6 +59,9 @@ def test_a_rotation_keeps_old_bundles_verifiable_and_verify_follows_the_chain(
     assert rotation.tree_size == 2
     with pytest.raises(RotationRefused):
         rotate_signing_key(new_sealer(ledger_for_sealers, new_key), new_key)
+    # (a sealer still running with the old key refuses to sign again)
+    with pytest.raises(KeyRetired, match="rotated away at tree size 2"):
+        old.checkpoint_once()
     api.client.post(
         "/v1/messages/inbound",
         json={"channel": "whatsapp", "from": ALICE, "text": "START", "message_id": "w9"},
