@@ -20,10 +20,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ledger.attestation.checkpoint import Checkpoint, open_checkpoint
 from ledger.attestation.key_rotation import KeyChain
 from ledger.attestation.signing_keys import SigningKeyError, load_public_key
 from ledger.attestation.tlog_proof_check import TlogProofRefused, check_tlog_proof
 from ledger.attestation.verification import verify_bundle
+from ledger.attestation.verifier_state import SplitView, accept, load_state, save_state
 from ledger.attestation.witness_policy import (
     PolicyError,
     Witness,
@@ -49,6 +51,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--public-keys",
         type=Path,
         help="the key history (GET /v1/public-keys): follow rotations from --public-key",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help="split-view detection: the last checkpoint accepted per log (JSON, kept here)",
+    )
+    parser.add_argument(
+        "--consistency",
+        type=Path,
+        help="with --state: the JSON of GET /v1/proofs/consistency between the two checkpoints",
     )
     parser.add_argument(
         "--policy",
@@ -116,15 +128,35 @@ def run(args: argparse.Namespace) -> int:
     report = verify_bundle(bundle, key)
     if report.ok:
         note = (bundle.get("checkpoint") or {}).get("note")
-        failure = quorum_failure(note, policy) if isinstance(note, str) else "no checkpoint"
+        if not isinstance(note, str):
+            print("FAILED: the bundle has no checkpoint")
+            return 1
+        failure = quorum_failure(note, policy)
         if failure is not None:
             print(f"FAILED: {failure}")
             return 1
         witnessed = "" if policy.quorum == "none" else f"; witnessed: {policy.describe()}"
+        if args.state is not None:
+            try:
+                witnessed += "; " + _against_state(args, open_checkpoint(note, key))
+            except (SplitView, NoteError) as error:
+                print(f"FAILED: {error}")
+                return 1
         print(report.summary() + witnessed)
         return 0
     print(report.summary())
     return 1
+
+
+def _against_state(args: argparse.Namespace, checkpoint: Checkpoint) -> str:
+    try:
+        state = load_state(args.state)
+        consistency = json.loads(args.consistency.read_text("utf-8")) if args.consistency else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, ValueError) as error:
+        raise SplitView(f"cannot read the state or the consistency proof: {error}") from None
+    proven = accept(state, checkpoint, consistency)
+    save_state(args.state, state)
+    return proven
 
 
 def _chain(args: argparse.Namespace, pinned: Ed25519PublicKey) -> KeyChain | None:
