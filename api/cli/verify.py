@@ -37,6 +37,7 @@ from ledger.attestation.witness_policy import (
 from ledger.crypto.cosignature import parse_vkey
 from ledger.crypto.signed_note import NoteError
 from ledger.crypto.tlog_proof import HEADER as TLOG_PROOF_HEADER
+from ledger.crypto.tlog_proof import TlogProofError, parse_tlog_proof
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         text = sys.stdin.read() if str(args.bundle) == "-" else args.bundle.read_text("utf-8")
         if text.startswith(TLOG_PROOF_HEADER):
-            return _tlog_proof(text, key, policy)
+            return _tlog_proof(text, key, policy, chain)
         bundle = json.loads(text)
     except OSError as error:
         message = f"cannot read {args.bundle}: {error.strerror}"
@@ -169,10 +170,14 @@ def _chain(args: argparse.Namespace, pinned: Ed25519PublicKey) -> KeyChain | Non
     return KeyChain.follow(pinned, published)
 
 
-def _tlog_proof(text: str, key: Ed25519PublicKey, policy: WitnessPolicy) -> int:
+def _tlog_proof(
+    text: str, key: Ed25519PublicKey, policy: WitnessPolicy, chain: KeyChain | None
+) -> int:
     try:
+        if chain is not None:
+            key = chain.key_for(parse_tlog_proof(text).checkpoint)
         checked = check_tlog_proof(text, key, policy)
-    except TlogProofRefused as refused:
+    except (TlogProofRefused, TlogProofError, NoteError) as refused:
         print(f"FAILED: {refused}")
         return 1
     witnessed = "" if policy.quorum == "none" else f"; witnessed: {policy.describe()}"

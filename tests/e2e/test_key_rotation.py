@@ -89,6 +89,24 @@ def test_a_rotation_keeps_old_bundles_verifiable_and_verify_follows_the_chain(
     code, out = verify(tmp_path, fresh)
     assert code == 1
     assert "not signed by this public key" in out
+    # And a tlog-proof of the new checkpoint too
+    proof = api.client.get(
+        f"/v1/subjects/whatsapp/{ALICE}/tlog-proofs",
+        params={"version": 3},
+        headers=api.headers("auditor"),
+    )
+    (tmp_path / "v3.tlog-proof").write_text(proof.text)
+    checked = run_cli(
+        "verify",
+        str(tmp_path / "v3.tlog-proof"),
+        "--public-key",
+        str(tmp_path / "old.pub"),
+        "--public-keys",
+        str(tmp_path / "keys.json"),
+        env=clean_env(),
+        cwd=tmp_path,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     # And the bundle kept from before the rotation still verifies, with or without it
     assert verify(tmp_path, kept)[0] == 0
     assert verify(tmp_path, kept, "--public-keys", str(tmp_path / "keys.json"))[0] == 0
@@ -104,3 +122,26 @@ def test_a_rotation_keeps_old_bundles_verifiable_and_verify_follows_the_chain(
     )
     with pytest.raises(NoteError, match="rotation to key"):
         KeyChain.follow(old_key.public_key(), history)
+
+
+def test_seal_rotate_to_as_an_operator_runs_it(tmp_path: Path) -> None:
+    env = clean_env(CONSENT_LEDGER_SQLITE_PATH=str(tmp_path / "ledger.db"))
+    for name in ("old", "new"):
+        created = run_cli(
+            "keys", "signing-key", "--out", str(tmp_path / f"{name}.pem"), env=env, cwd=tmp_path
+        )
+        assert created.returncode == 0, created.stderr
+    old_env = {**env, "CONSENT_LEDGER_SIGNING_KEY": str(tmp_path / "old.pem")}
+    new_env = {**env, "CONSENT_LEDGER_SIGNING_KEY": str(tmp_path / "new.pem")}
+    assert run_cli("seal", "--once", env=old_env, cwd=tmp_path).returncode == 0
+    # The rotation prints the new verifier key, and logs both key ids
+    rotated = run_cli("seal", "--rotate-to", str(tmp_path / "new.pem"), env=old_env, cwd=tmp_path)
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout.startswith("consent-ledger.local/log+")
+    assert '"signing key rotated"' in rotated.stderr
+    # The old key no longer signs (exit 3); the new one does; rotating to itself is refused
+    assert run_cli("seal", "--once", env=old_env, cwd=tmp_path).returncode == 3
+    assert run_cli("seal", "--once", env=new_env, cwd=tmp_path).returncode == 0
+    same = run_cli("seal", "--rotate-to", str(tmp_path / "new.pem"), env=new_env, cwd=tmp_path)
+    assert same.returncode == 2
+    assert "the new key is the key that signs now" in same.stderr
