@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from api.cli import (
     consume,
+    deliver,
     expire,
     imports,
     keys,
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         expire,
         tenants,
         witness,
+        deliver,
     ):
         module.add_parser(commands)
     return parser

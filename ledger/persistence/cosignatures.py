@@ -116,6 +116,12 @@ class SQLiteCosignatureStore(CosignatureStore):
     def recent_checkpoints(self, limit: int) -> list[SignedHead]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (self.checkpoints,),
+            )
+            if c.fetchone() is None:  # nothing sealed yet: the Merkle tables come with it
+                return []
+            c.execute(
                 f"SELECT tree_size, root_hash, note FROM {self.checkpoints} "
                 "ORDER BY id DESC LIMIT ?",
                 (limit,),
@@ -225,6 +231,13 @@ class PostgresCosignatureStore(CosignatureStore):
             "ORDER BY id DESC LIMIT %s"
         )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                "SELECT to_regclass(%s) IS NOT NULL AS present",
+                (f'"{self.datastore.schema}"."{self.checkpoints}"',),
+            )
+            found = curs.fetchone()
+            if found is None or not found["present"]:  # nothing sealed yet
+                return []
             curs.execute(statement, (limit,))
             return [
                 SignedHead(r["tree_size"], bytes(r["root_hash"]), r["note"])
