@@ -14,15 +14,24 @@ from fastapi.responses import RedirectResponse
 
 from api.console.sessions import COOKIE, Session
 from api.console.state import console_state
+from api.services import Services
 from ledger.domain.roles import Role
+from ledger.persistence.console_sessions import ConsoleSessionTable
 
 SIGNIN_COOKIE = "consent_console_signin"
 SIGNIN_PATH = "/console/signin"
 CONSOLE_ROLES = frozenset({Role.AUDITOR, Role.ADMIN})
 
 
+def session_table(request: Request) -> ConsoleSessionTable:
+    services: Services = request.app.state.services
+    return console_state(request).sessions.bind(services.ledger.store)
+
+
 def current_session(request: Request) -> Session | None:
-    return console_state(request).sessions.get(request.cookies.get(COOKIE))
+    """The signed-in session (a database read: call it off the event loop)."""
+    sessions = console_state(request).sessions
+    return sessions.get(session_table(request), request.cookies.get(COOKIE))
 
 
 def to_signin() -> RedirectResponse:
