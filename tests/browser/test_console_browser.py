@@ -131,6 +131,15 @@ def test_downloads_and_status_as_of_a_date(
     browser.find_element(By.ID, "dl-report").click()
     assert "Consent attestation" in wait_for(browser, "h1")
     assert "Timeline" in browser.page_source
+    assert "@media print" in browser.page_source  # the printable report's stylesheet
+
+    # Signing out ends the session: the console asks for a key again.
+    browser.back()
+    wait_for(browser, "h1", "Find a subject")
+    browser.find_element(By.CSS_SELECTOR, ".bar form button").click()
+    wait_for(browser, "h1", "Sign in")
+    browser.get(f"{live.url}/console")
+    assert "Sign in" in wait_for(browser, "h1")
 
 
 def test_a_second_tenants_key_sees_nothing_of_the_first(
