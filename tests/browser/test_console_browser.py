@@ -28,7 +28,7 @@ def record_alice(live: LiveServer) -> int:
         "source": {"kind": "web_form", "id": "form-991"},
         "evidence": {
             "method": "web_form",
-            "text": "Yes, send me offers and order updates from Acme",
+            "text": "Yes, send me offers and order updates from Acme — ¡sí! 👍",
             "notice": {"id": "signup", "version": "3", "text": "Acme may message you on WhatsApp"},
             "business_name": "Acme",
         },
@@ -107,6 +107,35 @@ def test_an_auditor_finds_a_subject_and_the_browser_verifies_its_bundle(
     assert "event v1: its hash does not match its contents" in badge
     assert browser.find_element(By.ID, "badge").get_attribute("data-result") == "failed"
     screenshot(browser, "console-tampered")
+
+    # Each other part the badge checks turns it red too.
+    original: dict[str, Any] = live.get(
+        f"/v1/subjects/whatsapp/{ALICE}/attestation", role="auditor"
+    ).json()
+    note = original["checkpoint"]["note"]
+    lines = note.split("\n")
+    lines[1] = str(int(lines[1]) + 1)  # the signed tree size
+    cases = {
+        "signature.json": ("checkpoint", {**original["checkpoint"], "note": "\n".join(lines)}),
+        "disclosure.json": (
+            "disclosures",
+            [{**d, "value": "+14155550199"} for d in original["disclosures"]],
+        ),
+        "proof.json": (
+            "events",
+            [original["events"][0], {**original["events"][1], "inclusion_proof": ["00" * 32]}],
+        ),
+    }
+    expected = {
+        "signature.json": "checkpoint: the signature does not verify",
+        "disclosure.json": "does not open its commitment",
+        "proof.json": "event v2: its inclusion proof does not lead to the checkpoint's root",
+    }
+    for name, (key, value) in cases.items():
+        altered = tmp_path / name
+        altered.write_text(json.dumps({**original, key: value}))
+        browser.find_element(By.ID, "bundle-file").send_keys(str(altered))
+        assert expected[name] in wait_for(browser, "#badge", f"FAILED ({name})")
 
 
 def test_downloads_and_status_as_of_a_date(
