@@ -171,3 +171,15 @@ def test_the_operations_page_is_for_admins(api: Api) -> None:
     assert page.status_code == 200
     assert '<rect class="bar"' in page.text
     assert "1 opt-outs by keyword" in page.text
+
+
+def test_a_bad_number_or_date_in_the_search_names_the_field(api: Api) -> None:
+    sign_in(api.client, api.keys["auditor"])
+    bad_number = api.client.get("/console", params={"channel": "whatsapp", "address": "12"})
+    assert bad_number.status_code == 422
+    assert 'id="search-error">address:' in bad_number.text
+    bad_date = api.client.get(
+        "/console", params={"channel": "whatsapp", "address": ALICE, "as_of": "31/12/2026"}
+    )
+    assert bad_date.status_code == 422
+    assert 'id="search-error">as_of:' in bad_date.text
