@@ -29,9 +29,17 @@ def session_table(request: Request) -> ConsoleSessionTable:
 
 
 def current_session(request: Request) -> Session | None:
-    """The signed-in session (a database read: call it off the event loop)."""
-    sessions = console_state(request).sessions
-    return sessions.get(session_table(request), request.cookies.get(COOKIE))
+    """The signed-in session, while its API key is not revoked (database reads: call it
+    off the event loop)."""
+    sessions, table = console_state(request).sessions, session_table(request)
+    session = sessions.get(table, request.cookies.get(COOKIE))
+    if session is None:
+        return None
+    services: Services = request.app.state.services
+    if not services.access.is_active(session.principal.key_id):
+        sessions.close(table, session.id)  # the key was revoked: so is the session
+        return None
+    return session
 
 
 def to_signin() -> RedirectResponse:

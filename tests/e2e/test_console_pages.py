@@ -8,6 +8,8 @@ import re
 
 from fastapi.testclient import TestClient
 
+from ledger.application.api_keys import AccessRegistry
+from ledger.runtime.storage_settings import StorageSettings, access_env
 from tests.e2e.conftest import Api
 
 ALICE = "+14155550100"
@@ -183,3 +185,12 @@ def test_a_bad_number_or_date_in_the_search_names_the_field(api: Api) -> None:
     )
     assert bad_date.status_code == 422
     assert 'id="search-error">as_of:' in bad_date.text
+
+
+def test_revoking_the_key_ends_its_console_sessions(api: Api, storage: StorageSettings) -> None:
+    sign_in(api.client, api.keys["auditor"])
+    assert api.client.get("/console", follow_redirects=False).status_code == 200
+    key_id = api.keys["auditor"].split("_")[1]
+    with AccessRegistry(access_env(storage)) as registry:
+        registry.revoke(key_id)
+    assert api.client.get("/console", follow_redirects=False).status_code == 303
