@@ -194,3 +194,16 @@ def test_revoking_the_key_ends_its_console_sessions(api: Api, storage: StorageSe
     with AccessRegistry(access_env(storage)) as registry:
         registry.revoke(key_id)
     assert api.client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_an_erased_subject_shows_as_erased(api: Api) -> None:
+    record_alice(api)
+    erased = api.client.delete(
+        f"/v1/subjects/whatsapp/{ALICE}/personal-data", headers=api.headers("admin")
+    )
+    assert erased.status_code == 200, erased.text
+    sign_in(api.client, api.keys["auditor"])
+    page = api.client.get("/console", params={"channel": "whatsapp", "address": ALICE})
+    assert 'id="erased"' in page.text
+    assert "Personal data erased" in page.text
+    assert "I agree to receive offers from Acme" not in page.text  # unreadable now

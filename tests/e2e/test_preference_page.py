@@ -197,3 +197,15 @@ def test_sending_the_same_form_twice_records_one_event(site: Api) -> None:
         f"/v1/subjects/whatsapp/{BOB}/history", headers=site.headers("auditor")
     ).json()["events"]
     assert [e["type"] for e in history] == ["opted_in", "opted_out"]
+
+
+def test_after_erasure_the_page_says_so_and_offers_no_withdrawal(site: Api) -> None:
+    opt_bob_in(site)
+    path = mint_link(site)
+    erased = site.client.delete(
+        f"/v1/subjects/whatsapp/{BOB}/personal-data", headers=site.headers("admin")
+    )
+    assert erased.status_code == 200, erased.text
+    page = site.client.get(path)
+    assert "Erased</strong> on" in page.text
+    assert 'id="withdraw-' not in page.text
