@@ -24,6 +24,7 @@ from api.routers import (
     campaigns,
     checkpoints,
     consent_as_of,
+    contacts,
     events,
     health,
     imports,
@@ -33,8 +34,12 @@ from api.routers import (
     optin_requests,
     outbound,
     personal_data,
+    sender_scope,
     subjects,
+    subscriptions,
     tenants,
+    tlog,
+    tlog_proofs,
     webhooks_gupshup,
     webhooks_twilio,
     webhooks_whatsapp,
@@ -118,7 +123,12 @@ def create_app(
         outbound.router,
         optin_deliveries.router,
         campaigns.router,
+        contacts.router,
+        tlog.router,
+        tlog_proofs.router,
         consent_as_of.router,
+        subscriptions.router,
+        sender_scope.router,
     ):
         app.include_router(router)
     # The web pages (issue 16): console, operations dashboard, preference page.

@@ -8,9 +8,12 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ledger.domain.commands import CaptureMethod
+from ledger.domain.contacts import MAX_CONTACT_ID
 from ledger.domain.records import Recorded
 
 MAX_BATCH = 10_000
+# Positions and outbox ids are PostgreSQL bigints: a larger number names nothing.
+MAX_POSITION = 2**63 - 1
 
 
 class Input(BaseModel):
@@ -43,6 +46,9 @@ class EvidenceIn(Input):
     user_agent: str | None = None
     profile_name: str | None = None
     button_payload: str | None = None
+    sender: str | None = Field(
+        default=None, description="the business sender (phone number id, number, brand)"
+    )
 
 
 class EventIn(Input):
@@ -54,6 +60,13 @@ class EventIn(Input):
     source: SourceIn
     evidence: EvidenceIn
     request_id: UUID | None = None
+    contact_id: str | None = Field(
+        default=None,
+        max_length=MAX_CONTACT_ID,
+        description="the business's own id of the person (several numbers, one contact); "
+        "personal data: committed and sealed, never stored in clear in a document",
+        examples=["cust-10042"],
+    )
 
 
 class EventsIn(Input):
@@ -94,6 +107,9 @@ class InboundIn(Input):
     message_id: str
     occurred_at: AwareDatetime | None = None
     profile_name: str | None = None
+    sender: str | None = Field(
+        default=None, description="the business sender the message went to (number, app)"
+    )
 
 
 class InboundOut(BaseModel):
@@ -127,6 +143,13 @@ class OptInRequestIn(Input):
         max_length=64,
         description="how the request was made, e.g. agent; default: the source kind when "
         "it is a capture method, else api",
+    )
+    contact_id: str | None = Field(
+        default=None,
+        max_length=MAX_CONTACT_ID,
+        description="the business's own id of the person (several numbers, one contact); "
+        "personal data: committed and sealed, never stored in clear in a document",
+        examples=["cust-10042"],
     )
 
 
@@ -166,6 +189,13 @@ class SubjectOut(BaseModel):
     )
     pending_request: PendingOut | None = None
     position: int = Field(description="ledger position of the last event applied to this subject")
+    sender: str | None = Field(
+        default=None, description="the sender asked about (?sender=): purposes are its view"
+    )
+    senders: dict[str, dict[str, PurposeOut]] = Field(
+        default_factory=dict,
+        description="opt-outs scoped to one sender that stand, by sender and purpose",
+    )
 
 
 class HistoryOut(BaseModel):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from api.cli import (
     consume,
+    deliver,
     expire,
     imports,
     keys,
@@ -17,6 +18,7 @@ from api.cli import (
     serve,
     tenants,
     verify,
+    witness,
 )
 from api.cli.json_logs import configure_logging
 
@@ -39,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         projections,
         expire,
         tenants,
+        witness,
+        deliver,
     ):
         module.add_parser(commands)
     return parser

@@ -31,6 +31,7 @@ def to_command(tenant: str, key_id: str, item: EventIn) -> RecordConsent:
         occurred_at=item.occurred_at,
         source=Source(kind=item.source.kind, id=item.source.id),
         request_id=item.request_id,
+        contact_id=item.contact_id,
         evidence=Evidence(
             method=evidence.method,
             text=evidence.text,
@@ -41,6 +42,7 @@ def to_command(tenant: str, key_id: str, item: EventIn) -> RecordConsent:
             profile_name=evidence.profile_name,
             button_payload=evidence.button_payload,
             recorded_by=key_id,
+            sender=evidence.sender,
         ),
     )
 
