@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
@@ -181,3 +182,20 @@ def test_a_second_tenants_key_sees_nothing_of_the_first(
     assert "Acme" not in browser.page_source
     browser.get(f"{live.url}/console/subjects/whatsapp/{ALICE}/attestation")
     assert "subject_not_found" in browser.page_source
+
+
+def test_the_console_works_from_the_keyboard(live: LiveServer, browser: WebDriver) -> None:
+    record_alice(live)
+    browser.get(f"{live.url}/console/signin")
+    wait_for(browser, "h1", "Sign in")
+    page = browser.find_element(By.TAG_NAME, "body")
+    page.send_keys(Keys.TAB)  # the skip link comes first
+    assert browser.switch_to.active_element.text == "Skip to content"
+    browser.switch_to.active_element.send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("id") == "api_key"
+    browser.switch_to.active_element.send_keys(live.keys["auditor"], Keys.ENTER)
+    wait_for(browser, "h1", "Find a subject")
+
+    browser.find_element(By.ID, "address").click()
+    browser.switch_to.active_element.send_keys(ALICE, Keys.ENTER)
+    assert "Opted out" in wait_for(browser, "#timeline", "Opted out")
