@@ -138,6 +138,30 @@ def test_an_auditor_finds_a_subject_and_the_browser_verifies_its_bundle(
         browser.find_element(By.ID, "bundle-file").send_keys(str(altered))
         assert expected[name] in wait_for(browser, "#badge", f"FAILED ({name})")
 
+    # The newest event recorded after the checkpoint: amber, not green and not red.
+    unsealed = {"leaf_index": None, "leaf_hash": None, "inclusion_proof": None}
+    newest = tmp_path / "newest-unsealed.json"
+    newest.write_text(
+        json.dumps(
+            {**original, "events": [original["events"][0], {**original["events"][1], **unsealed}]}
+        )
+    )
+    browser.find_element(By.ID, "bundle-file").send_keys(str(newest))
+    badge = wait_for(browser, "#badge", "Not sealed yet (newest-unsealed.json)")
+    assert "v2-v2 were recorded after that checkpoint" in badge
+    assert browser.find_element(By.ID, "badge").get_attribute("data-result") == "unsealed"
+    # An unsealed event before a sealed one is not "newest": red.
+    oldest = tmp_path / "oldest-unsealed.json"
+    oldest.write_text(
+        json.dumps(
+            {**original, "events": [{**original["events"][0], **unsealed}, original["events"][1]]}
+        )
+    )
+    browser.find_element(By.ID, "bundle-file").send_keys(str(oldest))
+    assert "event v2: sealed after an event that is not" in wait_for(
+        browser, "#badge", "FAILED (oldest-unsealed.json)"
+    )
+
 
 def test_downloads_and_status_as_of_a_date(
     live: LiveServer, browser: WebDriver, tmp_path: Path
