@@ -3,15 +3,24 @@ and nothing a caller sends can make the server hold memory or threads (issue 13)
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from api.csv_cells import neutralise
 from api.errors import MAX_MESSAGE
 from ledger.application.api_keys import CACHE_ENTRIES
+from ledger.application.consent_ledger import ConsentLedger
 from ledger.domain.bounded_cache import CACHES
+from ledger.runtime.storage_settings import StorageSettings
 from tests.e2e.conftest import Api
+from tests.support.attestation import new_sealer
+from tests.support.gateways import wa_body, wa_messages, wa_payload, wa_sign, wa_text
+from tests.support.webhooks import APP_SECRET, GUPSHUP_TOKEN, configure
 
 ALICE = "+14155550100"
 
@@ -183,3 +192,89 @@ def test_a_read_after_a_position_never_recorded_answers_at_once(api: Api) -> Non
     )
     assert caught_up.status_code == 200
     assert caught_up.json()["purposes"]["*"]["status"] == "opted_out"
+
+
+NESTED = b'{"object":"whatsapp_business_account","entry":' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+
+
+def test_a_ten_thousand_level_body_validly_signed_is_a_400_at_both_webhooks(api: Api) -> None:
+    configure(api, "whatsapp", "gupshup")
+    whatsapp = api.client.post(
+        "/v1/webhooks/whatsapp/acme",
+        content=NESTED,
+        headers={
+            "X-Hub-Signature-256": wa_sign(APP_SECRET, NESTED),
+            "content-type": "application/json",
+        },
+    )
+    assert refused(whatsapp, 400, None)["code"] == "malformed_json"
+    gupshup = api.client.post(
+        "/v1/webhooks/gupshup/acme",
+        content=NESTED,
+        headers={"Authorization": f"Bearer {GUPSHUP_TOKEN}", "content-type": "application/json"},
+    )
+    assert refused(gupshup, 400, None)["code"] == "malformed_json"
+
+
+def test_a_lone_surrogate_in_a_signed_webhook_is_a_400_and_nothing_is_stored(api: Api) -> None:
+    configure(api, "whatsapp")
+    change = wa_messages(wa_text("wamid.s1", ALICE[1:], "STOP"), profile=(ALICE[1:], "NAME"))
+    body = wa_body(wa_payload(change)).replace(b'"NAME"', b'"\\ud800"')
+    response = api.client.post(
+        "/v1/webhooks/whatsapp/acme",
+        content=body,
+        headers={
+            "X-Hub-Signature-256": wa_sign(APP_SECRET, body),
+            "content-type": "application/json",
+        },
+    )
+    assert refused(response, 400, None)["code"] == "malformed_json"
+    assert history(api) == []
+
+
+CSV_HEADER = "channel,address,type,purposes,occurred_at,text\n"
+
+
+def csv_row(n: int, text: str = "I agree") -> str:
+    return f"whatsapp,+1415555{n:04d},opted_in,marketing,2024-03-01T10:00:00Z,{text}\n"
+
+
+def test_an_import_with_a_huge_cell_at_row_1003_is_refused_whole_naming_row_and_column(
+    api: Api,
+) -> None:
+    rows = "".join(csv_row(n) for n in range(1001))  # rows 2 to 1002
+    body = CSV_HEADER + rows + csv_row(1001, "x" * 140_000)  # row 1003
+    response = api.client.post(
+        "/v1/imports", headers={**api.headers(), "content-type": "text/csv"}, content=body.encode()
+    )
+    error = refused(response, 422, "rows[1003].text")
+    assert error["code"] == "cell_too_long"
+    assert "row 1003" in error["message"]
+    first = api.client.get("/v1/subjects/whatsapp/+14155550000/history", headers=api.headers())
+    assert first.json()["events"] == []  # nothing of the 1,001 good rows was stored
+
+
+def test_csv_exports_neutralise_formulas_even_after_a_tab(
+    api: Api, storage: StorageSettings
+) -> None:
+    for cell in ("=1+1", "+cmd", "-2+3", "@SUM(A1)", "\t=HYPERLINK(1)", "\r=1", " =1"):
+        assert neutralise(cell).startswith("'"), repr(cell)
+    for cell in ("+14155550100", "-3", "I agree", ""):
+        assert neutralise(cell) == cell
+    formula = '\t=HYPERLINK("http://evil.example")'
+    recorded = event(evidence={"method": "web_form", "text": formula})
+    posted = api.client.post("/v1/events", json={"events": [recorded]}, headers=api.headers())
+    assert posted.status_code == 200, posted.text
+    ledger = ConsentLedger(storage.eventsourcing_env())
+    try:
+        new_sealer(ledger, Ed25519PrivateKey.generate()).checkpoint_once()
+    finally:
+        ledger.close()
+    response = api.client.get(
+        f"/v1/subjects/whatsapp/{ALICE}/attestation",
+        params={"format": "csv"},
+        headers=api.headers("auditor"),
+    )
+    assert response.status_code == 200, response.text
+    [row] = list(csv.DictReader(io.StringIO(response.text)))
+    assert row["text"] == "'" + formula
