@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -278,3 +279,35 @@ def test_csv_exports_neutralise_formulas_even_after_a_tab(
     assert response.status_code == 200, response.text
     [row] = list(csv.DictReader(io.StringIO(response.text)))
     assert row["text"] == "'" + formula
+
+
+def test_bad_units_sent_beside_good_ones_fail_alone_in_the_shared_group_commit(api: Api) -> None:
+    """NUL bytes in message ids and source ids (which PostgreSQL cannot store) are sent
+    at the same time as valid writes of two tenants: only the bad ones are refused."""
+
+    def send(n: int) -> tuple[str, int]:
+        bad = n % 3 == 0
+        key = "other_tenant" if n % 2 else "ingest"
+        message_id = f"wamid.{n}\x00" if bad else f"wamid.{n}"
+        if n % 5 == 0:
+            item = event(
+                address=f"+1415555{n:04d}",
+                source={"kind": "web_form", "id": message_id},
+            )
+            response = api.client.post(
+                "/v1/events",
+                headers=api.headers("all" if key == "ingest" else key),
+                json={"events": [item]},
+            )
+        else:
+            response = api.client.post(
+                "/v1/messages/inbound",
+                headers=api.headers(key),
+                json=inbound(**{"from": f"+1415555{n:04d}", "message_id": message_id}),
+            )
+        return ("bad" if bad else "good"), response.status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(send, range(120)))
+    assert {status for kind, status in answers if kind == "bad"} == {422}
+    assert {status for kind, status in answers if kind == "good"} == {200}
