@@ -15,6 +15,7 @@ from api.cli.json_logs import configure_logging
 from api.errors import install_error_handlers
 from api.gateways.services import GatewayServices
 from api.openapi_errors import declare_error_answers
+from api.openapi_rules import document_path_rules
 from api.raw_body import add_raw_body_schemas
 from api.readiness import Readiness
 from api.request_log import RequestLog
@@ -97,6 +98,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
     install_error_handlers(app)
     add_raw_body_schemas(app)
     declare_error_answers(app)
+    document_path_rules(app)
     for router in (
         health.router,
         events.router,

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from api.openapi_rules import (
+    ADDRESS,
+    CHANNEL,
+    EVENT_TYPE,
+    PURPOSE,
+    SHORT,
+    SOURCE_ID,
+    SOURCE_KIND,
+    TEXT,
+)
 from ledger.domain.commands import CaptureMethod
 from ledger.domain.records import Recorded
 
@@ -20,16 +30,23 @@ class Input(BaseModel):
 
 
 class SourceIn(Input):
-    kind: str = Field(description="who reported it: web_form, message, import, api, a gateway…")
+    kind: str = Field(
+        description="who reported it: web_form, message, import, api, a gateway…",
+        json_schema_extra=SOURCE_KIND,
+    )
     id: str | None = Field(
-        default=None, description="its id there; the same (kind, id) is recorded once per tenant"
+        default=None,
+        description="its id there; the same (kind, id) is recorded once per tenant",
+        json_schema_extra=SOURCE_ID,
     )
 
 
 class NoticeIn(Input):
-    id: str
-    version: str
-    text: str | None = Field(default=None, description="the notice or template text shown")
+    id: str = Field(json_schema_extra=SHORT)
+    version: str = Field(json_schema_extra=SHORT)
+    text: str | None = Field(
+        default=None, description="the notice or template text shown", json_schema_extra=TEXT
+    )
 
 
 class EvidenceIn(Input):
@@ -38,20 +55,24 @@ class EvidenceIn(Input):
         description="how consent was captured: a built-in method or one the tenant added",
         examples=[m.value for m in CaptureMethod],
     )
-    text: str | None = Field(default=None, description="verbatim text the person sent or saw")
+    text: str | None = Field(
+        default=None, description="verbatim text the person sent or saw", json_schema_extra=TEXT
+    )
     notice: NoticeIn | None = None
-    business_name: str | None = None
-    ip: str | None = None
-    user_agent: str | None = None
-    profile_name: str | None = None
-    button_payload: str | None = None
+    business_name: str | None = Field(default=None, json_schema_extra=SHORT)
+    ip: str | None = Field(default=None, json_schema_extra=SHORT)
+    user_agent: str | None = Field(default=None, json_schema_extra=TEXT)
+    profile_name: str | None = Field(default=None, json_schema_extra=SHORT)
+    button_payload: str | None = Field(default=None, json_schema_extra=SHORT)
 
 
 class EventIn(Input):
-    type: str = Field(examples=["opted_in"])
-    channel: str = Field(examples=["whatsapp"])
-    address: str = Field(examples=["+14155550100"])
-    purposes: list[str] = Field(default_factory=list, examples=[["marketing"]])
+    type: str = Field(examples=["opted_in"], json_schema_extra=EVENT_TYPE)
+    channel: str = Field(examples=["whatsapp"], json_schema_extra=CHANNEL)
+    address: str = Field(examples=["+14155550100"], json_schema_extra=ADDRESS)
+    purposes: list[Annotated[str, Field(json_schema_extra=PURPOSE)]] = Field(
+        default_factory=list, examples=[["marketing"]]
+    )
     occurred_at: AwareDatetime
     source: SourceIn
     evidence: EvidenceIn
@@ -89,13 +110,13 @@ class EventsOut(BaseModel):
 
 
 class InboundIn(Input):
-    channel: str
-    from_: str = Field(alias="from", examples=["+14155550100"])
-    text: str | None = None
-    button_payload: str | None = None
-    message_id: str
+    channel: str = Field(json_schema_extra=CHANNEL)
+    from_: str = Field(alias="from", examples=["+14155550100"], json_schema_extra=ADDRESS)
+    text: str | None = Field(default=None, json_schema_extra=TEXT)
+    button_payload: str | None = Field(default=None, json_schema_extra=SHORT)
+    message_id: str = Field(json_schema_extra=SOURCE_ID)
     occurred_at: AwareDatetime | None = None
-    profile_name: str | None = None
+    profile_name: str | None = Field(default=None, json_schema_extra=SHORT)
 
 
 class InboundOut(BaseModel):
@@ -112,17 +133,17 @@ class InboundOut(BaseModel):
 
 
 class TemplateIn(Input):
-    id: str
-    version: str
-    text: str
+    id: str = Field(json_schema_extra=SHORT)
+    version: str = Field(json_schema_extra=SHORT)
+    text: str = Field(json_schema_extra=TEXT)
 
 
 class OptInRequestIn(Input):
-    channel: str
-    address: str
-    purposes: list[str] = Field(min_length=1)
+    channel: str = Field(json_schema_extra=CHANNEL)
+    address: str = Field(json_schema_extra=ADDRESS)
+    purposes: list[Annotated[str, Field(json_schema_extra=PURPOSE)]] = Field(min_length=1)
     template: TemplateIn
-    business_name: str
+    business_name: str = Field(json_schema_extra=SHORT)
     source: SourceIn | None = None
     method: str | None = Field(
         default=None,

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from api.deps import Campaign, ServicesDep
 from api.errors import ApiError
+from api.openapi_rules import ADDRESS, CHANNEL, PURPOSE
 from api.schemas import MAX_POSITION, ErrorOut, Input
 from api.services import Services
 from api.streaming import chosen_format, stream_rows
@@ -45,9 +46,11 @@ CursorParam = Annotated[
 
 
 class EligibilityIn(Input):
-    channel: str
-    purpose: str
-    addresses: list[str] = Field(min_length=1, max_length=MAX_ADDRESSES)
+    channel: str = Field(json_schema_extra=CHANNEL)
+    purpose: str = Field(json_schema_extra=PURPOSE)
+    addresses: list[Annotated[str, Field(json_schema_extra=ADDRESS)]] = Field(
+        min_length=1, max_length=MAX_ADDRESSES
+    )
 
 
 def queries_for(services: Services, after: int | None) -> tuple[ConsentQueries, int]:

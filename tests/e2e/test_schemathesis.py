@@ -114,3 +114,25 @@ def test_no_operation_answers_a_500_or_breaks_its_declared_contract(
         timeout=MAX_SECONDS * 3,
     )
     assert time.monotonic() - started < MAX_SECONDS, "a hang"
+
+
+def test_the_document_carries_the_rules_and_the_error_answers() -> None:
+    document = built_document()
+    schemas = document["components"]["schemas"]
+    inbound = schemas["InboundIn"]["properties"]
+    assert inbound["channel"]["enum"] == ["whatsapp", "sms"]
+    assert inbound["from"]["maxLength"] == 64
+    assert schemas["EventIn"]["properties"]["purposes"]["items"]["pattern"]
+    assert schemas["EventIn"]["properties"]["type"]["enum"]
+    assert schemas["EvidenceIn"]["properties"]["profile_name"]["maxLength"] == 256
+    status = document["paths"]["/v1/subjects/{channel}/{address}"]["get"]
+    assert {p["name"]: p["schema"].get("enum") for p in status["parameters"]}["channel"]
+    for path, operations in document["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, operation in operations.items():
+            declared = set(operation["responses"])
+            assert {"422", "503"} <= declared, (method, path)
+            assert declared & {"401", "403"}, (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413"} <= declared, (method, path)
