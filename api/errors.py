@@ -107,9 +107,11 @@ def install_error_handlers(app: FastAPI) -> None:
                 ),
                 status_code=400,
             )
-        code = {"missing": "missing_field", "extra_forbidden": "unknown_field"}.get(
-            kind, "invalid_input"
-        )
+        code = {
+            "missing": "missing_field",
+            "extra_forbidden": "unknown_field",
+            "invalid_text": "invalid_text",
+        }.get(kind, "invalid_input")
         if field == "events" and kind == "too_long":
             code = "batch_too_large"
         message = f"{field or 'body'}: {first.get('msg', 'invalid')}"

@@ -17,6 +17,7 @@ from api.openapi_rules import (
     SOURCE_KIND,
     TEXT,
 )
+from api.text_fields import Text
 from ledger.domain.commands import CaptureMethod
 from ledger.domain.records import Recorded
 
@@ -30,11 +31,11 @@ class Input(BaseModel):
 
 
 class SourceIn(Input):
-    kind: str = Field(
+    kind: Text = Field(
         description="who reported it: web_form, message, import, api, a gateway…",
         json_schema_extra=SOURCE_KIND,
     )
-    id: str | None = Field(
+    id: Text | None = Field(
         default=None,
         description="its id there; the same (kind, id) is recorded once per tenant",
         json_schema_extra=SOURCE_ID,
@@ -42,35 +43,35 @@ class SourceIn(Input):
 
 
 class NoticeIn(Input):
-    id: str = Field(json_schema_extra=SHORT)
-    version: str = Field(json_schema_extra=SHORT)
-    text: str | None = Field(
+    id: Text = Field(json_schema_extra=SHORT)
+    version: Text = Field(json_schema_extra=SHORT)
+    text: Text | None = Field(
         default=None, description="the notice or template text shown", json_schema_extra=TEXT
     )
 
 
 class EvidenceIn(Input):
-    method: str = Field(
+    method: Text = Field(
         max_length=64,
         description="how consent was captured: a built-in method or one the tenant added",
         examples=[m.value for m in CaptureMethod],
     )
-    text: str | None = Field(
+    text: Text | None = Field(
         default=None, description="verbatim text the person sent or saw", json_schema_extra=TEXT
     )
     notice: NoticeIn | None = None
-    business_name: str | None = Field(default=None, json_schema_extra=SHORT)
-    ip: str | None = Field(default=None, json_schema_extra=SHORT)
-    user_agent: str | None = Field(default=None, json_schema_extra=TEXT)
-    profile_name: str | None = Field(default=None, json_schema_extra=SHORT)
-    button_payload: str | None = Field(default=None, json_schema_extra=SHORT)
+    business_name: Text | None = Field(default=None, json_schema_extra=SHORT)
+    ip: Text | None = Field(default=None, json_schema_extra=SHORT)
+    user_agent: Text | None = Field(default=None, json_schema_extra=TEXT)
+    profile_name: Text | None = Field(default=None, json_schema_extra=SHORT)
+    button_payload: Text | None = Field(default=None, json_schema_extra=SHORT)
 
 
 class EventIn(Input):
-    type: str = Field(examples=["opted_in"], json_schema_extra=EVENT_TYPE)
-    channel: str = Field(examples=["whatsapp"], json_schema_extra=CHANNEL)
-    address: str = Field(examples=["+14155550100"], json_schema_extra=ADDRESS)
-    purposes: list[Annotated[str, Field(json_schema_extra=PURPOSE)]] = Field(
+    type: Text = Field(examples=["opted_in"], json_schema_extra=EVENT_TYPE)
+    channel: Text = Field(examples=["whatsapp"], json_schema_extra=CHANNEL)
+    address: Text = Field(examples=["+14155550100"], json_schema_extra=ADDRESS)
+    purposes: list[Annotated[Text, Field(json_schema_extra=PURPOSE)]] = Field(
         default_factory=list, examples=[["marketing"]]
     )
     occurred_at: AwareDatetime
@@ -110,13 +111,13 @@ class EventsOut(BaseModel):
 
 
 class InboundIn(Input):
-    channel: str = Field(json_schema_extra=CHANNEL)
-    from_: str = Field(alias="from", examples=["+14155550100"], json_schema_extra=ADDRESS)
-    text: str | None = Field(default=None, json_schema_extra=TEXT)
-    button_payload: str | None = Field(default=None, json_schema_extra=SHORT)
-    message_id: str = Field(json_schema_extra=SOURCE_ID)
+    channel: Text = Field(json_schema_extra=CHANNEL)
+    from_: Text = Field(alias="from", examples=["+14155550100"], json_schema_extra=ADDRESS)
+    text: Text | None = Field(default=None, json_schema_extra=TEXT)
+    button_payload: Text | None = Field(default=None, json_schema_extra=SHORT)
+    message_id: Text = Field(json_schema_extra=SOURCE_ID)
     occurred_at: AwareDatetime | None = None
-    profile_name: str | None = Field(default=None, json_schema_extra=SHORT)
+    profile_name: Text | None = Field(default=None, json_schema_extra=SHORT)
 
 
 class InboundOut(BaseModel):
@@ -133,19 +134,19 @@ class InboundOut(BaseModel):
 
 
 class TemplateIn(Input):
-    id: str = Field(json_schema_extra=SHORT)
-    version: str = Field(json_schema_extra=SHORT)
-    text: str = Field(json_schema_extra=TEXT)
+    id: Text = Field(json_schema_extra=SHORT)
+    version: Text = Field(json_schema_extra=SHORT)
+    text: Text = Field(json_schema_extra=TEXT)
 
 
 class OptInRequestIn(Input):
-    channel: str = Field(json_schema_extra=CHANNEL)
-    address: str = Field(json_schema_extra=ADDRESS)
-    purposes: list[Annotated[str, Field(json_schema_extra=PURPOSE)]] = Field(min_length=1)
+    channel: Text = Field(json_schema_extra=CHANNEL)
+    address: Text = Field(json_schema_extra=ADDRESS)
+    purposes: list[Annotated[Text, Field(json_schema_extra=PURPOSE)]] = Field(min_length=1)
     template: TemplateIn
-    business_name: str = Field(json_schema_extra=SHORT)
+    business_name: Text = Field(json_schema_extra=SHORT)
     source: SourceIn | None = None
-    method: str | None = Field(
+    method: Text | None = Field(
         default=None,
         max_length=64,
         description="how the request was made, e.g. agent; default: the source kind when "

@@ -21,6 +21,7 @@ from api.openapi_rules import ADDRESS, CHANNEL, PURPOSE
 from api.schemas import MAX_POSITION, ErrorOut, Input
 from api.services import Services
 from api.streaming import chosen_format, stream_rows
+from api.text_fields import Text
 from ledger.domain.addresses import parse_channel
 from ledger.domain.errors import InvalidInput
 from ledger.domain.times import format_time
@@ -46,9 +47,9 @@ CursorParam = Annotated[
 
 
 class EligibilityIn(Input):
-    channel: str = Field(json_schema_extra=CHANNEL)
-    purpose: str = Field(json_schema_extra=PURPOSE)
-    addresses: list[Annotated[str, Field(json_schema_extra=ADDRESS)]] = Field(
+    channel: Text = Field(json_schema_extra=CHANNEL)
+    purpose: Text = Field(json_schema_extra=PURPOSE)
+    addresses: list[Annotated[Text, Field(json_schema_extra=ADDRESS)]] = Field(
         min_length=1, max_length=MAX_ADDRESSES
     )
 

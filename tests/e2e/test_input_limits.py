@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -311,3 +312,56 @@ def test_bad_units_sent_beside_good_ones_fail_alone_in_the_shared_group_commit(a
         answers = list(pool.map(send, range(120)))
     assert {status for kind, status in answers if kind == "bad"} == {422}
     assert {status for kind, status in answers if kind == "good"} == {200}
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\ud800"])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("put", "/v1/tenants/acme/texts", lambda v: {"help": f"Reply STOP{v}"}, "help"),
+        (
+            "put",
+            "/v1/tenants/acme/gateways/gupshup",
+            lambda v: {"app_name": v, "token": "t"},
+            "app_name",
+        ),
+        ("put", "/v1/tenants/acme/capture-methods", lambda v: {"methods": [v]}, "methods[0]"),
+        (
+            "post",
+            "/v1/eligibility",
+            lambda v: {"channel": "whatsapp", "purpose": "marketing", "addresses": [v]},
+            "addresses[0]",
+        ),
+        (
+            "post",
+            "/v1/optin-requests",
+            lambda v: {
+                "channel": "whatsapp",
+                "address": ALICE,
+                "purposes": ["marketing"],
+                "template": {"id": "t", "version": "1", "text": f"Reply YES{v}"},
+                "business_name": "Acme",
+            },
+            "template.text",
+        ),
+    ],
+)
+def test_nul_and_lone_surrogates_in_any_body_string_are_a_422_naming_the_field(
+    api: Api, bad: str, method: str, path: str, body: Any, field: str
+) -> None:
+    # json.dumps escapes both (\\u0000, \\ud800), as a client's JSON library would.
+    content = json.dumps(body(bad)).encode()
+    response = api.client.request(
+        method.upper(),
+        path,
+        headers={
+            **api.headers("admin" if "tenants" in path else "all"),
+            "content-type": "application/json",
+        },
+        content=content,
+    )
+    assert refused(response, 422, field)["code"] == "invalid_text"
+    settings = api.client.get("/v1/tenants/acme", headers=api.headers("admin")).json()
+    assert "gupshup" not in settings["gateways"]
+    assert all(bad not in text for text in settings["texts"].values())
+    assert history(api) == []
