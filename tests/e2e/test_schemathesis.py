@@ -13,6 +13,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,13 @@ from schemathesis.checks import (
 from api.app import create_app
 from api.serve_settings import ServeSettings
 from ledger.runtime.storage_settings import StorageSettings
+from tests.support.postgres import fresh_database
 from tests.support.processes import clean_env, free_port, run_cli, start_cli, wait_healthy
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "80"))
 RANDOM = os.environ.get("FUZZ_RANDOM") == "1"
+# The storage backends a run fuzzes: SQLite in `make test`, both in `make fuzz`.
+BACKENDS = os.environ.get("FUZZ_BACKENDS", "sqlite").split(",")
 MAX_SECONDS = 10.0
 CHECKS = [
     not_a_server_error,
@@ -53,11 +57,24 @@ class Served:
         self.session = requests.Session()
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    with ExitStack() as stack:
+        database = {}
+        if request.param == "postgres":
+            server: str = request.getfixturevalue("pg_server")
+            database["DATABASE_URL"] = stack.enter_context(fresh_database(server))
+        yield from _serve(tmp_path_factory, database)
+
+
+def _serve(tmp_path_factory: pytest.TempPathFactory, database: dict[str, str]) -> Iterator[Served]:
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     port = free_port()
     env = clean_env(
+        **database,
+        CONSENT_LEDGER_WORKERS="1",
         CONSENT_LEDGER_SQLITE_PATH=str(tmp / "ledger.db"),
         CONSENT_LEDGER_METRICS_PORT="0",
         CONSENT_LEDGER_SEAL_EVERY_SECONDS="0",
