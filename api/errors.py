@@ -111,10 +111,16 @@ def install_error_handlers(app: FastAPI) -> None:
             "missing": "missing_field",
             "extra_forbidden": "unknown_field",
             "invalid_text": "invalid_text",
+            "string_too_long": "too_long",
         }.get(kind, "invalid_input")
+        message = f"{field or 'body'}: {first.get('msg', 'invalid')}"
         if field == "events" and kind == "too_long":
             code = "batch_too_large"
-        message = f"{field or 'body'}: {first.get('msg', 'invalid')}"
+        elif kind == "too_long" and isinstance(first.get("input"), str):
+            # A string whose limit pydantic checked after its validator (``Text``).
+            code = "too_long"
+            limit = first.get("ctx", {}).get("max_length")
+            message = f"{field}: longer than {limit} characters"
         return JSONResponse(error_body(code, message, field or None), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

@@ -365,3 +365,28 @@ def test_nul_and_lone_surrogates_in_any_body_string_are_a_422_naming_the_field(
     assert "gupshup" not in settings["gateways"]
     assert all(bad not in text for text in settings["texts"].values())
     assert history(api) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/tenants/acme/texts", {"help": "h" * 1025}, "help"),
+        ("/v1/tenants/acme/keywords", {"buttons": {"b" * 257: "accept"}}, "buttons"),
+        ("/v1/tenants/acme/keywords", {"opt_out": ["S" * 65]}, "opt_out[0]"),
+        ("/v1/tenants/acme/gateways/gupshup", {"app_name": "a" * 2049, "token": "t"}, "app_name"),
+        (
+            "/v1/tenants/acme/first-message-request",
+            {"enabled": True, "template": {"id": "t", "version": "1", "text": "x" * 4097}},
+            "template.text",
+        ),
+    ],
+)
+def test_every_tenant_setting_string_has_a_length_limit(
+    api: Api, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = api.client.put(path, json=body, headers=api.headers("admin"))
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["field"].startswith(field), error
+    assert error["code"] == "too_long"
+    assert len(response.content) < 1_000  # the value is not echoed back
