@@ -14,6 +14,7 @@ from ledger.attestation.checkpoint_loop import CheckpointLoop
 from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.embedded_checkpoints import start_checkpoints
 from ledger.attestation.storage import open_merkle_store
+from ledger.domain.addresses import bound_address_cache
 from ledger.domain.errors import InvalidInput, NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
 from ledger.runtime.leadership import Leadership
@@ -39,6 +40,8 @@ class Services:
 
     def __post_init__(self) -> None:
         self.waiters = threading.BoundedSemaphore(self.settings.read_waiters)
+        self.access.cache_entries = self.settings.key_cache_entries
+        bound_address_cache(self.settings.address_cache_entries)
 
     @classmethod
     def start(cls, settings: ServeSettings, storage: StorageSettings) -> Services:

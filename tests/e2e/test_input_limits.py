@@ -16,7 +16,6 @@ from prometheus_client import REGISTRY
 
 from api.csv_cells import neutralise
 from api.errors import MAX_MESSAGE
-from ledger.application import api_keys
 from ledger.application.api_keys import CACHE_ENTRIES
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.domain.bounded_cache import CACHES
@@ -394,17 +393,15 @@ def test_every_tenant_setting_string_has_a_length_limit(
     assert len(response.content) < 1_000  # the value is not echoed back
 
 
-def test_the_key_cache_evicts_its_oldest_entries_and_counts_them(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(api_keys, "CACHE_ENTRIES", 5)
+def test_the_key_cache_evicts_its_oldest_entries_and_counts_them(api: Api) -> None:
+    services = api.client.app.state.services  # type: ignore[attr-defined]
+    services.access.cache_entries = 5  # as CONSENT_LEDGER_KEY_CACHE_ENTRIES=5 would
     before = REGISTRY.get_sample_value(
         "consent_ledger_cache_evictions_total", {"cache": "api_keys"}
     )
     for n in range(12):
         wrong = api.client.get("/v1/outbound", headers={"Authorization": f"Bearer cl_{n:016x}_x"})
         assert wrong.status_code == 401
-    services = api.client.app.state.services  # type: ignore[attr-defined]
     assert len(services.access._cache) <= 5
     after = REGISTRY.get_sample_value("consent_ledger_cache_evictions_total", {"cache": "api_keys"})
     assert (after or 0) - (before or 0) >= 7
