@@ -125,9 +125,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            error.status_code, "http_error"
-        )
+        # (FastAPI raises a 400 only when it cannot parse a body: deep nesting and the like.)
+        code = {
+            400: "malformed_json",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "body_too_large",
+        }.get(error.status_code, "http_error")
         return JSONResponse(
             error_body(code, str(error.detail)),
             status_code=error.status_code,

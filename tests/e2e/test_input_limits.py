@@ -408,3 +408,23 @@ def test_the_key_cache_evicts_its_oldest_entries_and_counts_them(api: Api) -> No
     metrics = api.client.get("/metrics").text
     assert 'consent_ledger_cache_evictions_total{cache="api_keys"}' in metrics
     assert 'consent_ledger_cache_entries{cache="addresses"}' in metrics
+
+
+@pytest.mark.parametrize(
+    ("path", "role"),
+    [
+        ("/v1/events", "all"),
+        ("/v1/messages/inbound", "ingest"),
+        ("/v1/eligibility", "campaign"),
+        ("/v1/optin-requests", "ingest"),
+    ],
+)
+def test_a_ten_thousand_level_body_is_a_400_on_the_json_routes(
+    api: Api, path: str, role: str
+) -> None:
+    nested = b'{"x":' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+    response = api.client.post(
+        path, headers={**api.headers(role), "content-type": "application/json"}, content=nested
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "malformed_json"
