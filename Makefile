@@ -55,6 +55,14 @@ browser-tools:
 soak: $(VENV)/.dev-installed
 	SOAK_SECONDS=600 $(BIN)/pytest tests/e2e/test_soak.py -s -q
 
+# Schemathesis against /openapi.json of a real `serve`, every /v1 operation: the run in
+# `make test` is 80 repeatable cases per operation on SQLite; this one is 1,000 random
+# ones each, on SQLite and on PostgreSQL.
+.PHONY: fuzz
+fuzz: $(VENV)/.dev-installed
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} FUZZ_RANDOM=1 FUZZ_BACKENDS=sqlite,postgres \
+		$(BIN)/pytest tests/e2e/test_schemathesis.py
+
 bench: $(VENV)/.dev-installed bench-tools
 	$(BIN)/python -m bench
 

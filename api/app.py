@@ -16,6 +16,8 @@ from api.console.install import install_console
 from api.console.settings import ConsoleSettings
 from api.errors import install_error_handlers
 from api.gateways.services import GatewayServices
+from api.openapi_errors import declare_error_answers
+from api.openapi_rules import document_path_rules
 from api.raw_body import add_raw_body_schemas
 from api.readiness import Readiness
 from api.request_log import RequestLog
@@ -108,6 +110,8 @@ def create_app(
     )
     install_error_handlers(app)
     add_raw_body_schemas(app)
+    declare_error_answers(app)
+    document_path_rules(app)
     for router in (
         health.router,
         events.router,

@@ -19,6 +19,7 @@ from ledger.attestation.storage import open_cosignature_store, open_merkle_store
 from ledger.attestation.witness_settings import WitnessSettings
 from ledger.attestation.witnessed import WitnessedCheckpoints
 from ledger.crypto.secret_box import SecretBox, SecretsSettings
+from ledger.domain.addresses import bound_address_cache
 from ledger.domain.errors import InvalidInput, NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
 from ledger.publishing.webhooks.in_process import SenderThread, start_in_serve
@@ -47,6 +48,8 @@ class Services:
 
     def __post_init__(self) -> None:
         self.waiters = threading.BoundedSemaphore(self.settings.read_waiters)
+        self.access.cache_entries = self.settings.key_cache_entries
+        bound_address_cache(self.settings.address_cache_entries)
 
     @classmethod
     def start(cls, settings: ServeSettings, storage: StorageSettings) -> Services:
