@@ -23,6 +23,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
 
+from tests.support.kafka import Broker
 from tests.support.processes import clean_env, free_port, run_cli, start_cli, wait_healthy
 
 ROLES_SQL = Path(__file__).parents[2] / "docs" / "sql" / "roles.sql"
@@ -104,41 +105,60 @@ def _run(*args: str, env: dict[str, str], cwd: Path) -> str:
 
 
 def test_the_services_run_as_a_role_that_cannot_change_the_ledger(
-    roles: Roles, tmp_path: Path
+    roles: Roles, tmp_path: Path, broker: Broker
 ) -> None:
     # Given the schema created by the owner, the service role granted
     owner_env = clean_env(DATABASE_URL=roles.url(roles.owner))
     _run("schema", "create", "--grant-to", roles.service, env=owner_env, cwd=tmp_path)
-    env = clean_env(DATABASE_URL=roles.url(roles.service), CONSENT_LEDGER_WORKERS="1")
-    # When keys are issued, the API writes and the sealer runs, all as the service role
+    env = clean_env(
+        DATABASE_URL=roles.url(roles.service),
+        CONSENT_LEDGER_WORKERS="1",
+        CONSENT_LEDGER_METRICS_PORT="0",
+        CONSENT_LEDGER_PUBLISH_POLL_SECONDS="0.2",
+        CONSENT_LEDGER_RECONCILE_SECONDS="0.2",
+        CONSENT_LEDGER_READ_WAIT_SECONDS="30",
+        **broker.env(broker.settings()),
+    )
+    # When keys are issued, the API writes, the publisher and the consumers follow, and
+    # the sealer runs: all as the service role
     ingest = _run(
         "keys", "create", "--tenant", "acme", "--roles", "ingest,auditor", env=env, cwd=tmp_path
     )
     admin = _run("keys", "create", "--tenant", "acme", "--roles", "admin", env=env, cwd=tmp_path)
     port = free_port()
-    process = start_cli(
-        "serve", "--port", str(port), env=env, cwd=tmp_path, log=tmp_path / "serve.log"
-    )
+    processes = [
+        start_cli(*args, env=env, cwd=tmp_path, log=tmp_path / f"{args[0]}.log")
+        for args in (("serve", "--port", str(port)), ("publish",), ("consume",))
+    ]
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(base, process, timeout=60)
-        writes = _writes(
-            base, {"Authorization": f"Bearer {ingest}"}, {"Authorization": f"Bearer {admin}"}
-        )
+        wait_healthy(base, processes[0], timeout=60)
+        auth = {"Authorization": f"Bearer {ingest}"}
+        writes = _writes(base, auth, {"Authorization": f"Bearer {admin}"})
         for response in writes:
             assert response.status_code < 300, (response.request.url, response.text)
+        # the read model (kept by `consume`, from what `publish` sent) catches up
+        last = int(writes[0].json()["results"][0]["position"])
+        status = httpx.get(
+            f"{base}/v1/subjects/whatsapp/{ALICE}?after={last}", headers=auth, timeout=60
+        )
+        assert status.status_code == 200, status.text
+        assert status.json()["purposes"]["marketing"]["status"] == "opted_in"
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            assert process.wait(timeout=30) in (0, -signal.SIGTERM)
     key_file = tmp_path / "signing.key"
     _run("keys", "signing-key", "--out", str(key_file), env=env, cwd=tmp_path)
     sealed = run_cli(
         "seal", "--once", env={**env, "CONSENT_LEDGER_SIGNING_KEY": str(key_file)}, cwd=tmp_path
     )
     assert sealed.returncode == 0, sealed.stderr
-    log = (tmp_path / "serve.log").read_text()
-    assert "permission denied" not in log, log[-2000:]
-    assert "must be owner" not in log, log[-2000:]
+    for name in ("serve", "publish", "consume"):
+        log = (tmp_path / f"{name}.log").read_text()
+        assert "permission denied" not in log, log[-2000:]
+        assert "must be owner" not in log, log[-2000:]
     # Then the service role can change or remove no ledger row, nor get around the triggers
     with psycopg.connect(roles.url(roles.service), autocommit=True) as conn:
         assert conn.execute("SELECT current_user").fetchone() == (roles.service,)
