@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.cli.json_logs import configure_logging
+from api.console.install import install_console
+from api.console.settings import ConsoleSettings
 from api.errors import install_error_handlers
 from api.gateways.services import GatewayServices
 from api.raw_body import add_raw_body_schemas
@@ -21,6 +23,8 @@ from api.routers import (
     attestation,
     campaigns,
     checkpoints,
+    consent_as_of,
+    contacts,
     events,
     health,
     imports,
@@ -32,6 +36,8 @@ from api.routers import (
     personal_data,
     subjects,
     tenants,
+    tlog,
+    tlog_proofs,
     webhooks_gupshup,
     webhooks_twilio,
     webhooks_whatsapp,
@@ -52,7 +58,9 @@ def app_from_environment() -> FastAPI:
     return create_app(ServeSettings(), StorageSettings())
 
 
-def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
+def create_app(
+    settings: ServeSettings, storage: StorageSettings, console: ConsoleSettings | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.start(settings, storage)
@@ -113,8 +121,14 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         outbound.router,
         optin_deliveries.router,
         campaigns.router,
+        contacts.router,
+        tlog.router,
+        tlog_proofs.router,
+        consent_as_of.router,
     ):
         app.include_router(router)
+    # The web pages (issue 16): console, operations dashboard, preference page.
+    install_console(app, console if console is not None else ConsoleSettings())
 
     app.add_middleware(RequestLog, max_body_bytes=settings.max_body_bytes)
     return app

@@ -18,6 +18,7 @@ from api.cli import (
     serve,
     tenants,
     verify,
+    witness,
 )
 from api.cli.json_logs import configure_logging
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         projections,
         expire,
         tenants,
+        witness,
         schema,
     ):
         module.add_parser(commands)

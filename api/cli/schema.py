@@ -17,7 +17,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 
 from ledger.application.api_keys import AccessRegistry
 from ledger.application.consent_ledger import ConsentLedger
-from ledger.attestation.storage import open_merkle_store
+from ledger.attestation.storage import open_cosignature_store, open_merkle_store
+from ledger.persistence.contacts import contact_tables
 from ledger.persistence.deliveries import delivery_table
 from ledger.persistence.gateway_secrets import gateway_secret_table
 from ledger.persistence.postgres_grants import grant_service_role
@@ -52,6 +53,8 @@ def create_schema(args: argparse.Namespace) -> int:
         AccessRegistry(access_env(storage)) as registry,
     ):
         open_merkle_store(ledger)
+        open_cosignature_store(ledger)
+        contact_tables(ledger.recorder)
         delivery_table(ledger.recorder)
         gateway_secret_table(ledger.recorder)
         recorder, access_recorder = ledger.recorder, registry.recorder

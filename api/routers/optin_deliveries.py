@@ -1,5 +1,6 @@
 """``GET /v1/optin-requests/{request_id}/deliveries``: what the gateway reported of a
-request (sent, delivered, read): evidence the person was shown the question.
+request (sent, delivered, read): evidence the person was shown the question; or that it
+could not reach them (failed, with the gateway's code and the channel to try instead).
 
 Roles ``ingest`` (the system that sent the request) and ``auditor`` (it is evidence on the
 consent request); a ``campaign`` key has no use for it and is refused."""
@@ -34,6 +35,8 @@ def deliveries(request_id: UUID, principal: DeliveryReader, gateways: GatewaysDe
                 gateway_message_id=d.gateway_message_id,
                 occurred_at=format_time(d.occurred_at),
                 recorded_at=format_time(d.recorded_at),
+                error_code=d.error_code,
+                fallback=d.fallback,
             )
             for d in found
         ],

@@ -54,6 +54,7 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
         self.receipts_table = f"{events_table_name}_receipts"
         self.keys_table = f"{events_table_name}_subject_keys"
         self.outbox_table = f"{events_table_name}_outbox"
+        self.contacts_table = f"{events_table_name}_contacts"
         self.sql_create_statements.extend(self._extension_statements())
         pool_kwargs = datastore.pool.kwargs
         if not isinstance(pool_kwargs, dict):  # pragma: no cover - the library passes a dict
@@ -71,6 +72,7 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
             keys=self.keys_table,
             outbox=self.outbox_table,
             channel=self.channel_name,
+            contacts=self.contacts_table,
         )
 
     def _q(self, template: str, **names: str) -> Composed:
@@ -84,6 +86,7 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
             "receipts": self.receipts_table,
             "keys": self.keys_table,
             "outbox": self.outbox_table,
+            "contacts": self.contacts_table,
             "refuse": REFUSE_CHANGE_FUNCTION,
             "no_change": f"{self.events_table_name}_append_only",
             "no_truncate": f"{self.events_table_name}_no_truncate",
@@ -108,6 +111,14 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
                 "id bigserial PRIMARY KEY, tenant text NOT NULL, channel text NOT NULL, "
                 "subject_id uuid NOT NULL, event_id uuid NOT NULL, kind text NOT NULL, "
                 "payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
+                **names,
+            ),
+            # The keyed index of contacts (ledger/domain/contacts.py); erasure deletes rows.
+            self._q(
+                "CREATE TABLE IF NOT EXISTS {schema}.{contacts} ("
+                "tenant text NOT NULL, contact_key text NOT NULL, subject_id uuid NOT NULL, "
+                "channel text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
+                "PRIMARY KEY (tenant, contact_key, subject_id))",
                 **names,
             ),
             refuse_change_function(schema, REFUSE_CHANGE_FUNCTION),
@@ -137,6 +148,8 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
             # crypto-shredding); nothing ever rewrites one, or empties either table.
             *refuse_changes(schema, self.keys_table, REFUSE_CHANGE_FUNCTION, KEEP_DELETE),
             *refuse_changes(schema, self.outbox_table, REFUSE_CHANGE_FUNCTION, KEEP_DELETE),
+            # Erasure unlinks the subject from its contact; a link never changes.
+            *refuse_changes(schema, self.contacts_table, REFUSE_CHANGE_FUNCTION, KEEP_DELETE),
         ]
 
     def _insert_events(
@@ -157,6 +170,13 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
                 ),
                 (list(erase_keys),),
             )
+            curs.execute(  # the contact index forgets erased subjects
+                self._q(
+                    "DELETE FROM {schema}.{contacts} WHERE subject_id = ANY(%s)",
+                    contacts=self.contacts_table,
+                ),
+                (list(erase_keys),),
+            )
             # Messages not yet sent to an erased subject go too (a help reply holds the
             # address in clear).
             curs.execute(
@@ -165,6 +185,15 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
                     outbox=self.outbox_table,
                 ),
                 (list(erase_keys),),
+            )
+        if beside.contact_links:
+            curs.executemany(
+                self._q(
+                    "INSERT INTO {schema}.{contacts} (tenant, contact_key, subject_id, channel) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    contacts=self.contacts_table,
+                ),
+                [(c.tenant, c.contact_key, c.subject_id, c.channel) for c in beside.contact_links],
             )
         if outbox:
             curs.executemany(

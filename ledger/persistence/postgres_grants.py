@@ -27,6 +27,9 @@ LEDGER_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "_checkpoints": ("SELECT", "INSERT"),
     "_deliveries": ("SELECT", "INSERT"),
     "_gateway_secrets": ("SELECT", "INSERT", "DELETE"),  # superseded secrets are forgotten
+    "_contacts": ("SELECT", "INSERT", "DELETE"),  # erasure unlinks the subject
+    "_contact_secrets": ("SELECT", "INSERT"),
+    "_cosignatures": ("SELECT", "INSERT"),  # witnesses' cosignatures of checkpoints
 }
 ACCESS_PRIVILEGES = ("SELECT", "INSERT", "UPDATE")  # UPDATE for LOCK TABLE only
 

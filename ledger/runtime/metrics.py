@@ -101,3 +101,28 @@ UNANNOUNCED_BATCHES = Counter(
     "consent_ledger_log_unannounced_batches_total",
     "Batches a follower of the log found by polling, with no wake-up announcing them",
 )
+PUBLISHER_UNPUBLISHED = Gauge(
+    "consent_ledger_publisher_unpublished_positions",
+    "Ledger head minus the position the publisher stored, as this process last checked it "
+    "(serve's /readyz, the workers' /healthz)",
+)
+PUBLISHER_STALLED_SECONDS = Gauge(
+    "consent_ledger_publisher_stalled_seconds",
+    "Seconds the publisher has been behind the ledger without advancing, as this process "
+    "last checked it (0: keeping up)",
+)
+PUBLISHER_RETRIES = Counter(
+    "consent_ledger_publisher_retries_total",
+    "Times the publisher started over from its stored position after a broker failure",
+)
+PROJECTION_HEALED_EVENTS = Counter(
+    "consent_ledger_projection_healed_events_total",
+    "Events the reconciliation applied from the ledger because the feed had not delivered "
+    "them in time (a safety net: the publisher or the consumers are behind)",
+    ["projection"],
+)
+PROJECTION_GAPS_FILLED = Counter(
+    "consent_ledger_projection_gaps_filled_total",
+    "Times a subject's next event skipped versions and the missing ones were read from the ledger",
+    ["projection"],
+)

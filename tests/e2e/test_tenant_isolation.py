@@ -27,6 +27,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.console.settings import ConsoleSettings
 from api.serve_settings import ServeSettings
 from ledger.domain.roles import Role
 from ledger.runtime.storage_settings import StorageSettings
@@ -44,6 +45,7 @@ NOBODY = "+16315559999"  # never seen by anyone
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ATTACKER_SECRET = "the-attackers-own-meta-app-secret"
 UUID_NOBODY = "6f1c1d5e-0000-4000-8000-00000000beef"
+B_CONTACT, NO_CONTACT = "cust-b-1", "cust-nobody"  # ALICE and BOB are B's contact
 
 
 @dataclass
@@ -77,6 +79,8 @@ class World:
             "/v1/outbound?after=0&limit=1000",
             f"/v1/tenants/{B}",
             f"/v1/tenants/{B}/history",
+            f"/v1/contacts/{B_CONTACT}",
+            f"/v1/contacts/{B_CONTACT}/history",
         ):
             key = "admin" if "tenants" in path else "all"
             parts.append(self.client.get(path, headers=self.b.headers(key)).text)
@@ -119,14 +123,15 @@ def leaks_nothing(world: World, response: httpx.Response | str) -> None:
 def build_world(storage: StorageSettings) -> Iterator[World]:
     keys = issue_keys(storage)
     settings = ServeSettings(read_wait_seconds=2.0, seal_every_seconds=0)
-    with TestClient(create_app(settings, storage)) as client:
+    console = ConsoleSettings(CONSENT_LEDGER_PREFERENCE_KEY="a-test-preference-key-of-32-chars+")
+    with TestClient(create_app(settings, storage, console)) as client:
         world = World(client, Api(client, keys), storage)
         b = world.b
         configure(b)
         ingest = b.headers("ingest")
 
         def record(event_type: str, address: str) -> dict[str, Any]:
-            event = {
+            event: dict[str, Any] = {
                 "type": event_type,
                 "channel": "whatsapp",
                 "address": address,
@@ -135,6 +140,8 @@ def build_world(storage: StorageSettings) -> Iterator[World]:
                 "source": {"kind": "web_form", "id": f"form-{event_type}-{address}"},
                 "evidence": {"method": "web_form", "text": "I agree", "ip": "203.0.113.9"},
             }
+            if address == ALICE:
+                event["contact_id"] = B_CONTACT
             r = client.post("/v1/events", headers=ingest, json={"events": [event]})
             assert r.status_code == 200, r.text
             result: dict[str, Any] = r.json()["results"][0]
@@ -151,6 +158,7 @@ def build_world(storage: StorageSettings) -> Iterator[World]:
                 "purposes": ["marketing"],
                 "template": {"id": "welcome", "version": "2", "text": "Reply YES for offers"},
                 "business_name": "Acme",
+                "contact_id": B_CONTACT,
             },
         )
         assert request.status_code == 201, request.text
@@ -403,8 +411,35 @@ def every_format(
     return probe
 
 
+def contact_of_b(method: str, suffix: str = "") -> Probe:
+    """B's contact id answers exactly as a contact id nobody named (and B keeps it)."""
+
+    def write(world: World, attacker: Attacker) -> httpx.Response:
+        nothing = attacker.call(method, f"/v1/contacts/{NO_CONTACT}{suffix}")
+        answer = attacker.call(method, f"/v1/contacts/{B_CONTACT}{suffix}")
+        assert mask(answer, B_CONTACT) == mask(nothing, NO_CONTACT)
+        assert answer.status_code == 404
+        return answer
+
+    return changes_nothing_of_b(write)
+
+
+def preference_link_for_b(world: World, attacker: Attacker) -> httpx.Response:
+    """The attacker mints a link for B's number: it names the attacker's own subject, and
+    its page shows nothing of B's, and withdrawing from it changes nothing of B's."""
+    minted = attacker.call(
+        "POST", "/v1/preference-links", json={"channel": "whatsapp", "address": ALICE}
+    )
+    assert minted.status_code in (200, 201), minted.text
+    page = world.client.get(minted.json()["path"])
+    leaks_nothing(world, mask(page, ALICE)[1])
+    assert "I agree" not in page.text  # B's evidence text
+    return minted
+
+
 SUBJECT = "/v1/subjects/{channel}/{address}"
 TENANT = "/v1/tenants/{tenant}"
+CONTACT = "/v1/contacts/{contact_id}"
 PROBES: dict[Route, Probe] = {
     ("GET", SUBJECT): same_for_b_as_for_nobody("GET", SUBJECT),
     ("GET", SUBJECT + "/history"): same_for_b_as_for_nobody("GET", SUBJECT + "/history"),
@@ -412,6 +447,27 @@ PROBES: dict[Route, Probe] = {
         same_for_b_as_for_nobody, "GET", SUBJECT + "/attestation", ("json", "csv", "html")
     ),
     ("DELETE", SUBJECT + "/personal-data"): changes_nothing_of_b(erase),
+    ("GET", SUBJECT + "/consent"): same_for_b_as_for_nobody(
+        "GET", SUBJECT + "/consent?as_of=2026-11-30T00:00:00Z"
+    ),
+    ("GET", "/v1/operations/summary"): reads_nothing_of_b("GET", "/v1/operations/summary"),
+    ("POST", "/v1/preference-links"): changes_nothing_of_b(preference_link_for_b),
+    # Pages open with a session of one's own tenant only (the browser tests sign in as a
+    # second tenant); without one they show nothing at all.
+    ("GET", "/console"): global_leaks_nothing("GET", f"/console?channel=whatsapp&address={ALICE}"),
+    ("GET", "/console/operations"): global_leaks_nothing("GET", "/console/operations"),
+    ("GET", "/console/signin"): global_leaks_nothing("GET", "/console/signin"),
+    ("POST", "/console/signin"): global_leaks_nothing("POST", "/console/signin"),
+    ("POST", "/console/signout"): global_leaks_nothing("POST", "/console/signout"),
+    ("GET", "/console/subjects/{channel}/{address}/attestation"): global_leaks_nothing(
+        "GET", f"/console/subjects/whatsapp/{ALICE}/attestation"
+    ),
+    ("GET", "/p/{token}"): global_leaks_nothing("GET", "/p/not-a-token"),
+    ("POST", "/p/{token}"): global_leaks_nothing("POST", "/p/not-a-token"),
+    ("GET", CONTACT): contact_of_b("GET"),
+    ("GET", CONTACT + "/history"): contact_of_b("GET", "/history"),
+    ("GET", CONTACT + "/attestation"): contact_of_b("GET", "/attestation"),
+    ("DELETE", CONTACT + "/personal-data"): contact_of_b("DELETE", "/personal-data"),
     ("POST", "/v1/eligibility"): same_for_b_as_for_nobody(
         "POST",
         "/v1/eligibility",
@@ -457,6 +513,9 @@ PROBES: dict[Route, Probe] = {
         "GET", "/v1/proofs/consistency?from=1&to=2"
     ),
     ("GET", "/v1/public-key"): global_leaks_nothing("GET", "/v1/public-key"),
+    ("GET", "/checkpoint"): global_leaks_nothing("GET", "/checkpoint"),
+    ("GET", "/tile/{level}/{rest:path}"): global_leaks_nothing("GET", "/tile/0/000.p/1"),
+    ("GET", SUBJECT + "/tlog-proofs"): same_for_b_as_for_nobody("GET", SUBJECT + "/tlog-proofs"),
     ("GET", "/healthz"): global_leaks_nothing("GET", "/healthz"),
     ("GET", "/readyz"): global_leaks_nothing("GET", "/readyz"),
     ("GET", "/metrics"): global_leaks_nothing("GET", "/metrics"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import pytest
 
 from ledger.application.api_keys import AccessRegistry
 from ledger.application.consent_ledger import ConsentLedger
+from ledger.attestation.storage import open_cosignature_store
 from ledger.domain.roles import Role
 from ledger.persistence.deliveries import Delivery, delivery_table
 from ledger.persistence.gateway_secrets import StoredSecrets, gateway_secret_table
@@ -44,6 +45,9 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "_events_subject_keys": KEEP_DELETE,  # erasure deletes the key (crypto-shredding)
     "_events_outbox": KEEP_DELETE,  # erasure deletes unsent messages (clear address)
     "_events_gateway_secrets": KEEP_DELETE,  # superseded secrets are forgotten
+    "_events_contacts": KEEP_DELETE,  # erasure unlinks the subject from its contact
+    "_events_contact_secrets": APPEND_ONLY,  # the key of a tenant's contact index
+    "_events_cosignatures": APPEND_ONLY,  # witnesses' cosignatures of checkpoints
 }
 ACCESS = "access"  # the API-key registry's events: append-only
 
@@ -68,9 +72,11 @@ def fill(storage: StorageSettings) -> Filled:
     try:
         for n in range(5):  # enough leaves for stored Merkle nodes
             ledger.record(opt_in(f"+1415555020{n}", source_id=f"form-{n}"))
-        ledger.record(opt_in(ALICE, source_id="form-alice"))
+        ledger.record(replace(opt_in(ALICE, source_id="form-alice"), contact_id="cust-1"))
         ledger.receive_message(message(ALICE, "HELP"))  # an outbox row
         new_sealer(ledger).checkpoint_once()
+        [head] = open_cosignature_store(ledger).recent_checkpoints(1)
+        open_cosignature_store(ledger).add(head.tree_size, head.root_hash, "witness", "— w x")
         subject = ledger.state_of("acme", "whatsapp", ALICE).id
         now = datetime.now(UTC)
         delivery_table(ledger.recorder).add(

@@ -41,6 +41,9 @@ LEDGER_TABLES = {
     "consentledger_events_subject_keys": {"DELETE"},  # erasure
     "consentledger_events_outbox": {"DELETE"},  # erasure
     "consentledger_events_gateway_secrets": {"DELETE"},  # superseded secrets
+    "consentledger_events_contacts": {"DELETE"},  # erasure unlinks the subject
+    "consentledger_events_contact_secrets": set(),
+    "consentledger_events_cosignatures": set(),
 }
 
 
@@ -162,6 +165,11 @@ def test_the_services_run_as_a_role_that_cannot_change_the_ledger(
     # Then the service role can change or remove no ledger row, nor get around the triggers
     with psycopg.connect(roles.url(roles.service), autocommit=True) as conn:
         assert conn.execute("SELECT current_user").fetchone() == (roles.service,)
+        owned = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner = %s",
+            (roles.owner,),
+        ).fetchall()
+        assert {name for (name,) in owned} == set(LEDGER_TABLES)  # the owner's are all here
         for table, allowed in LEDGER_TABLES.items():
             name = Identifier(table)
             column = Identifier(_first_column(conn, table))

@@ -22,6 +22,10 @@ PATH_VALUES = {
     "request_id": "6f1c1d5e-0000-4000-8000-000000000001",
     "gateway": "twilio",
     "purpose": "marketing",
+    "contact_id": "cust-10042",
+    "level": "0",
+    "rest": "000",
+    "token": "not-a-token",
 }
 
 
