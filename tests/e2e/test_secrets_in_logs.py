@@ -49,6 +49,8 @@ GUPSHUP_TOKEN = "gupshup-token-" + secrets.token_hex(8)
 TWILIO_URL = "https://ledger.example.com/v1/webhooks/twilio/acme"
 SECRETS_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 METRICS_TOKEN = "metrics-token-" + secrets.token_hex(8)
+PREFERENCE_KEY = "preference-key-" + secrets.token_hex(24)
+SESSION: dict[str, str] = {}  # what the console and the preference page handed out
 
 
 @pytest.fixture
@@ -57,6 +59,7 @@ def run(tmp_path: Path, pg_url: str, broker: Broker) -> dict[str, Any]:
     env = clean_env(
         DATABASE_URL=pg_url,
         CONSENT_LEDGER_SECRETS_KEY=SECRETS_KEY,
+        CONSENT_LEDGER_PREFERENCE_KEY=PREFERENCE_KEY,
         CONSENT_LEDGER_METRICS_PORT="0",
         CONSENT_LEDGER_RECONCILE_SECONDS="0.1",
         CONSENT_LEDGER_PUBLISH_POLL_SECONDS="0.2",
@@ -289,6 +292,25 @@ def traffic(client: httpx.Client, keys: dict[str, str]) -> list[httpx.Response]:
         )
     )
     add(client.get("/v1/outbound?after=0", headers=auth("ingest")))
+    # the console (signed in with an API key) and a person's preference page
+    signin = client.get("/console/signin")
+    token = re.search(r'name="signin_token" value="([^"]+)"', signin.text)
+    assert token is not None, signin.text
+    signed_in = client.post(
+        "/console/signin", data={"api_key": keys["auditor"], "signin_token": token.group(1)}
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    SESSION["console session"] = client.cookies["consent_console"]
+    assert client.get("/console").status_code == 200
+    link = client.post(
+        "/v1/preference-links",
+        headers=auth("admin"),
+        json={"channel": "whatsapp", "address": PHONES[2]},
+    )
+    assert link.status_code in (200, 201), link.text
+    SESSION["preference link token"] = link.json()["path"].removeprefix("/p/")
+    assert client.get(link.json()["path"]).status_code == 200
+    add(client.get("/p/" + SESSION["preference link token"][:-4] + "AAAA"))  # forged link
     return answers
 
 
@@ -303,6 +325,8 @@ def needles(run: dict[str, Any]) -> dict[str, str]:
         "Gupshup token": GUPSHUP_TOKEN,
         "secrets key": SECRETS_KEY,
         "metrics token": METRICS_TOKEN,
+        "preference key": PREFERENCE_KEY,
+        **SESSION,
     }
     pem = run["signing_key"].read_bytes()
     private = serialization.load_pem_private_key(pem, password=None)
