@@ -52,11 +52,7 @@ def create_schema(args: argparse.Namespace) -> int:
         ConsentLedger(storage.eventsourcing_env()) as ledger,
         AccessRegistry(access_env(storage)) as registry,
     ):
-        open_merkle_store(ledger)
-        open_cosignature_store(ledger)
-        contact_tables(ledger.recorder)
-        delivery_table(ledger.recorder)
-        gateway_secret_table(ledger.recorder)
+        create_side_tables(ledger)
         recorder, access_recorder = ledger.recorder, registry.recorder
         log.info("schema created", extra={"events_table": recorder_table(recorder)})
         if (
@@ -74,6 +70,16 @@ def create_schema(args: argparse.Namespace) -> int:
                 )
             log.info("service role granted", extra={"role": args.grant_to})
     return 0
+
+
+def create_side_tables(ledger: ConsentLedger) -> None:
+    """Every table beside the events tables (the recorders create theirs on opening):
+    a table added to the ledger belongs here, so the owner creates and owns it."""
+    open_merkle_store(ledger)
+    open_cosignature_store(ledger)
+    contact_tables(ledger.recorder)
+    delivery_table(ledger.recorder)
+    gateway_secret_table(ledger.recorder)
 
 
 def recorder_table(recorder: object) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from api.cli.schema import create_side_tables
 from ledger.application.api_keys import AccessRegistry
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.storage import open_cosignature_store
@@ -87,6 +88,7 @@ def fill(storage: StorageSettings) -> Filled:
         gateway_secret_table(ledger.recorder).insert(
             StoredSecrets("acme", "twilio", "s1", "plain", "{}", b"salt")
         )
+        create_side_tables(ledger)  # every table `schema create` makes, filled or not
     finally:
         ledger.close()
     with AccessRegistry(access_env(storage)) as registry:
