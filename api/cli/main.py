@@ -15,6 +15,7 @@ from api.cli import (
     projections,
     publish,
     reconcile,
+    schema,
     seal,
     serve,
     tenants,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         witness,
         deliver,
         reconcile,
+        schema,
     ):
         module.add_parser(commands)
     return parser

@@ -239,7 +239,10 @@ def reads_nothing_of_b(method: str, template: str, **kw: Any) -> Probe:
         if isinstance(body, dict) and "messages" in body:
             assert body["messages"] == []
         if isinstance(body, str):
-            assert not [line for line in body.splitlines() if line.strip()], body
+            rows = [line for line in body.splitlines() if line.strip()]
+            if answer.headers["content-type"].startswith("text/csv"):
+                rows = rows[1:]  # the header
+            assert not rows, body
 
     return probe
 
@@ -395,6 +398,19 @@ def deliveries_of_b(world: World) -> None:
     leaks_nothing(world, mask(answer)[1])
 
 
+def every_format(
+    make: Callable[..., Probe], method: str, template: str, formats: tuple[str, ...]
+) -> Probe:
+    """The probe ``make`` builds, for each export format of the route (``?format=``)."""
+    probes = [make(method, f"{template}?format={name}") for name in formats]
+
+    def probe(world: World) -> None:
+        for each in probes:
+            each(world)
+
+    return probe
+
+
 def contact_of_b(method: str, suffix: str = "") -> Probe:
     """B's contact id answers exactly as a contact id nobody named (and B keeps it)."""
 
@@ -454,7 +470,9 @@ CONTACT = "/v1/contacts/{contact_id}"
 PROBES: dict[Route, Probe] = {
     ("GET", SUBJECT): same_for_b_as_for_nobody("GET", SUBJECT),
     ("GET", SUBJECT + "/history"): same_for_b_as_for_nobody("GET", SUBJECT + "/history"),
-    ("GET", SUBJECT + "/attestation"): same_for_b_as_for_nobody("GET", SUBJECT + "/attestation"),
+    ("GET", SUBJECT + "/attestation"): every_format(
+        same_for_b_as_for_nobody, "GET", SUBJECT + "/attestation", ("json", "csv", "html")
+    ),
     ("DELETE", SUBJECT + "/personal-data"): changes_nothing_of_b(erase),
     ("GET", SUBJECT + "/consent"): same_for_b_as_for_nobody(
         "GET", SUBJECT + "/consent?as_of=2026-11-30T00:00:00Z"
@@ -484,13 +502,15 @@ PROBES: dict[Route, Probe] = {
     ),
     ("GET", "/v1/optin-requests/{request_id}/deliveries"): deliveries_of_b,
     ("GET", "/v1/outbound"): reads_nothing_of_b("GET", "/v1/outbound"),
-    ("GET", "/v1/audiences/{channel}/{purpose}"): reads_nothing_of_b(
-        "GET", "/v1/audiences/{channel}/{purpose}"
+    ("GET", "/v1/audiences/{channel}/{purpose}"): every_format(
+        reads_nothing_of_b, "GET", "/v1/audiences/{channel}/{purpose}", ("ndjson", "csv")
     ),
     ("GET", "/v1/audiences/{channel}/{purpose}/count"): reads_nothing_of_b(
         "GET", "/v1/audiences/{channel}/{purpose}/count"
     ),
-    ("GET", "/v1/suppressions/{channel}"): reads_nothing_of_b("GET", "/v1/suppressions/{channel}"),
+    ("GET", "/v1/suppressions/{channel}"): every_format(
+        reads_nothing_of_b, "GET", "/v1/suppressions/{channel}", ("ndjson", "csv")
+    ),
     ("POST", "/v1/events"): changes_nothing_of_b(post_events),
     ("POST", "/v1/messages/inbound"): changes_nothing_of_b(post_message),
     ("POST", "/v1/optin-requests"): changes_nothing_of_b(ask),
