@@ -10,6 +10,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.serve_settings import ServeSettings
 from ledger.crypto.webhook_signatures import verify
+from ledger.domain.subjects import subject_id
 from ledger.runtime.storage_settings import StorageSettings
 from tests.e2e.conftest import Api, issue_keys
 from tests.support.receiver import Receiver, running_receiver
@@ -172,12 +174,11 @@ def test_a_receiver_that_fails_then_recovers_gets_everything_in_order_per_subjec
 def test_a_dead_delivery_holds_its_subject_back_until_replayed_and_skip_lets_others_go(
     hooks: Api, receiver: Receiver
 ) -> None:
-    # Given a receiver that refuses everything about Alice's first opt-out
-    refused: set[int] = set()
+    # Given a receiver that refuses Alice's opt-out
+    refused = {(subject_id("acme", "whatsapp", PEOPLE[0]), "consent.opted_out")}
+    receiver.respond = lambda e: 500 if (UUID(e["subject"]), e["type"]) in refused else 200
     subscribe(hooks, receiver.url)
     alice = say(hooks, PEOPLE[0], "STOP", "m1")
-    refused.add(alice["position"])
-    receiver.respond = lambda e: 500 if e["ledgerposition"] in refused else 200
     later = say(hooks, PEOPLE[0], "START", "m2")
     bob = say(hooks, PEOPLE[1], "STOP", "m3")
     # When its three attempts fail, it is dead; Bob's change goes through, Alice's waits

@@ -107,7 +107,13 @@ class WebhookSender:
         log.info("webhook sender started", extra={"after_position": self.position})
         checked = time.monotonic()
         with (
-            httpx.Client(timeout=self.settings.timeout_seconds, follow_redirects=False) as client,
+            httpx.Client(
+                timeout=self.settings.timeout_seconds,
+                follow_redirects=False,
+                # Connections go to checked addresses, pooled by address: never reuse one
+                # (a TLS session verified for one host name must not carry another's).
+                limits=httpx.Limits(max_keepalive_connections=0),
+            ) as client,
             ThreadPoolExecutor(
                 self.settings.concurrency, thread_name_prefix="webhook-post"
             ) as pool,
