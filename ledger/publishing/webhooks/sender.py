@@ -40,6 +40,7 @@ from ledger.runtime.metrics import (
     WEBHOOK_FANOUT_LAG,
     WEBHOOK_OLDEST_PENDING,
     WEBHOOK_OUTBOX_ROWS,
+    WEBHOOK_PRUNED,
     WEBHOOK_SENDER_RESTARTS,
 )
 from ledger.runtime.notification_log import NotificationLog
@@ -224,6 +225,10 @@ class WebhookSender:
         if time.monotonic() - self._reported < REPORT_SECONDS:
             return
         self._reported = time.monotonic()
+        pruned = self.outbox.prune(time.time() - self.settings.keep_seconds)
+        if pruned:
+            WEBHOOK_PRUNED.inc(pruned)
+            log.info("webhook deliveries pruned", extra={"count": pruned})
         by_status, oldest = self.outbox.counts()
         for status, count in by_status.items():
             WEBHOOK_OUTBOX_ROWS.labels(status).set(count)
