@@ -219,3 +219,25 @@ def test_a_dead_delivery_holds_its_subject_back_until_replayed_and_skip_lets_oth
     assert skipped.status_code == 200, skipped.text
     receiver.wait_until(lambda r: any(i.event["id"] == bob_after["event_id"] for i in r.accepted()))
     assert all(i.event["id"] != stuck["event_id"] for i in receiver.accepted())
+
+
+def test_after_a_secret_is_replaced_deliveries_are_signed_with_both_for_the_overlap(
+    hooks: Api, receiver: Receiver
+) -> None:
+    # Given a subscription whose secret the admin replaces
+    subscribe(hooks, receiver.url)
+    new_key = b"n" * 32
+    replaced = hooks.client.put(
+        "/v1/tenants/acme/subscriptions/crm",
+        json={"url": receiver.url, "secret": "whsec_" + base64.b64encode(new_key).decode()},
+        headers=hooks.headers("admin"),
+    ).json()
+    assert replaced["previous_secret_until"] is not None
+    # When a change is delivered
+    say(hooks, PEOPLE[0], "STOP", "m1")
+    receiver.wait_until(lambda r: len(r.accepted()) == 1)
+    [item] = receiver.accepted()
+    # Then receivers holding either secret verify it (two v1 signatures)
+    assert len(item.headers["webhook-signature"].split(" ")) == 2
+    assert verify(new_key, item.headers, item.body, now=int(time.time()))
+    assert verify(KEY, item.headers, item.body, now=int(time.time()))
