@@ -6,9 +6,12 @@ counts); with the default ``channel`` scope a STOP to any sender covers them all
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Api
+from tests.support.processes import CLI, clean_env
 
 ALICE, BOB = "+14155550111", "+14155550122"
 
@@ -133,3 +136,25 @@ def test_an_unknown_scope_is_refused_naming_the_field(api: Api) -> None:
     assert response.json()["error"]["field"] == "scope"
     audit = api.client.get("/v1/tenants/acme/history", headers=api.headers("auditor")).json()
     assert audit["events"] == []
+
+
+def test_the_cli_sets_the_scope_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    env = clean_env(CONSENT_LEDGER_SQLITE_PATH=str(tmp_path / "ledger.db"))
+
+    def configure(document: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, "tenants", "configure", "acme"],
+            input=json.dumps(document),
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    configured = configure({"opt_out_scope": "sender"})
+    assert configured.returncode == 0, configured.stderr
+    assert json.loads(configured.stdout)["opt_out_scope"] == "sender"
+    refused = configure({"opt_out_scope": "brand"})
+    assert refused.returncode == 2
+    assert "opt_out_scope" in refused.stderr
