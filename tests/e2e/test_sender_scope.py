@@ -85,6 +85,14 @@ def audience(api: Api, after: int, sender: str | None = None) -> set[str]:
     return found
 
 
+def suppressed(api: Api, after: int, sender: str | None = None) -> set[tuple[str, str]]:
+    query = f"?after={after}" + (f"&sender={sender}" if sender else "")
+    response = api.client.get(f"/v1/suppressions/sms{query}", headers=api.headers("campaign"))
+    assert response.status_code == 200, response.text
+    lines = [json.loads(line) for line in response.text.splitlines() if line]
+    return {(line["address"], line["purpose"]) for line in lines}
+
+
 def test_a_stop_to_one_sender_withdraws_consent_for_that_sender_only(api: Api) -> None:
     # Given a tenant whose opt-outs are scoped to the sender, and two opted-in people
     assert set_scope(api, "sender")["opt_out_scope"] == "sender"
@@ -105,6 +113,9 @@ def test_a_stop_to_one_sender_withdraws_consent_for_that_sender_only(api: Api) -
     assert audience(api, after, "brand-b") == {ALICE, BOB}
     assert audience(api, after, "brand-a") == {BOB}
     assert audience(api, after) == {BOB}
+    assert suppressed(api, after, "brand-a") == {(ALICE, "*"), (ALICE, "marketing")}
+    assert suppressed(api, after, "brand-b") == set()
+    assert suppressed(api, after) == {(ALICE, "*"), (ALICE, "marketing")}
     # And an opt-in sent to brand B does not lift it; one sent to brand A does
     after = text(api, ALICE, "START", "brand-b", "m2")["position"]
     assert eligible(api, after, "brand-a") == {ALICE: False, BOB: True}
