@@ -8,9 +8,12 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ledger.domain.commands import CaptureMethod
+from ledger.domain.contacts import MAX_CONTACT_ID
 from ledger.domain.records import Recorded
 
 MAX_BATCH = 10_000
+# Positions and outbox ids are PostgreSQL bigints: a larger number names nothing.
+MAX_POSITION = 2**63 - 1
 
 
 class Input(BaseModel):
@@ -48,6 +51,12 @@ class EvidenceIn(Input):
     )
 
 
+class NumberCheckIn(Input):
+    data_source: str = Field(examples=["fcc_rnd"], description="who said so")
+    queried_at: AwareDatetime = Field(description="when it was asked")
+    result: str = Field(examples=["yes"], description="what it answered")
+
+
 class EventIn(Input):
     type: str = Field(examples=["opted_in"])
     channel: str = Field(examples=["whatsapp"])
@@ -57,6 +66,20 @@ class EventIn(Input):
     source: SourceIn
     evidence: EvidenceIn
     request_id: UUID | None = None
+    contact_id: str | None = Field(
+        default=None,
+        max_length=MAX_CONTACT_ID,
+        description="the business's own id of the person (several numbers, one contact); "
+        "personal data: committed and sealed, never stored in clear in a document",
+        examples=["cust-10042"],
+    )
+    reason: str | None = Field(
+        default=None,
+        description="consent_invalidated only: number_reassigned or number_disconnected",
+    )
+    number_check: NumberCheckIn | None = Field(
+        default=None, description="consent_invalidated only: the evidence of the invalidation"
+    )
 
 
 class EventsIn(Input):
@@ -134,6 +157,13 @@ class OptInRequestIn(Input):
         description="how the request was made, e.g. agent; default: the source kind when "
         "it is a capture method, else api",
     )
+    contact_id: str | None = Field(
+        default=None,
+        max_length=MAX_CONTACT_ID,
+        description="the business's own id of the person (several numbers, one contact); "
+        "personal data: committed and sealed, never stored in clear in a document",
+        examples=["cust-10042"],
+    )
 
 
 class OptInRequestOut(BaseModel):
@@ -154,6 +184,9 @@ class PurposeOut(BaseModel):
     event_id: UUID
     method: str | None = None
     keyword: str | None = None
+    lapses_at: str | None = Field(
+        default=None, description="when an opted-in grant lapses under the tenant's policy"
+    )
 
 
 class PendingOut(BaseModel):

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             SecretBox.from_settings(SecretsSettings()),
             leadership=leadership,
         )
-        with worker_http(), stop_on_signals() as stop:
+        with worker_http("deliver"), stop_on_signals() as stop:
             sender.run(stop)
     finally:
         ledger.close()

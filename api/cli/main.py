@@ -14,10 +14,12 @@ from api.cli import (
     keys,
     projections,
     publish,
+    reconcile,
     seal,
     serve,
     tenants,
     verify,
+    witness,
 )
 from api.cli.json_logs import configure_logging
 
@@ -40,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         projections,
         expire,
         tenants,
+        witness,
         deliver,
+        reconcile,
     ):
         module.add_parser(commands)
     return parser

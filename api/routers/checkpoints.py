@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 from api.attestation_schemas import CheckpointOut, ConsistencyOut, PublicKeyOut
 from api.deps import AnyKey, ServicesDep
 from api.errors import ApiError
-from api.schemas import ErrorOut
+from api.schemas import MAX_POSITION, ErrorOut
 from api.services import Services
 from ledger.attestation.proofs import consistency_steps, keys_of, proof_from
 from ledger.attestation.signing_keys import public_key_from_raw, public_pem
@@ -42,8 +42,16 @@ def _latest(services: Services) -> StoredCheckpoint:
 def latest_checkpoint(_: AnyKey, services: ServicesDep) -> CheckpointOut:
     checkpoint = _latest(services)
     key = public_key_from_raw(checkpoint.public_key)
+    witnessed = services.witnessed.witnessed(
+        checkpoint.tree_size, checkpoint.root_hash, checkpoint.note
+    )
+    final = witnessed if witnessed.final else services.witnessed.latest_final()
     return CheckpointOut(
-        note=checkpoint.note,
+        note=witnessed.note,
+        cosigned_by=list(witnessed.cosigned_by),
+        final=witnessed.final,
+        quorum=services.witnessed.policy.describe(),
+        latest_final_tree_size=final.tree_size if final else None,
         origin=checkpoint.origin,
         tree_size=checkpoint.tree_size,
         root_hash=checkpoint.root_hash.hex(),
@@ -63,8 +71,10 @@ def latest_checkpoint(_: AnyKey, services: ServicesDep) -> CheckpointOut:
 def consistency(
     _: AnyKey,
     services: ServicesDep,
-    from_: Annotated[int, Query(alias="from", ge=1, description="the older tree size")],
-    to: Annotated[int, Query(ge=1, description="the newer tree size")],
+    from_: Annotated[
+        int, Query(alias="from", ge=1, le=MAX_POSITION, description="the older tree size")
+    ],
+    to: Annotated[int, Query(ge=1, le=MAX_POSITION, description="the newer tree size")],
 ) -> ConsistencyOut:
     if from_ > to:
         raise InvalidInput(f"from ({from_}) must not exceed to ({to})", field="from")

@@ -122,6 +122,7 @@ def personal_values(address: str, evidence: Evidence) -> list[tuple[str, str]]:
         ("ip", evidence.ip),
         ("user_agent", evidence.user_agent),
         ("profile_name", evidence.profile_name),
+        ("contact_id", evidence.contact_id),
     )
     return [(name, value) for name, value in values if value is not None]
 
@@ -156,6 +157,8 @@ def link_consent(
     }
     if draft.expires_at is not None:
         values["expires_at"] = draft.expires_at
+    if draft.own_fields:
+        values.update(draft.own_fields)
     # ``personal_data`` lies outside the hashed document, like ``hash`` itself.
     return link(
         draft.cls,

@@ -192,8 +192,11 @@ class ConsentQueries:
         Opt-outs scoped to ``sender`` (to any sender when None) are on the list too.
 
         An erased subject stays on the list as its ``*`` row, status ``erased`` and no
-        address: its subject id (a hash of the number) still matches a re-import. Two
-        index range scans, merged in (subject id, purpose) order ("*" sorts first)."""
+        address: its subject id (a hash of the number) still matches a re-import. An
+        invalidated subject (a reassigned or disconnected number) and a held one (a
+        gateway's opt-out under review) are on it as their ``*`` rows too, statuses
+        ``invalidated`` and ``held``. Index range scans, merged in (subject id, purpose)
+        order ("*" sorts first)."""
         keyset = " AND (subject_id, purpose) > (?, ?)"
         withdrawn = self._keyset(
             "tenant = ? AND channel = ? AND status = ?",
@@ -202,13 +205,16 @@ class ConsentQueries:
             after=after,
             limit=limit,
         )
-        erased = self._keyset(
-            "tenant = ? AND channel = ? AND status = ? AND purpose = ?",
-            (tenant, channel, Status.ERASED.value, ALL_PURPOSES),
-            keyset=keyset,
-            after=after,
-            limit=limit,
-        )
+        channel_wide = [
+            self._keyset(
+                "tenant = ? AND channel = ? AND status = ? AND purpose = ?",
+                (tenant, channel, status.value, ALL_PURPOSES),
+                keyset=keyset,
+                after=after,
+                limit=limit,
+            )
+            for status in (Status.ERASED, Status.INVALIDATED, Status.HELD)
+        ]
         by_sender = " AND sender = ?" if sender is not None else ""
         scoped = self._keyset(
             "tenant = ? AND channel = ?" + by_sender,
@@ -222,7 +228,9 @@ class ConsentQueries:
             ),
         )
         merged = _distinct(
-            heapq.merge(withdrawn, erased, scoped, key=lambda row: (row.subject_id, row.purpose))
+            heapq.merge(
+                withdrawn, *channel_wide, scoped, key=lambda row: (row.subject_id, row.purpose)
+            )
         )
         yield from merged if limit is None else itertools.islice(merged, limit)
 
