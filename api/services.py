@@ -53,6 +53,7 @@ class Services:
     def start(cls, settings: ServeSettings, storage: StorageSettings) -> Services:
         services = cls._start(settings, storage)
         try:
+            _ = services.witnessed  # a malformed witness setting stops serve at start
             services.checkpoints = start_checkpoints(
                 services.ledger, storage, CheckpointSettings(), settings.seal_every_seconds
             )
