@@ -84,6 +84,7 @@ ROLES: dict[Route, frozenset[str] | str] = {
     ("GET", "/v1/checkpoints/latest"): ANY_KEY,
     ("GET", "/v1/proofs/consistency"): ANY_KEY,
     ("GET", "/v1/public-key"): PUBLIC,
+    ("GET", "/v1/public-keys"): PUBLIC,  # every signing key and when it was valid
     ("GET", "/checkpoint"): PUBLIC,  # C2SP tlog-tiles: hashes only
     ("GET", "/tile/{level}/{rest:path}"): PUBLIC,
     ("GET", "/v1/subjects/{channel}/{address}/tlog-proofs"): frozenset({AUDITOR}),

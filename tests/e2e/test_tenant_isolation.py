@@ -579,6 +579,7 @@ PROBES: dict[Route, Probe] = {
         "GET", "/v1/proofs/consistency?from=1&to=2"
     ),
     ("GET", "/v1/public-key"): global_leaks_nothing("GET", "/v1/public-key"),
+    ("GET", "/v1/public-keys"): global_leaks_nothing("GET", "/v1/public-keys"),
     ("GET", "/checkpoint"): global_leaks_nothing("GET", "/checkpoint"),
     ("GET", "/tile/{level}/{rest:path}"): global_leaks_nothing("GET", "/tile/0/000.p/1"),
     ("GET", SUBJECT + "/tlog-proofs"): same_for_b_as_for_nobody("GET", SUBJECT + "/tlog-proofs"),
