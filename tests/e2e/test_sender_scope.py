@@ -12,6 +12,7 @@ from typing import Any
 
 from tests.e2e.conftest import Api
 from tests.support.processes import CLI, clean_env
+from tests.support.webhooks import log_size
 
 ALICE, BOB = "+14155550111", "+14155550122"
 
@@ -169,3 +170,18 @@ def test_the_cli_sets_the_scope_and_refuses_an_unknown_one(tmp_path: Path) -> No
     refused = configure({"opt_out_scope": "brand"})
     assert refused.returncode == 2
     assert "opt_out_scope" in refused.stderr
+
+
+def test_an_imported_opt_out_with_a_sender_column_is_scoped_to_it(api: Api) -> None:
+    set_scope(api, "sender")
+    opt_in(api, ALICE)
+    csv_body = (
+        "channel,address,type,purposes,occurred_at,sender\n"
+        f"sms,{ALICE},opted_out,marketing,2026-11-21T10:00:00Z,brand-a\n"
+    )
+    headers = {**api.headers(), "content-type": "text/csv"}
+    report = api.client.post("/v1/imports", headers=headers, content=csv_body.encode()).json()
+    assert report["accepted"] == 1, report
+    after = log_size(api)  # the import's position: the last of the log
+    assert eligible(api, after, "brand-a")[ALICE] is False
+    assert eligible(api, after, "brand-b")[ALICE] is True
