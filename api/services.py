@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 
 from api.serve_settings import ServeSettings
@@ -136,8 +137,12 @@ class Services:
     @cached_property
     def webhooks(self) -> WebhookSubscriptions:
         """The tenants' webhook subscriptions and their deliveries."""
+        settings = WebhookSettings()
         return WebhookSubscriptions(
-            self.ledger, SecretBox.from_settings(SecretsSettings()), WebhookSettings().policy
+            self.ledger,
+            SecretBox.from_settings(SecretsSettings()),
+            settings.policy,
+            secret_overlap=timedelta(seconds=settings.secret_overlap_seconds),
         )
 
     @cached_property

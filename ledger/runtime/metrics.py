@@ -150,6 +150,10 @@ WEBHOOK_FANOUT_LAG = Gauge(
     "consent_ledger_webhook_fanout_lag_positions",
     "Ledger positions recorded but not yet fanned out into the webhook outbox",
 )
+WEBHOOK_PRUNED = Counter(
+    "consent_ledger_webhook_pruned_total",
+    "Delivered and skipped webhook deliveries forgotten after CONSENT_LEDGER_DELIVER_KEEP_SECONDS",
+)
 WEBHOOK_SENDER_RESTARTS = Counter(
     "consent_ledger_webhook_sender_restarts_total",
     "Times the webhook sender started over from its stored position after an error",
