@@ -19,6 +19,7 @@ from api.readiness import Readiness
 from api.request_log import RequestLog
 from api.routers import (
     attestation,
+    campaign_receipts,
     campaigns,
     checkpoints,
     events,
@@ -113,6 +114,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         outbound.router,
         optin_deliveries.router,
         campaigns.router,
+        campaign_receipts.router,
     ):
         app.include_router(router)
 

@@ -9,6 +9,7 @@ from api.serve_settings import ServeSettings
 from ledger.application.api_keys import AccessRegistry
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.bundle import ProofCache
+from ledger.attestation.campaigns.receipts import CampaignReceipts
 from ledger.attestation.checkpoint_loop import CheckpointLoop
 from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.embedded_checkpoints import start_checkpoints
@@ -88,6 +89,11 @@ class Services:
     def proofs(self) -> ProofCache:
         """Inclusion proofs of recent bundles, by subject and checkpoint size."""
         return ProofCache()
+
+    @cached_property
+    def campaign_receipts(self) -> CampaignReceipts:
+        """Campaign receipts: recording them, and their lists' proofs (trees cached)."""
+        return CampaignReceipts(self.ledger, self.ledger.retry)
 
     @cached_property
     def merkle(self) -> MerkleStore:

@@ -14,7 +14,9 @@ from jsonschema import Draft202012Validator
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.erasure import erase_personal_data
 from ledger.application.tenants.book import TenantSettingsBook
+from ledger.attestation.campaigns.receipts import CampaignReceipts
 from ledger.crypto.secret_box import SecretBox
+from ledger.domain.campaign_receipts import draft_receipt
 from ledger.domain.commands import Notice, Source
 from ledger.domain.keywords import KeywordRules
 from ledger.domain.tenants.first_message import FirstMessageRequest
@@ -61,6 +63,10 @@ def every_kind_of_event(ledger: ConsentLedger) -> None:
     ask = FirstMessageRequest(("marketing",), Notice("welcome", "1", "Reply YES"), "Acme")
     book.change_first_message_request("acme", ask, changed_by="test")
     ledger.receive_message(message("+14155550106", "Hello"))  # asks: evidence.triggered_by
+    CampaignReceipts(ledger).record(
+        draft_receipt("acme", "c-1", "whatsapp", "marketing", 1, addresses=["+14155550101"]),
+        recorded_by="test",
+    )
 
 
 def test_every_published_record_matches_the_schema_of_its_type(

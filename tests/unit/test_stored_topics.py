@@ -11,7 +11,7 @@ import pytest
 from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.access import ApiKey
-from ledger.events import CONSENT_EVENT_TYPES, PersonalDataErased
+from ledger.events import CONSENT_EVENT_TYPES, CampaignReceiptRecorded, PersonalDataErased
 from ledger.tenants.events import (
     CaptureMethodsChanged,
     FirstMessageRequestChanged,
@@ -31,6 +31,7 @@ STORED_TOPICS = {
     "ledger.events:OptedIn": CONSENT_EVENT_TYPES["opted_in"],
     "ledger.events:ConfirmationSent": CONSENT_EVENT_TYPES["confirmation_sent"],
     "ledger.events:PersonalDataErased": PersonalDataErased,
+    "ledger.events:CampaignReceiptRecorded": CampaignReceiptRecorded,
     "ledger.tenants.events:KeywordRulesChanged": KeywordRulesChanged,
     "ledger.tenants.events:ReplyTextsChanged": ReplyTextsChanged,
     "ledger.tenants.events:RequestWindowChanged": RequestWindowChanged,

@@ -1,0 +1,121 @@
+"""Campaign receipts: ``POST /v1/campaigns/{id}/receipts`` records a send's final list;
+``GET /v1/subjects/{channel}/{address}/campaigns`` proves which receipts included a
+subject, or (``?after_opt_out=<event id>``) that the receipts after an opt-out did not.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import Field
+
+from api.deps import Campaign, ServicesDep, require
+from api.errors import ApiError
+from api.schemas import ErrorOut, Input
+from ledger.attestation.campaigns.subject_receipts import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    SubjectNotFound,
+    after_opt_out,
+    including,
+    opt_out_object,
+    receipt_object,
+)
+from ledger.domain.campaign_receipts import draft_receipt
+from ledger.domain.roles import Principal, Role
+from ledger.domain.subjects import resolve_subject
+
+router = APIRouter(tags=["campaign receipts"])
+
+MAX_SUBJECTS = 100_000
+ReceiptReader = Annotated[Principal, Depends(require(Role.AUDITOR, Role.CAMPAIGN))]
+
+
+class ReceiptIn(Input):
+    channel: str
+    purpose: str
+    position: int = Field(
+        ge=0, description="the ledger position the list was computed at (X-Ledger-Position)"
+    )
+    subject_ids: list[str] = Field(default_factory=list, max_length=MAX_SUBJECTS)
+    addresses: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_SUBJECTS,
+        description="instead of (or beside) subject ids; only their subject ids are kept",
+    )
+
+
+@router.post(
+    "/v1/campaigns/{campaign_id}/receipts",
+    status_code=201,
+    responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    summary="Record a send's final list: its count and the Merkle root of its sorted subject ids",
+)
+def record_receipt(
+    campaign_id: str, body: ReceiptIn, principal: Campaign, services: ServicesDep
+) -> dict[str, Any]:
+    if len(body.subject_ids) + len(body.addresses) > MAX_SUBJECTS:
+        raise ApiError(
+            422, "too_many_subjects", f"at most {MAX_SUBJECTS} subjects per receipt", "subject_ids"
+        )
+    draft = draft_receipt(
+        principal.tenant,
+        campaign_id,
+        body.channel,
+        body.purpose,
+        body.position,
+        subject_ids=body.subject_ids,
+        addresses=body.addresses,
+    )
+    receipt = services.campaign_receipts.record(draft, recorded_by=principal.key_id)
+    return {"receipt_id": str(receipt.id), **receipt_object(receipt)}
+
+
+Cursor = Annotated[
+    int | None, Query(ge=0, description="next_cursor of the page before (a ledger position)")
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="receipts per page")]
+AfterOptOut = Annotated[
+    str | None,
+    Query(description="an opt-out's event id: the receipts after it, with non-inclusion proofs"),
+]
+
+
+@router.get(
+    "/v1/subjects/{channel}/{address}/campaigns",
+    responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    summary="The campaign receipts that included the subject (inclusion proofs), or those "
+    "after one of its opt-outs (non-inclusion proofs; an inclusion there is a violation)",
+)
+def subject_campaigns(
+    channel: str,
+    address: str,
+    principal: ReceiptReader,
+    services: ServicesDep,
+    after_opt_out_id: Annotated[str | None, Query(alias="after_opt_out")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_PAGE,
+) -> dict[str, Any]:
+    subject = resolve_subject(principal.tenant, channel, address)
+    body: dict[str, Any] = {"subject_id": str(subject.id), "channel": subject.channel.value}
+    receipts = services.campaign_receipts
+    if after_opt_out_id is None:
+        entries, next_cursor = including(receipts, subject, after_position=cursor or 0, limit=limit)
+    else:
+        try:
+            opt_out, entries, next_cursor = after_opt_out(
+                receipts,
+                services.ledger,
+                subject,
+                after_opt_out_id,
+                after_position=cursor or 0,
+                limit=limit,
+            )
+        except SubjectNotFound as error:
+            raise ApiError(404, error.code, error.message, "address") from None
+        body["opt_out"] = opt_out_object(opt_out)
+        body["violations"] = sum(1 for entry in entries if entry["included"])
+    body["receipts"] = entries
+    body["next_cursor"] = str(next_cursor) if next_cursor is not None else None
+    return body

@@ -1,0 +1,238 @@
+"""Campaign receipts through the HTTP API, on both backends: a send's list is recorded as a
+Merkle root; a subject gets inclusion proofs for the receipts that held it and
+non-inclusion proofs for those after its opt-out; a receipt that wrongly held an
+opted-out subject shows as a violation; tampered proofs fail the offline check."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from ledger.attestation.campaigns.verification import verify_entry
+from ledger.crypto.chain import document_hash
+from tests.e2e.conftest import Api
+
+ALICE, BOB, CAROL = "+14155550100", "+14155550101", "+14155550102"
+
+
+def record(api: Api, address: str, kind: str, n: int) -> dict[str, Any]:
+    response = api.client.post(
+        "/v1/events",
+        headers=api.headers("ingest"),
+        json={
+            "events": [
+                {
+                    "type": kind,
+                    "channel": "whatsapp",
+                    "address": address,
+                    "purposes": ["marketing"],
+                    "occurred_at": "2026-11-01T09:00:00Z",
+                    "source": {"kind": "web_form", "id": f"form-{n}"},
+                    "evidence": {"method": "web_form"},
+                }
+            ]
+        },
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()["results"][0]
+    return result
+
+
+def audience(api: Api, after: int) -> tuple[list[str], int]:
+    response = api.client.get(
+        f"/v1/audiences/whatsapp/marketing?after={after}", headers=api.headers("campaign")
+    )
+    assert response.status_code == 200, response.text
+    rows = [json.loads(line) for line in response.text.splitlines() if line]
+    return [row["subject_id"] for row in rows], int(response.headers["X-Ledger-Position"])
+
+
+def post_receipt(api: Api, campaign: str, **body: Any) -> dict[str, Any]:
+    response = api.client.post(
+        f"/v1/campaigns/{campaign}/receipts",
+        headers=api.headers("campaign"),
+        json={"channel": "whatsapp", "purpose": "marketing", **body},
+    )
+    assert response.status_code == 201, response.text
+    receipt: dict[str, Any] = response.json()
+    return receipt
+
+
+def campaigns(api: Api, address: str, query: str = "") -> dict[str, Any]:
+    response = api.client.get(
+        f"/v1/subjects/whatsapp/{address}/campaigns{query}", headers=api.headers("auditor")
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture
+def sent(api: Api) -> dict[str, Any]:
+    """Alice, Bob and Carol opted in; Carol opted out; the campaign sent to its audience
+    (Alice and Bob), then a careless one sent to Alice and Carol by address."""
+    for n, address in enumerate((ALICE, BOB, CAROL)):
+        record(api, address, "opted_in", n)
+    opt_out = record(api, CAROL, "opted_out", 9)
+    members, position = audience(api, opt_out["position"])
+    assert len(members) == 2
+    good = post_receipt(api, "spring-sale", position=position, subject_ids=members)
+    bad = post_receipt(api, "spring-sale.retry", position=position, addresses=[ALICE, CAROL])
+    return {"opt_out": opt_out, "good": good, "bad": bad, "members": members}
+
+
+def test_a_receipt_holds_the_count_and_root_of_the_sorted_list_never_an_address(
+    api: Api, sent: dict[str, Any]
+) -> None:
+    good = sent["good"]
+    assert (good["type"], good["campaign_id"], good["count"]) == (
+        "campaign_receipt_recorded",
+        "spring-sale",
+        2,
+    )
+    assert good["channel"] == "whatsapp"
+    assert good["purpose"] == "marketing"
+    assert good["hash"] == document_hash(
+        {k: v for k, v in good.items() if k not in ("hash", "position", "receipt_id")},
+        ascii_keys=True,
+    )
+    assert good["version"] == 1
+    assert sent["bad"]["version"] == 2
+    assert sent["bad"]["prev_hash"] == good["hash"]  # the tenant's chain of receipts
+    assert ALICE not in json.dumps(good)
+    assert "14155550100" not in json.dumps(sent["bad"])
+
+
+def test_a_subject_gets_an_inclusion_proof_for_every_receipt_that_held_it(
+    api: Api, sent: dict[str, Any]
+) -> None:
+    alice = campaigns(api, ALICE)
+    assert [e["receipt"]["campaign_id"] for e in alice["receipts"]] == [
+        "spring-sale",
+        "spring-sale.retry",
+    ]
+    for entry in alice["receipts"]:
+        check = verify_entry(UUID(alice["subject_id"]), entry)
+        assert (check.ok, check.included) == (True, True), check.reason
+    assert [e["receipt"]["campaign_id"] for e in campaigns(api, BOB)["receipts"]] == ["spring-sale"]
+    page = campaigns(api, ALICE, "?limit=1")
+    assert len(page["receipts"]) == 1
+    rest = campaigns(api, ALICE, f"?limit=1&cursor={page['next_cursor']}")
+    assert [e["receipt"]["campaign_id"] for e in rest["receipts"]] == ["spring-sale.retry"]
+
+
+def test_after_an_opt_out_each_receipt_proves_absence_or_shows_the_violation(
+    api: Api, sent: dict[str, Any]
+) -> None:
+    opt_out_id = sent["opt_out"]["event_id"]
+    carol = campaigns(api, CAROL, f"?after_opt_out={opt_out_id}")
+    assert carol["opt_out"]["event_id"] == opt_out_id
+    good, bad = carol["receipts"]
+    assert (good["receipt"]["campaign_id"], good["included"]) == ("spring-sale", False)
+    assert (bad["receipt"]["campaign_id"], bad["included"]) == ("spring-sale.retry", True)
+    assert carol["violations"] == 1
+    subject = UUID(carol["subject_id"])
+    assert verify_entry(subject, good).included is False
+    assert verify_entry(subject, good).ok
+    assert verify_entry(subject, bad).included is True  # the violation is proved too
+    assert verify_entry(subject, bad).ok
+
+
+def test_tampered_receipts_and_proofs_fail_the_offline_check(
+    api: Api, sent: dict[str, Any]
+) -> None:
+    carol = campaigns(api, CAROL, f"?after_opt_out={sent['opt_out']['event_id']}")
+    subject = UUID(carol["subject_id"])
+    good, bad = carol["receipts"]
+
+    def tampered(entry: dict[str, Any], change: Any) -> dict[str, Any]:
+        forged = copy.deepcopy(entry)
+        change(forged)
+        return forged
+
+    def other_root(e: dict[str, Any]) -> None:
+        e["receipt"]["root"] = bad["receipt"]["root"]
+
+    def other_root_rehashed(e: dict[str, Any]) -> None:
+        other_root(e)
+        e["receipt"]["hash"] = document_hash(
+            {k: v for k, v in e["receipt"].items() if k not in ("hash", "position")},
+            ascii_keys=True,
+        )
+
+    def smaller_count(e: dict[str, Any]) -> None:
+        e["receipt"]["count"] = 1
+
+    def claims_inclusion(e: dict[str, Any]) -> None:
+        e["included"] = True
+
+    def neighbour_swapped(e: dict[str, Any]) -> None:
+        side = e["non_inclusion"]["left"] or e["non_inclusion"]["right"]
+        side["subject_id"] = str(subject)
+
+    forgeries = [other_root, other_root_rehashed, smaller_count, claims_inclusion]
+    forgeries.append(neighbour_swapped)
+    for forgery in forgeries:
+        check = verify_entry(subject, tampered(good, forgery))
+        assert not check.ok, forgery.__name__
+
+    # The violating receipt cannot be dressed up as honoured with the other's proof
+    def hides_violation(e: dict[str, Any]) -> None:
+        e["included"] = False
+        e["inclusion"] = None
+        e["non_inclusion"] = good["non_inclusion"]
+
+    assert not verify_entry(subject, tampered(bad, hides_violation)).ok
+    # ... nor can the honoured one be shown as a proof about another subject
+    alice = UUID(campaigns(api, ALICE)["subject_id"])
+    assert not verify_entry(alice, good).ok
+
+
+def test_a_bad_receipt_is_refused_naming_the_field_and_nothing_is_recorded(api: Api) -> None:
+    record(api, ALICE, "opted_in", 1)
+    cases = [
+        ("spring", {"position": 1, "subject_ids": [str(UUID(int=1)), "nope"]}, "subject_ids[1]"),
+        ("spring", {"position": 1, "addresses": ["+1415"]}, "addresses[0]"),
+        ("spring sale", {"position": 1, "subject_ids": []}, "campaign_id"),
+        ("spring", {"position": -1, "subject_ids": []}, "position"),
+    ]
+    for campaign, body, field in cases:
+        response = api.client.post(
+            f"/v1/campaigns/{campaign}/receipts",
+            headers=api.headers("campaign"),
+            json={"channel": "whatsapp", "purpose": "marketing", **body},
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["field"] == field
+    wrong = api.client.post(
+        "/v1/campaigns/spring/receipts",
+        headers=api.headers("campaign"),
+        json={"channel": "whatsapp", "purpose": "Marketing!", "position": 1},
+    )
+    assert wrong.json()["error"]["field"] == "purpose"
+    assert campaigns(api, ALICE)["receipts"] == []
+    # Only campaign keys record receipts
+    refused = api.client.post(
+        "/v1/campaigns/spring/receipts",
+        headers=api.headers("auditor"),
+        json={"channel": "whatsapp", "purpose": "marketing", "position": 1},
+    )
+    assert refused.status_code == 403
+
+
+def test_an_unknown_opt_out_or_subject_is_a_clear_4xx(api: Api, sent: dict[str, Any]) -> None:
+    response = api.client.get(
+        f"/v1/subjects/whatsapp/{CAROL}/campaigns?after_opt_out={UUID(int=7)}",
+        headers=api.headers("auditor"),
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "after_opt_out"
+    response = api.client.get(
+        f"/v1/subjects/whatsapp/+14155550199/campaigns?after_opt_out={UUID(int=7)}",
+        headers=api.headers("auditor"),
+    )
+    assert response.status_code == 404
