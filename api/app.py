@@ -31,6 +31,7 @@ from api.routers import (
     optin_requests,
     outbound,
     personal_data,
+    reports,
     subjects,
     tenants,
     webhooks_gupshup,
@@ -115,6 +116,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         optin_deliveries.router,
         campaigns.router,
         campaign_receipts.router,
+        reports.router,
     ):
         app.include_router(router)
 

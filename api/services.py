@@ -16,6 +16,7 @@ from ledger.attestation.embedded_checkpoints import start_checkpoints
 from ledger.attestation.storage import open_merkle_store
 from ledger.domain.errors import NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
+from ledger.runtime.compliance_settings import ComplianceSettings
 from ledger.runtime.leadership import Leadership
 from ledger.runtime.storage_settings import StorageSettings, access_env
 from projections.consent_status.projection import ConsentStatusProjection
@@ -38,6 +39,7 @@ class Services:
     def start(cls, settings: ServeSettings, storage: StorageSettings) -> Services:
         services = cls._start(settings, storage)
         try:
+            services.compliance  # noqa: B018 - a policy that does not parse stops the start
             services.checkpoints = start_checkpoints(
                 services.ledger, storage, CheckpointSettings(), settings.seal_every_seconds
             )
@@ -94,6 +96,11 @@ class Services:
     def campaign_receipts(self) -> CampaignReceipts:
         """Campaign receipts: recording them, and their lists' proofs (trees cached)."""
         return CampaignReceipts(self.ledger, self.ledger.retry)
+
+    @cached_property
+    def compliance(self) -> ComplianceSettings:
+        """Tenants' revocation limits and retention per jurisdiction (environment)."""
+        return ComplianceSettings()
 
     @cached_property
     def merkle(self) -> MerkleStore:

@@ -4,6 +4,8 @@ or a printable HTML report), optionally ``as_of`` a past moment of the ledger.""
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
+from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
@@ -15,6 +17,7 @@ from api.errors import ApiError
 from api.json_responses import json_response
 from api.schemas import ErrorOut
 from ledger.attestation.bundle import build_bundle
+from ledger.attestation.revocations import subject_revocations
 from ledger.domain.errors import InvalidInput
 from ledger.domain.times import parse_time
 
@@ -82,6 +85,7 @@ def attestation(
         raise ApiError(
             404, "subject_not_found", "the ledger holds no events of this subject", "address"
         )
+    _link_campaign_receipts(bundle)
     if fmt == "csv":
         name = f"attestation-{bundle['subject']['subject_id']}.csv"
         return Response(
@@ -90,5 +94,31 @@ def attestation(
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     if fmt == "html":
+        bundle["revocations"] = [
+            r.to_json()
+            for r in subject_revocations(
+                services.ledger,
+                services.campaign_receipts,
+                services.compliance.policy_for(principal.tenant),
+                principal.tenant,
+                UUID(bundle["subject"]["subject_id"]),
+            )
+        ]
         return HTMLResponse(render_html(bundle))
     return json_response(bundle)
+
+
+def _link_campaign_receipts(bundle: dict[str, Any]) -> None:
+    """Where the subject's campaign receipt proofs are: linked, not embedded, so bundles
+    stay fast (one link per opt-out for its non-inclusion proofs)."""
+    if bundle["subject"]["address"] is None:  # erased (or never disclosed): no address
+        return
+    base = f"/v1/subjects/{bundle['subject']['channel']}/{quote(bundle['subject']['address'])}"
+    bundle["campaign_receipts"] = {
+        "included": f"{base}/campaigns",
+        "after_opt_outs": [
+            f"{base}/campaigns?after_opt_out={event['event_id']}"
+            for event in bundle["events"]
+            if event.get("type") == "opted_out"
+        ],
+    }
