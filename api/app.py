@@ -22,6 +22,7 @@ from api.routers import (
     campaign_receipts,
     campaigns,
     checkpoints,
+    consent_records,
     events,
     health,
     imports,
@@ -117,6 +118,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         campaigns.router,
         campaign_receipts.router,
         reports.router,
+        consent_records.router,
     ):
         app.include_router(router)
 

@@ -22,6 +22,7 @@ from typing import Any
 from ledger.domain.errors import InvalidInput
 
 DEFAULT = "default"
+CONTROLLER_FIELDS = frozenset({"name", "contact", "email", "phone", "address", "policy_url", "url"})
 # Country calling codes -> jurisdiction names (ISO 3166 alpha-2; +1 is the NANP: "US").
 CALLING_CODES: dict[str, str] = {
     "1": "US",
@@ -104,6 +105,9 @@ def add_years(moment: datetime, years: int) -> datetime:
 class CompliancePolicy:
     revocation_business_days: Mapping[str, int] = field(default_factory=lambda: {DEFAULT: 10})
     retention_years: Mapping[str, int] = field(default_factory=lambda: {DEFAULT: 4, "IN": 7})
+    # The controller named in standard consent records: name, contact, email, phone,
+    # address (an object), policy_url, url. Empty: not configured.
+    controller: Mapping[str, Any] = field(default_factory=dict)
 
     def revocation_limit(self, jurisdiction: str) -> int:
         return self.revocation_business_days.get(
@@ -120,6 +124,7 @@ class CompliancePolicy:
         return {
             "revocation_business_days": dict(self.revocation_business_days),
             "retention_years": dict(self.retention_years),
+            "controller": dict(self.controller),
         }
 
     @classmethod
@@ -129,12 +134,19 @@ class CompliancePolicy:
             doc.get("revocation_business_days", {}), f"{field_name}.revocation_business_days"
         )
         years = _counts(doc.get("retention_years", {}), f"{field_name}.retention_years")
-        unknown = set(doc) - {"revocation_business_days", "retention_years"}
+        unknown = set(doc) - {"revocation_business_days", "retention_years", "controller"}
         if unknown:
             raise InvalidInput(f"unknown policy keys {sorted(unknown)}", field=field_name)
+        controller = doc.get("controller", {})
+        if not isinstance(controller, Mapping) or set(controller) - CONTROLLER_FIELDS:
+            raise InvalidInput(
+                f"the controller is an object of {sorted(CONTROLLER_FIELDS)}",
+                field=f"{field_name}.controller",
+            )
         return cls(
             revocation_business_days={**base.revocation_business_days, **days},
             retention_years={**base.retention_years, **years},
+            controller=dict(controller),
         )
 
 
