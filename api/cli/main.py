@@ -13,6 +13,7 @@ from api.cli import (
     keys,
     projections,
     publish,
+    retention,
     seal,
     serve,
     tenants,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         projections,
         expire,
         tenants,
+        retention,
     ):
         module.add_parser(commands)
     return parser
