@@ -23,6 +23,7 @@ from api.routers import (
     campaigns,
     checkpoints,
     consent_records,
+    contacts,
     events,
     health,
     imports,
@@ -119,6 +120,7 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         campaign_receipts.router,
         reports.router,
         consent_records.router,
+        contacts.router,
     ):
         app.include_router(router)
 

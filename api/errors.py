@@ -34,8 +34,23 @@ class ApiError(Exception):
         self.field = field
 
 
+# An error never echoes a caller's huge input back: messages and field paths are cut.
+MAX_MESSAGE = 300
+MAX_FIELD = 120
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "field": field}}
+    return {
+        "error": {
+            "code": code,
+            "message": _cut(message, MAX_MESSAGE),
+            "field": None if field is None else _cut(field, MAX_FIELD),
+        }
+    }
 
 
 def _status_of(error: LedgerError) -> int:
@@ -102,5 +117,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return JSONResponse(error_body(code, str(error.detail)), status_code=error.status_code)
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+            error.status_code, "http_error"
+        )
+        return JSONResponse(
+            error_body(code, str(error.detail)),
+            status_code=error.status_code,
+            headers=error.headers,  # e.g. Allow on a 405
+        )

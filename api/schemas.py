@@ -8,9 +8,12 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ledger.domain.commands import CaptureMethod
+from ledger.domain.contacts import MAX_CONTACT_ID
 from ledger.domain.records import Recorded
 
 MAX_BATCH = 10_000
+# Positions and outbox ids are PostgreSQL bigints: a larger number names nothing.
+MAX_POSITION = 2**63 - 1
 
 
 class Input(BaseModel):
@@ -54,6 +57,13 @@ class EventIn(Input):
     source: SourceIn
     evidence: EvidenceIn
     request_id: UUID | None = None
+    contact_id: str | None = Field(
+        default=None,
+        max_length=MAX_CONTACT_ID,
+        description="the business's own id of the person (several numbers, one contact); "
+        "personal data: committed and sealed, never stored in clear in a document",
+        examples=["cust-10042"],
+    )
 
 
 class EventsIn(Input):
@@ -127,6 +137,13 @@ class OptInRequestIn(Input):
         max_length=64,
         description="how the request was made, e.g. agent; default: the source kind when "
         "it is a capture method, else api",
+    )
+    contact_id: str | None = Field(
+        default=None,
+        max_length=MAX_CONTACT_ID,
+        description="the business's own id of the person (several numbers, one contact); "
+        "personal data: committed and sealed, never stored in clear in a document",
+        examples=["cust-10042"],
     )
 
 

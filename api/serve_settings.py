@@ -16,9 +16,24 @@ class ServeSettings(BaseSettings):
     kafka_bootstrap_servers: str | None = Field(default=None, alias="KAFKA_BOOTSTRAP_SERVERS")
     # How long a read with ?after=<position> waits for the read model before a 503.
     read_wait_seconds: float = Field(default=5.0, gt=0, alias="CONSENT_LEDGER_READ_WAIT_SECONDS")
+    # Reads waiting at once for ``?after=``; one more answers 503 at once.
+    read_waiters: int = Field(default=16, ge=1, le=10_000, alias="CONSENT_LEDGER_READ_WAITERS")
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, gt=0, alias="CONSENT_LEDGER_MAX_BODY_BYTES"
     )
+    # The HTTP edge (api/http_protocol.py): a request head larger than this is a 431;
+    # a head or body slower than its timeout drops the connection; one connection more
+    # than the maximum (per worker) is closed at once.
+    max_header_bytes: int = Field(
+        default=64 * 1024, ge=1024, alias="CONSENT_LEDGER_MAX_HEADER_BYTES"
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, alias="CONSENT_LEDGER_HEADER_TIMEOUT_SECONDS"
+    )
+    body_timeout_seconds: float = Field(
+        default=60.0, gt=0, alias="CONSENT_LEDGER_BODY_TIMEOUT_SECONDS"
+    )
+    max_connections: int = Field(default=1000, ge=1, alias="CONSENT_LEDGER_MAX_CONNECTIONS")
     # /readyz fails when the read model is more than this many ledger positions behind.
     ready_max_lag: int = Field(default=10_000, ge=0, alias="CONSENT_LEDGER_READY_MAX_LAG")
     # Seal the attestation log in-process every this many seconds: unset, every 2 s on

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -14,10 +15,11 @@ from ledger.attestation.checkpoint_loop import CheckpointLoop
 from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.embedded_checkpoints import start_checkpoints
 from ledger.attestation.storage import open_merkle_store
-from ledger.domain.errors import NotCaughtUp
+from ledger.domain.errors import InvalidInput, NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
 from ledger.runtime.compliance_settings import ComplianceSettings
 from ledger.runtime.leadership import Leadership
+from ledger.runtime.limit_metrics import LIMIT_REFUSALS
 from ledger.runtime.storage_settings import StorageSettings, access_env
 from projections.consent_status.projection import ConsentStatusProjection
 from projections.consent_status.view import ConsentStatusView
@@ -34,6 +36,11 @@ class Services:
     embedded: EmbeddedProjections | None
     # The in-process sealer (the embedded default), if this process seals.
     checkpoints: CheckpointLoop | None = field(default=None)
+    # Reads waiting for ``?after=`` at once (``CONSENT_LEDGER_READ_WAITERS``).
+    waiters: threading.BoundedSemaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.waiters = threading.BoundedSemaphore(self.settings.read_waiters)
 
     @classmethod
     def start(cls, settings: ServeSettings, storage: StorageSettings) -> Services:
@@ -79,9 +86,28 @@ class Services:
     def wait_for(self, after: int | None) -> None:
         """Return once the read model has applied ledger position ``after`` (``?after=``);
         ``NotCaughtUp`` if it has not within ``read_wait_seconds``."""
-        if after is not None and not self.consent_status.wait_for(
-            after, self.settings.read_wait_seconds
-        ):
+        if after is None or self.consent_status.applied_position() >= after:
+            return
+        # A position the ledger has not recorded will not be applied within the wait:
+        # refuse it at once rather than hold a thread for the whole wait.
+        if after > (self.ledger.recorder.max_notification_id() or 0):
+            LIMIT_REFUSALS.labels(limit="after_beyond_head").inc()
+            raise InvalidInput(
+                f"ledger position {after} has not been recorded; pass a position an "
+                "answer of this ledger carried",
+                field="after",
+                code="unknown_position",
+            )
+        if not self.waiters.acquire(blocking=False):
+            LIMIT_REFUSALS.labels(limit="read_waiters").inc()
+            raise NotCaughtUp(
+                "too many reads are waiting for the read model; retry shortly", field="after"
+            )
+        try:
+            caught_up = self.consent_status.wait_for(after, self.settings.read_wait_seconds)
+        finally:
+            self.waiters.release()
+        if not caught_up:
             raise NotCaughtUp(
                 f"the read model has not applied ledger position {after} yet; retry shortly",
                 field="after",

@@ -29,7 +29,7 @@ from api.gateways.fields import optional, phone, required, source_id
 from ledger.application.signals.intake import GatewayItem, Ignored
 from ledger.domain.addresses import Channel
 from ledger.domain.commands import CaptureMethod, Evidence, ReceiveMessage, Source
-from ledger.domain.outbound.ids import parse_outbound_id
+from ledger.domain.outbound.ids import OutboundKind, parse_outbound_id
 from ledger.domain.signals.reports import (
     DELIVERY_STATES,
     DeliveryReport,
@@ -44,6 +44,10 @@ GATEWAY = "twilio"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 RECORDED_BY = "webhook:twilio"
 UNSUBSCRIBED_RECIPIENT = "21610"
+# "Channel could not find To address": on WhatsApp, the number is not a WhatsApp user
+# (Twilio's mapping of WhatsApp's 1006, 1013 and 1021; twilio.com/docs/whatsapp/api/
+# error-code-mapping).
+NOT_ON_CHANNEL = "63003"
 OUTBOUND_ID_PARAM = "outbound_id"  # query parameter senders add to StatusCallback
 
 
@@ -76,8 +80,9 @@ def signature_valid(
         return False
     signed_params = _signed_params(params)
     candidates = {_without_port(url), _with_port(url)}
+    presented = signature.encode("utf-8")  # bytes: a non-ASCII str would raise
     return any(
-        hmac.compare_digest(_signature(auth_token, candidate, signed_params), signature)
+        hmac.compare_digest(_signature(auth_token, candidate, signed_params).encode(), presented)
         for candidate in candidates
     )
 
@@ -154,6 +159,16 @@ def _status(tenant: str, form: dict[str, str], query: dict[str, str]) -> Gateway
     address = phone(channel, recipient, "To")
     error = optional(form, "ErrorCode", "")
     now = utc_now()
+    outbound = parse_outbound_id(query.get(OUTBOUND_ID_PARAM))
+    evidence = Evidence(
+        method=CaptureMethod.PROVIDER_SIGNAL,
+        recorded_by=RECORDED_BY,
+        gateway=GATEWAY,
+        gateway_message_id=message_id,
+        gateway_status=state,
+        gateway_error=error,
+    )
+    source = Source(kind="twilio_status", id=f"{message_id}:{state}")
     if error == UNSUBSCRIBED_RECIPIENT:
         return ProviderSignal(
             tenant=tenant,
@@ -161,18 +176,26 @@ def _status(tenant: str, form: dict[str, str], query: dict[str, str]) -> Gateway
             address=address,
             action=SignalAction.OPTED_OUT,
             occurred_at=now,
-            source=Source(kind="twilio_status", id=f"{message_id}:{state}"),
-            evidence=Evidence(
-                method=CaptureMethod.PROVIDER_SIGNAL,
-                recorded_by=RECORDED_BY,
-                gateway=GATEWAY,
-                gateway_message_id=message_id,
-                gateway_status=state,
-                gateway_error=error,
-            ),
+            source=source,
+            evidence=evidence,
             unless_in_force=True,
         )
-    outbound = parse_outbound_id(query.get(OUTBOUND_ID_PARAM))
+    if (
+        error == NOT_ON_CHANNEL
+        and channel is Channel.WHATSAPP
+        and outbound is not None
+        and outbound.kind is OutboundKind.OPT_IN_REQUEST
+    ):
+        return ProviderSignal(
+            tenant=tenant,
+            channel=channel.value,
+            address=address,
+            action=SignalAction.UNDELIVERABLE,
+            occurred_at=now,
+            source=source,
+            evidence=evidence,
+            refers_to=outbound.ref,
+        )
     if state in DELIVERY_STATES and outbound is not None:
         return DeliveryReport(
             tenant=tenant,

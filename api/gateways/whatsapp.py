@@ -47,7 +47,10 @@ def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:
     if not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    presented = header.removeprefix("sha256=").strip().lower()
+    # As bytes: ``compare_digest`` refuses a str with non-ASCII characters (a TypeError,
+    # a 500) and a header may hold any latin-1 character.
+    return hmac.compare_digest(expected.encode(), presented.encode("utf-8"))
 
 
 def parse(tenant: str, payload: Any, phone_number_id: str) -> list[GatewayItem]:

@@ -3,6 +3,7 @@ or a printable HTML report), optionally ``as_of`` a past moment of the ledger.""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 from uuid import UUID
@@ -16,6 +17,7 @@ from api.deps import Auditor, ServicesDep
 from api.errors import ApiError
 from api.json_responses import json_response
 from api.schemas import ErrorOut
+from api.services import Services
 from ledger.attestation.bundle import build_bundle
 from ledger.attestation.revocations import subject_revocations
 from ledger.domain.errors import InvalidInput
@@ -54,33 +56,9 @@ def attestation(
     fmt: Format = "json",
     as_of: AsOf = None,
 ) -> Response:
-    moment = None
-    if as_of is not None:
-        try:
-            moment = parse_time(as_of)
-        except ValueError:
-            raise InvalidInput(
-                f"as_of {as_of!r} is not an RFC 3339 time with a zone offset",
-                field="as_of",
-                code="invalid_time",
-            ) from None
+    moment = parse_as_of(as_of)
 
-    def build() -> dict[str, Any]:
-        return build_bundle(
-            services.ledger,
-            services.merkle,
-            principal.tenant,
-            channel,
-            address,
-            as_of=moment,
-            proofs=services.proofs,
-        )
-
-    bundle = build()
-    unsealed = any(event.get("inclusion_proof") is None for event in bundle["events"])
-    sealer = services.checkpoints  # set when this process seals (the embedded default)
-    if unsealed and sealer is not None and sealer.seal_now(services.settings.read_wait_seconds):
-        bundle = build()  # sealed what the bundle lacked, at once
+    bundle = sealed_bundle(services, principal.tenant, channel, address, moment)
     if not bundle["events"] and moment is None:
         raise ApiError(
             404, "subject_not_found", "the ledger holds no events of this subject", "address"
@@ -122,3 +100,40 @@ def _link_campaign_receipts(bundle: dict[str, Any]) -> None:
             if event.get("type") == "opted_out"
         ],
     }
+
+
+def parse_as_of(as_of: str | None) -> datetime | None:
+    if as_of is None:
+        return None
+    try:
+        return parse_time(as_of)
+    except ValueError:
+        raise InvalidInput(
+            f"as_of {as_of!r} is not an RFC 3339 time with a zone offset",
+            field="as_of",
+            code="invalid_time",
+        ) from None
+
+
+def sealed_bundle(
+    services: Services, tenant: str, channel: str, address: str, moment: datetime | None
+) -> dict[str, Any]:
+    """The subject's bundle; on the embedded default, sealed first if it lacks proofs."""
+
+    def build() -> dict[str, Any]:
+        return build_bundle(
+            services.ledger,
+            services.merkle,
+            tenant,
+            channel,
+            address,
+            as_of=moment,
+            proofs=services.proofs,
+        )
+
+    bundle = build()
+    unsealed = any(event.get("inclusion_proof") is None for event in bundle["events"])
+    sealer = services.checkpoints  # set when this process seals (the embedded default)
+    if unsealed and sealer is not None and sealer.seal_now(services.settings.read_wait_seconds):
+        bundle = build()  # sealed what the bundle lacked, at once
+    return bundle

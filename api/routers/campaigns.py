@@ -17,7 +17,7 @@ from pydantic import Field
 
 from api.deps import Campaign, ServicesDep
 from api.errors import ApiError
-from api.schemas import ErrorOut, Input
+from api.schemas import MAX_POSITION, ErrorOut, Input
 from api.services import Services
 from api.streaming import chosen_format, stream_rows
 from ledger.domain.addresses import parse_channel
@@ -32,7 +32,10 @@ router = APIRouter(tags=["campaigns"])
 MAX_ADDRESSES = 100_000
 MAX_PAGE = 50_000
 After = Annotated[
-    int | None, Query(ge=0, description="wait until the read model applied this ledger position")
+    int | None,
+    Query(
+        ge=0, le=MAX_POSITION, description="wait until the read model applied this ledger position"
+    ),
 ]
 Format = Annotated[str | None, Query(description="ndjson (default) or csv; or send Accept")]
 Limit = Annotated[int | None, Query(ge=1, le=MAX_PAGE, description="one page of at most N rows")]

@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 from api.attestation_schemas import CheckpointOut, ConsistencyOut, PublicKeyOut
 from api.deps import AnyKey, ServicesDep
 from api.errors import ApiError
-from api.schemas import ErrorOut
+from api.schemas import MAX_POSITION, ErrorOut
 from api.services import Services
 from ledger.attestation.proofs import consistency_steps, keys_of, proof_from
 from ledger.attestation.signing_keys import public_key_from_raw, public_pem
@@ -63,8 +63,10 @@ def latest_checkpoint(_: AnyKey, services: ServicesDep) -> CheckpointOut:
 def consistency(
     _: AnyKey,
     services: ServicesDep,
-    from_: Annotated[int, Query(alias="from", ge=1, description="the older tree size")],
-    to: Annotated[int, Query(ge=1, description="the newer tree size")],
+    from_: Annotated[
+        int, Query(alias="from", ge=1, le=MAX_POSITION, description="the older tree size")
+    ],
+    to: Annotated[int, Query(ge=1, le=MAX_POSITION, description="the newer tree size")],
 ) -> ConsistencyOut:
     if from_ > to:
         raise InvalidInput(f"from ({from_}) must not exceed to ({to})", field="from")

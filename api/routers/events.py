@@ -31,6 +31,7 @@ def to_command(tenant: str, key_id: str, item: EventIn) -> RecordConsent:
         occurred_at=item.occurred_at,
         source=Source(kind=item.source.kind, id=item.source.id),
         request_id=item.request_id,
+        contact_id=item.contact_id,
         evidence=Evidence(
             method=evidence.method,
             text=evidence.text,

@@ -7,15 +7,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import Auditor, ServicesDep, StatusReader
-from api.schemas import ErrorOut, HistoryOut, PendingOut, PurposeOut, SubjectOut
-from ledger.domain.subjects import resolve_subject
+from api.schemas import MAX_POSITION, ErrorOut, HistoryOut, PendingOut, PurposeOut, SubjectOut
+from api.services import Services
+from ledger.domain.records import History
+from ledger.domain.subjects import SubjectRef, resolve_subject
 from ledger.domain.times import format_time
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
 
 After = Annotated[
     int | None,
-    Query(ge=0, description="wait (bounded) until the read model has applied this ledger position"),
+    Query(
+        ge=0,
+        le=MAX_POSITION,
+        description="wait (bounded) until the read model has applied this ledger position",
+    ),
 ]
 
 
@@ -30,6 +36,11 @@ def subject_status(
 ) -> SubjectOut:
     subject = resolve_subject(principal.tenant, channel, address)
     services.wait_for(after)
+    return status_out(subject, services)
+
+
+def status_out(subject: SubjectRef, services: Services) -> SubjectOut:
+    """The subject's status per purpose, as the read model has it."""
     projected = services.consent_status.subject(subject.id)
     purposes: dict[str, PurposeOut] = {}
     pending_out = None
@@ -69,7 +80,10 @@ def subject_status(
 def subject_history(
     channel: str, address: str, principal: Auditor, services: ServicesDep
 ) -> HistoryOut:
-    history = services.ledger.history(principal.tenant, channel, address)
+    return history_out(services.ledger.history(principal.tenant, channel, address))
+
+
+def history_out(history: History) -> HistoryOut:
     subject, entries = history.subject, history.entries
     events: list[dict[str, Any]] = []
     for entry in entries:

@@ -118,6 +118,7 @@ def _command(row: dict[str, str | None], tenant: str, recorded_by: str | None) -
         purposes=purposes,
         occurred_at=occurred_at,
         source=Source(kind="import", id=source_id),
+        contact_id=cell("contact_id"),
         evidence=Evidence(
             # Checked against the tenant's capture methods when the row is recorded.
             method=cell("method") or CaptureMethod.IMPORT.value,
@@ -228,6 +229,7 @@ def _submit(
         try:
             check_method(row.command.evidence.method, extra=policy.capture_methods, field="method")
             subject, checked = ledger.check_record(row.command, methods=policy.capture_methods)
+            contact_key = ledger.contact_key_of(tenant, checked.contact_id, field="contact_id")
         except LedgerError as error:
             report.rejected.append(_rejection(row.line, error))
             continue
@@ -238,7 +240,7 @@ def _submit(
             return Decision(decide_import(state, checked, now=now, policy=policy))
 
         source_key = (checked.source.kind, checked.source.id or "")
-        items.append(WorkItem(subject, decide, source_key=source_key))
+        items.append(WorkItem(subject, decide, source_key=source_key, contact_key=contact_key))
         lines.append(row.line)
     if not items:
         return _Submitted(lines, None)

@@ -120,6 +120,7 @@ def personal_values(address: str, evidence: Evidence) -> list[tuple[str, str]]:
         ("ip", evidence.ip),
         ("user_agent", evidence.user_agent),
         ("profile_name", evidence.profile_name),
+        ("contact_id", evidence.contact_id),
     )
     return [(name, value) for name, value in values if value is not None]
 

@@ -74,6 +74,9 @@ class Evidence:
     # The gateway message id of the inbound message that made the ledger record this
     # event (a first message that asked for consent).
     triggered_by: str | None = None
+    # The business's own id of the person (personal: committed and sealed, never in
+    # clear in a document; ledger/domain/contacts.py).
+    contact_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class RecordConsent:
     evidence: Evidence
     purposes: tuple[str, ...] = ()
     request_id: UUID | None = None
+    contact_id: str | None = None  # the business's own id of the person (several numbers)
 
 
 @dataclass(frozen=True)
@@ -125,3 +129,4 @@ class RequestOptIn:
     recorded_by: str | None = None
     # How the request was made: ``agent`` for an agent's, ``api`` by default.
     method: str = CaptureMethod.API.value
+    contact_id: str | None = None  # the business's own id of the person (several numbers)

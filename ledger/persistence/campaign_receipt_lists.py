@@ -6,6 +6,7 @@ subject id in leaf order, so proofs can be answered later: which receipts includ
 subject (an index on tenant and subject id), and a receipt's whole list to rebuild its
 tree. Rows are written *before* the event that names them, as gateway secrets are: a
 write that fails half-way leaves at most a list no receipt names, which nothing reads.
+The table is append-only in the database (triggers refuse UPDATE, DELETE, TRUNCATE).
 Subject ids only: never an address.
 """
 
@@ -18,7 +19,9 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
-from ledger.persistence.postgres_ddl import PostgresSideTable, create_table_once
+from ledger.persistence.postgres_ddl import APPEND_ONLY, PostgresSideTable, create_table_once
+from ledger.persistence.sqlite_triggers import APPEND_ONLY as SQLITE_APPEND_ONLY
+from ledger.persistence.sqlite_triggers import refuse_in_sqlite
 
 SUFFIX = "_campaign_receipt_lists"
 
@@ -51,6 +54,7 @@ class PostgresReceiptLists(PostgresSideTable, ReceiptListTable):
         "receipt_id uuid NOT NULL, idx integer NOT NULL, tenant text NOT NULL, "
         "subject_id uuid NOT NULL, PRIMARY KEY (receipt_id, idx)"
     )
+    REFUSED = APPEND_ONLY  # a receipt's list never changes
 
     def __init__(self, datastore: object, table: str) -> None:
         super().__init__(datastore, table)  # type: ignore[arg-type]
@@ -102,6 +106,8 @@ class SQLiteReceiptLists(ReceiptListTable):
                 "PRIMARY KEY (receipt_id, idx))"
             )
             c.execute(f"CREATE INDEX IF NOT EXISTS {table}_subject ON {table} (tenant, subject_id)")
+            for statement in refuse_in_sqlite(table, SQLITE_APPEND_ONLY):
+                c.execute(statement)
 
     def insert(self, tenant: str, receipt_id: UUID, subject_ids: Sequence[UUID]) -> None:
         rid = str(receipt_id)

@@ -14,21 +14,34 @@ from uuid import UUID
 from eventsourcing.persistence import PersistenceError
 
 from ledger.application.consent_ledger import ConsentLedger
-from ledger.application.writer.work import Decision, WorkItem, recorded
+from ledger.application.writer.work import Decision, ItemResult, WorkItem, recorded
 from ledger.domain.commands import CaptureMethod, Evidence, Source
 from ledger.domain.consent_status import SubjectState
 from ledger.domain.errors import Unavailable
 from ledger.domain.outbound.ids import OutboundKind
+from ledger.domain.outbound.messages import fallback_notice, suggested_fallback
+from ledger.domain.outbound.outbox import OutboxMessage
 from ledger.domain.records import Recorded
 from ledger.domain.signals.decisions import NOT_PENDING, decide_signal
 from ledger.domain.signals.reports import DeliveryReport, ProviderSignal, SignalAction
 from ledger.domain.subjects import resolve_subject
 from ledger.domain.times import utc_now
 from ledger.domain.validation import check_occurred_at, check_source
-from ledger.events import ConsentEvent, OptInRequested
+from ledger.events import ConsentEvent, OptInRequested, OptInRequestUndeliverable
 from ledger.persistence.deliveries import Delivery, delivery_table
 
 CONFIRMATION_SOURCE = "outbound"  # source kind of ConfirmationSent: the outbound id
+FAILED = "failed"  # the delivery status of a request that cannot reach the person
+
+
+def _fallback_notices(result: ItemResult) -> list[OutboxMessage]:
+    """The sender's notice of an undeliverable request, in the outbox with its event."""
+    notices = [
+        fallback_notice(event)
+        for event in result.events
+        if isinstance(event, OptInRequestUndeliverable)
+    ]
+    return [notice for notice in notices if notice is not None]
 
 
 @dataclass(frozen=True)
@@ -62,9 +75,17 @@ class SignalRecorder:
             return Decision(drafts, reason=reason)
 
         key = (signal.source.kind, signal.source.id) if signal.source.id else None
-        [result] = self.ledger.run(signal.tenant, [WorkItem(subject, decide, source_key=key)])
+        undeliverable = signal.action is SignalAction.UNDELIVERABLE
+        item = WorkItem(
+            subject, decide, source_key=key, messages=_fallback_notices if undeliverable else None
+        )
+        [result] = self.ledger.run(signal.tenant, [item])
         answer = recorded(result)
         if answer is not None:
+            if undeliverable:
+                # After the event, so a redelivered status (a duplicate) adds it if a crash
+                # came between the two.
+                self._record_failure(signal, subject.id, answer)
             return SignalOutcome("duplicate" if answer.duplicate else "recorded", answer)
         if result.reason is None:  # pragma: no cover - decide_signal always gives one
             raise RuntimeError("a provider signal was decided without a reason")
@@ -114,6 +135,30 @@ class SignalRecorder:
         except PersistenceError as exc:
             raise Unavailable("the ledger database is unavailable; nothing was stored") from exc
         return SignalOutcome("recorded" if added else "duplicate")
+
+    def _record_failure(self, signal: ProviderSignal, subject_id: UUID, answer: Recorded) -> None:
+        """The request's ``failed`` delivery, with the gateway's error code."""
+        event = self._event(subject_id, answer.event_id)
+        if not isinstance(event, OptInRequestUndeliverable) or event.request_id is None:
+            return
+        evidence = signal.evidence
+        failure = Delivery(
+            tenant=signal.tenant,
+            request_id=event.request_id,
+            subject_id=subject_id,
+            event_id=signal.refers_to or event.event_id,
+            status=FAILED,
+            gateway=evidence.gateway or "",
+            gateway_message_id=evidence.gateway_message_id or "",
+            occurred_at=signal.occurred_at,
+            recorded_at=utc_now(),
+            error_code=evidence.gateway_error,
+            fallback=suggested_fallback(event.channel),
+        )
+        try:
+            self.deliveries.add(failure)
+        except PersistenceError as exc:
+            raise Unavailable("the ledger database is unavailable; retry") from exc
 
     def deliveries_of(self, tenant: str, request_id: UUID) -> list[Delivery]:
         return self.deliveries.of_request(tenant, request_id)
