@@ -18,6 +18,7 @@ from api.cli import (
     serve,
     tenants,
     verify,
+    verify_campaigns,
 )
 from api.cli.json_logs import configure_logging
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         expire,
         tenants,
         retention,
+        verify_campaigns,
     ):
         module.add_parser(commands)
     return parser

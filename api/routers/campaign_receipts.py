@@ -13,6 +13,8 @@ from pydantic import Field
 from api.deps import Campaign, ServicesDep, require
 from api.errors import ApiError
 from api.schemas import ErrorOut, Input
+from api.services import Services
+from ledger.attestation.campaigns.log_proofs import checkpoint_object, log_proofs
 from ledger.attestation.campaigns.subject_receipts import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -116,6 +118,29 @@ def subject_campaigns(
             raise ApiError(404, error.code, error.message, "address") from None
         body["opt_out"] = opt_out_object(opt_out)
         body["violations"] = sum(1 for entry in entries if entry["included"])
+    body["checkpoint"] = _attach_log(services, principal.tenant, entries)
     body["receipts"] = entries
     body["next_cursor"] = str(next_cursor) if next_cursor is not None else None
     return body
+
+
+def _attach_log(services: Services, tenant: str, entries: list[dict[str, Any]]) -> Any:
+    """Each receipt's leaf and inclusion proof in the Merkle log (``log``), against the
+    latest signed checkpoint, which is returned; on the embedded default, receipts not
+    sealed yet are sealed first, as for bundles."""
+
+    def attach() -> Any:
+        checkpoint = checkpoint_object(services.merkle)
+        size = checkpoint["tree_size"] if checkpoint else 0
+        versions = {entry["receipt"]["version"] for entry in entries}
+        proofs = log_proofs(services.merkle, tenant, versions, size)
+        for entry in entries:
+            entry["log"] = proofs.get(entry["receipt"]["version"])
+        return checkpoint
+
+    checkpoint = attach()
+    unsealed = any(entry["log"] is None for entry in entries)
+    sealer = services.checkpoints
+    if unsealed and sealer is not None and sealer.seal_now(services.settings.read_wait_seconds):
+        checkpoint = attach()
+    return checkpoint

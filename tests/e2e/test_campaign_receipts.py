@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.campaigns.verification import verify_entry
 from ledger.crypto.chain import document_hash
+from ledger.runtime.storage_settings import StorageSettings
 from tests.e2e.conftest import Api
+from tests.support.attestation import new_sealer
+from tests.support.processes import clean_env, run_cli
 
 ALICE, BOB, CAROL = "+14155550100", "+14155550101", "+14155550102"
 
@@ -236,3 +243,53 @@ def test_an_unknown_opt_out_or_subject_is_a_clear_4xx(api: Api, sent: dict[str, 
         headers=api.headers("auditor"),
     )
     assert response.status_code == 404
+
+
+def public_pem(key: Ed25519PrivateKey, path: Path) -> Path:
+    path.write_bytes(key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    return path
+
+
+def verify_campaigns(answer: dict[str, Any], key: Path, tmp_path: Path) -> tuple[int, str]:
+    path = tmp_path / "proofs.json"
+    path.write_text(json.dumps(answer))
+    done = run_cli(
+        "verify-campaigns", str(path), "--public-key", str(key), env=clean_env(), cwd=tmp_path
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_the_proofs_verify_offline_against_the_signed_log_and_tampering_fails(
+    api: Api, storage: StorageSettings, sent: dict[str, Any], tmp_path: Path
+) -> None:
+    # Given the log sealed by the sealer, with its key
+    key = Ed25519PrivateKey.generate()
+    ledger = ConsentLedger(storage.eventsourcing_env())
+    try:
+        new_sealer(ledger, key).checkpoint_once()
+    finally:
+        ledger.close()
+    public = public_pem(key, tmp_path / "ledger.pub")
+    # When an auditor fetches Carol's proofs after her opt-out
+    carol = campaigns(api, CAROL, f"?after_opt_out={sent['opt_out']['event_id']}")
+    assert carol["checkpoint"]["tree_size"] >= carol["receipts"][-1]["receipt"]["position"]
+    assert all(entry["log"]["inclusion_proof"] is not None for entry in carol["receipts"])
+    # Then the CLI verifies every receipt against the signed checkpoint
+    code, output = verify_campaigns(carol, public, tmp_path)
+    assert code == 0, output
+    assert "2 receipts verified" in output
+    assert "1 held the subject, 1 proved it absent" in output
+    # ... and a receipt re-hashed with another root no longer matches the sealed leaf
+    forged = copy.deepcopy(carol)
+    receipt = forged["receipts"][0]["receipt"]
+    receipt["root"] = carol["receipts"][1]["receipt"]["root"]
+    receipt["hash"] = document_hash(
+        {k: v for k, v in receipt.items() if k not in ("hash", "position")}, ascii_keys=True
+    )
+    code, output = verify_campaigns(forged, public, tmp_path)
+    assert code == 1
+    assert "differs from what the log sealed" in output
+    # ... and another key does not open the checkpoint
+    other = public_pem(Ed25519PrivateKey.generate(), tmp_path / "other.pub")
+    code, output = verify_campaigns(carol, other, tmp_path)
+    assert (code, output.startswith("FAILED: checkpoint")) == (1, True)
