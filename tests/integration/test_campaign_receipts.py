@@ -3,15 +3,24 @@ Merkle log like every event, and their lists read back to the root they recorded
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from uuid import UUID
 
+import pytest
+from prometheus_client import REGISTRY
+
 from ledger.application.consent_ledger import ConsentLedger
-from ledger.attestation.campaigns.receipts import CampaignReceipts
+from ledger.attestation.campaigns.receipts import CampaignReceipts, ReceiptListAltered
 from ledger.attestation.leaves import entry_leaf_hash, event_object
 from ledger.attestation.proofs import inclusion_proof, verify_inclusion
 from ledger.domain.campaign_receipts import draft_receipt
 from ledger.events import campaign_receipts_id
+from tests.conftest import sqlite_settings
 from tests.support.attestation import new_sealer
+
+IDS = [str(UUID(int=n)) for n in (1, 2, 3)]
+ALTERED = "consent_ledger_campaign_receipt_lists_altered_total"
 
 
 def test_receipts_are_chained_per_tenant_and_sealed_into_the_merkle_log(
@@ -58,3 +67,31 @@ def test_receipts_are_chained_per_tenant_and_sealed_into_the_merkle_log(
     assert verify_inclusion(
         leaf1.leaf_hash, leaf1.leaf_index, result.tree_size, proof, checkpoint.root_hash
     )
+
+
+@pytest.mark.parametrize(("index", "swapped"), [(0, 99), (2, 4)], ids=["unsorted", "sorted"])
+def test_a_list_altered_behind_the_ledgers_back_is_refused_and_counted(
+    tmp_path: Path, index: int, swapped: int
+) -> None:
+    storage = sqlite_settings(tmp_path / "ledger.db")
+    ledger = ConsentLedger(storage.eventsourcing_env())
+    try:
+        receipt = CampaignReceipts(ledger).record(
+            draft_receipt("acme", "c-1", "whatsapp", "marketing", 0, subject_ids=IDS),
+            recorded_by=None,
+        )
+        # Given someone who drops the trigger and swaps a subject of the stored list
+        table = "stored_events_campaign_receipt_lists"
+        with sqlite3.connect(storage.sqlite_path) as conn:
+            conn.execute(f"DROP TRIGGER {table}_no_update")
+            conn.execute(
+                f"UPDATE {table} SET subject_id = ? WHERE idx = ?",  # noqa: S608
+                (str(UUID(int=swapped)), index),
+            )
+        before = REGISTRY.get_sample_value(ALTERED) or 0.0
+        # When a fresh reader rebuilds its tree: it refuses, and the refusal is counted
+        with pytest.raises(ReceiptListAltered):
+            CampaignReceipts(ledger).tree(receipt)
+        assert REGISTRY.get_sample_value(ALTERED) == before + 1
+    finally:
+        ledger.close()

@@ -29,6 +29,7 @@ from ledger.crypto.chain import link as link_event
 from ledger.domain.campaign_receipts import ReceiptDraft
 from ledger.events import GENESIS_HASH, CampaignReceiptRecorded, campaign_receipts_id
 from ledger.persistence.campaign_receipt_lists import receipt_list_table
+from ledger.runtime.metrics import CAMPAIGN_RECEIPT_LISTS_ALTERED, EVENTS_RECORDED
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class CampaignReceipts:
             return StoredReceipt(event, position)
 
         receipt = self.retry.run(append, outcome="no receipt was recorded")
+        EVENTS_RECORDED.labels(type=receipt.event.type_name).inc()
         self._keep(receipt.id, tree)
         log.info(
             "campaign receipt recorded",
@@ -123,8 +125,20 @@ class CampaignReceipts:
             if found is not None:
                 self._trees.move_to_end(receipt.id)
                 return found
-        tree = SortedIdTree(self.lists.members(receipt.id))
-        if tree.root.hex() != receipt.event.root or tree.size != receipt.event.count:
+        try:
+            tree: SortedIdTree | None = SortedIdTree(self.lists.members(receipt.id))
+        except ValueError:  # no longer sorted and distinct
+            tree = None
+        if (
+            tree is None
+            or tree.root.hex() != receipt.event.root
+            or tree.size != receipt.event.count
+        ):
+            CAMPAIGN_RECEIPT_LISTS_ALTERED.inc()
+            log.error(
+                "campaign receipt list altered",
+                extra={"receipt_id": str(receipt.id), "tenant": receipt.event.tenant},
+            )
             raise ReceiptListAltered(receipt.id)
         self._keep(receipt.id, tree)
         return tree
