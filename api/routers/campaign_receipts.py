@@ -1,4 +1,5 @@
-"""Campaign receipts: ``POST /v1/campaigns/{id}/receipts`` records a send's final list;
+"""Campaign receipts: ``POST /v1/campaigns/{id}/receipts`` records a send's final list
+(``GET …/receipts/{receipt_id}`` gives it back, to rebuild its root);
 ``GET /v1/subjects/{channel}/{address}/campaigns`` proves which receipts included a
 subject, or (``?after_opt_out=<event id>``) that the receipts after an opt-out did not.
 """
@@ -6,12 +7,15 @@ subject, or (``?after_opt_out=<event id>``) that the receipts after an opt-out d
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from pydantic import Field
 
 from api.deps import Campaign, ServicesDep, require
 from api.errors import ApiError
+from api.json_responses import json_response
 from api.schemas import ErrorOut, Input
 from api.services import Services
 from ledger.attestation.campaigns.log_proofs import checkpoint_object, log_proofs
@@ -72,6 +76,26 @@ def record_receipt(
     )
     receipt = services.campaign_receipts.record(draft, recorded_by=principal.key_id)
     return {"receipt_id": str(receipt.id), **receipt_object(receipt)}
+
+
+@router.get(
+    "/v1/campaigns/{campaign_id}/receipts/{receipt_id}",
+    responses={404: {"model": ErrorOut}},
+    summary="One receipt and its whole list of subject ids in leaf order, to rebuild its root",
+)
+def receipt_list(
+    campaign_id: str, receipt_id: str, principal: ReceiptReader, services: ServicesDep
+) -> Response:
+    receipts = services.campaign_receipts
+    try:
+        found = receipts.find(principal.tenant, UUID(receipt_id))
+    except ValueError:
+        found = None
+    if found is None or found.event.campaign_id != campaign_id:
+        raise ApiError(404, "receipt_not_found", "no such receipt of this campaign", "receipt_id")
+    tree = receipts.tree(found)
+    body = {"receipt": receipt_object(found), "subject_ids": [str(sid) for sid in tree.ids]}
+    return json_response(body)
 
 
 Cursor = Annotated[

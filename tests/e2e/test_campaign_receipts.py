@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ledger.application.consent_ledger import ConsentLedger
+from ledger.attestation.campaigns.sorted_ids import SortedIdTree
 from ledger.attestation.campaigns.verification import verify_entry
 from ledger.crypto.chain import document_hash
 from ledger.runtime.storage_settings import StorageSettings
@@ -293,3 +294,24 @@ def test_the_proofs_verify_offline_against_the_signed_log_and_tampering_fails(
     other = public_pem(Ed25519PrivateKey.generate(), tmp_path / "other.pub")
     code, output = verify_campaigns(carol, other, tmp_path)
     assert (code, output.startswith("FAILED: checkpoint")) == (1, True)
+
+
+def test_an_auditor_rebuilds_a_receipts_root_from_its_list(api: Api, sent: dict[str, Any]) -> None:
+    good = sent["good"]
+    response = api.client.get(
+        f"/v1/campaigns/spring-sale/receipts/{good['receipt_id']}", headers=api.headers("auditor")
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["subject_ids"] == sorted(sent["members"])
+    rebuilt = SortedIdTree([UUID(sid) for sid in body["subject_ids"]])
+    assert (rebuilt.root.hex(), rebuilt.size) == (good["root"], good["count"])
+    assert body["receipt"]["hash"] == good["hash"]
+    for path in (
+        f"/v1/campaigns/other-campaign/receipts/{good['receipt_id']}",
+        f"/v1/campaigns/spring-sale/receipts/{UUID(int=5)}",
+        "/v1/campaigns/spring-sale/receipts/not-a-uuid",
+    ):
+        missing = api.client.get(path, headers=api.headers("auditor"))
+        assert missing.status_code == 404, path
+        assert missing.json()["error"]["field"] == "receipt_id"

@@ -45,6 +45,7 @@ ROLES: dict[Route, frozenset[str] | str] = {
     ("GET", "/v1/audiences/{channel}/{purpose}/count"): frozenset({CAMPAIGN}),
     ("GET", "/v1/suppressions/{channel}"): frozenset({CAMPAIGN}),
     ("POST", "/v1/campaigns/{campaign_id}/receipts"): frozenset({CAMPAIGN}),
+    ("GET", "/v1/campaigns/{campaign_id}/receipts/{receipt_id}"): frozenset({CAMPAIGN, AUDITOR}),
     ("GET", "/v1/subjects/{channel}/{address}/campaigns"): frozenset({CAMPAIGN, AUDITOR}),
     ("GET", "/v1/subjects/{channel}/{address}/consent-records"): frozenset({AUDITOR}),
     ("GET", "/v1/reports/revocations"): frozenset({AUDITOR}),

@@ -53,6 +53,7 @@ class World:
     b: Api  # acme's keys
     storage: StorageSettings
     request_id: str = ""
+    receipt_id: str = ""  # B's campaign receipt
     b_ids: set[str] = field(default_factory=set)  # every id of B seen in an answer
     tenants: Iterator[int] = field(default_factory=itertools.count)
 
@@ -195,6 +196,7 @@ def build_world(storage: StorageSettings) -> Iterator[World]:
         )
         assert receipt.status_code == 201, receipt.text
         world.b_ids |= {receipt.json()["receipt_id"], receipt.json()["root"]}
+        world.receipt_id = receipt.json()["receipt_id"]
         yield world
 
 
@@ -431,6 +433,16 @@ def record_receipt(world: World, attacker: Attacker) -> httpx.Response:
     return answer
 
 
+def receipt_of_b(world: World) -> None:
+    """B's receipt answers the attacker exactly as a receipt id nobody has."""
+    attacker = world.attacker()
+    nothing = attacker.call("GET", f"/v1/campaigns/spring-sale/receipts/{UUID_NOBODY}")
+    answer = attacker.call("GET", f"/v1/campaigns/spring-sale/receipts/{world.receipt_id}")
+    assert (answer.status_code, answer.json()) == (nothing.status_code, nothing.json())
+    assert answer.status_code == 404
+    leaks_nothing(world, answer)
+
+
 SUBJECT = "/v1/subjects/{channel}/{address}"
 TENANT = "/v1/tenants/{tenant}"
 CONTACT = "/v1/contacts/{contact_id}"
@@ -458,6 +470,7 @@ PROBES: dict[Route, Probe] = {
     ),
     ("GET", "/v1/suppressions/{channel}"): reads_nothing_of_b("GET", "/v1/suppressions/{channel}"),
     ("POST", "/v1/campaigns/{campaign_id}/receipts"): changes_nothing_of_b(record_receipt),
+    ("GET", "/v1/campaigns/{campaign_id}/receipts/{receipt_id}"): receipt_of_b,
     ("GET", SUBJECT + "/campaigns"): same_for_b_as_for_nobody("GET", SUBJECT + "/campaigns"),
     ("GET", SUBJECT + "/consent-records"): same_for_b_as_for_nobody(
         "GET", SUBJECT + "/consent-records"

@@ -24,6 +24,7 @@ PATH_VALUES = {
     "purpose": "marketing",
     "contact_id": "cust-10042",
     "campaign_id": "spring-sale",
+    "receipt_id": "6f1c1d5e-0000-4000-8000-000000000002",
 }
 
 

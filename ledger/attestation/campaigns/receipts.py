@@ -115,6 +115,10 @@ class CampaignReceipts:
             if isinstance(event, CampaignReceiptRecorded):
                 yield StoredReceipt(event, item.position)
 
+    def find(self, tenant: str, receipt_id: UUID) -> StoredReceipt | None:
+        """The tenant's receipt with this id (None: none of this tenant's)."""
+        return next((r for r in self.receipts(tenant) if r.id == receipt_id), None)
+
     def including(self, tenant: str, subject_id: UUID) -> dict[UUID, int]:
         """Receipt id -> the subject's index, for every list that holds the subject."""
         return self.lists.including(tenant, subject_id)
