@@ -29,6 +29,7 @@ from ledger.attestation.campaigns.subject_receipts import (
     receipt_object,
 )
 from ledger.domain.campaign_receipts import draft_receipt
+from ledger.domain.errors import InvalidInput
 from ledger.domain.roles import Principal, Role
 from ledger.domain.subjects import resolve_subject
 
@@ -56,11 +57,12 @@ class ReceiptIn(Input):
     "/v1/campaigns/{campaign_id}/receipts",
     status_code=201,
     responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
-    summary="Record a send's final list: its count and the Merkle root of its sorted subject ids",
+    summary="Record a send's final list: its count and the Merkle root of its sorted subject "
+    "ids (201; the same receipt again: 200 with the one recorded, duplicate true)",
 )
 def record_receipt(
     campaign_id: str, body: ReceiptIn, principal: Campaign, services: ServicesDep
-) -> dict[str, Any]:
+) -> Response:
     if len(body.subject_ids) + len(body.addresses) > MAX_SUBJECTS:
         raise ApiError(
             422, "too_many_subjects", f"at most {MAX_SUBJECTS} subjects per receipt", "subject_ids"
@@ -74,8 +76,16 @@ def record_receipt(
         subject_ids=body.subject_ids,
         addresses=body.addresses,
     )
+    head = services.ledger.recorder.max_notification_id() or 0
+    if draft.as_of_position > head:
+        raise InvalidInput(
+            f"position {draft.as_of_position} is beyond the ledger's last position {head}",
+            field="position",
+        )
     receipt = services.campaign_receipts.record(draft, recorded_by=principal.key_id)
-    return {"receipt_id": str(receipt.id), **receipt_object(receipt)}
+    answer = {"receipt_id": str(receipt.id), **receipt_object(receipt)}
+    answer["duplicate"] = receipt.duplicate
+    return json_response(answer, status_code=200 if receipt.duplicate else 201)
 
 
 @router.get(

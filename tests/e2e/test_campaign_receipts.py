@@ -105,7 +105,7 @@ def test_a_receipt_holds_the_count_and_root_of_the_sorted_list_never_an_address(
     assert good["channel"] == "whatsapp"
     assert good["purpose"] == "marketing"
     assert good["hash"] == document_hash(
-        {k: v for k, v in good.items() if k not in ("hash", "position", "receipt_id")},
+        {k: v for k, v in good.items() if k not in ("hash", "position", "receipt_id", "duplicate")},
         ascii_keys=True,
     )
     assert good["version"] == 1
@@ -207,6 +207,7 @@ def test_a_bad_receipt_is_refused_naming_the_field_and_nothing_is_recorded(api: 
         ("spring", {"position": 1, "addresses": ["+1415"]}, "addresses[0]"),
         ("spring sale", {"position": 1, "subject_ids": []}, "campaign_id"),
         ("spring", {"position": -1, "subject_ids": []}, "position"),
+        ("spring", {"position": 10**9, "subject_ids": []}, "position"),  # beyond the ledger
     ]
     for campaign, body, field in cases:
         response = api.client.post(
@@ -315,3 +316,19 @@ def test_an_auditor_rebuilds_a_receipts_root_from_its_list(api: Api, sent: dict[
         missing = api.client.get(path, headers=api.headers("auditor"))
         assert missing.status_code == 404, path
         assert missing.json()["error"]["field"] == "receipt_id"
+
+
+def test_the_same_receipt_sent_again_is_the_one_recorded(api: Api, sent: dict[str, Any]) -> None:
+    body = {"position": sent["good"]["as_of_position"], "subject_ids": sent["members"][::-1]}
+    again = api.client.post(
+        "/v1/campaigns/spring-sale/receipts",
+        headers=api.headers("campaign"),
+        json={"channel": "whatsapp", "purpose": "marketing", **body},
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["duplicate"] is True
+    assert again.json()["receipt_id"] == sent["good"]["receipt_id"]
+    other = post_receipt(api, "spring-sale.2", **body)  # another campaign: a receipt of its own
+    assert other["duplicate"] is False
+    assert other["receipt_id"] != sent["good"]["receipt_id"]
+    assert len(campaigns(api, ALICE)["receipts"]) == 3

@@ -1,6 +1,8 @@
 """``CampaignReceipts``: record a campaign's final list, and prove who was (not) in it.
 
-Recording: the list is sorted and deduplicated, its subject ids are stored beside the
+Recording: the list is sorted and deduplicated; the same receipt sent again (same
+campaign, channel, purpose, position and list: a retry) is answered with the one already
+recorded. Otherwise its subject ids are stored beside the
 events table (``persistence/campaign_receipt_lists.py``), and one
 ``CampaignReceiptRecorded`` is appended to the tenant's chain of receipts with the
 Merkle root and count (``sorted_ids.py`` says how the tree and its proofs are made). The
@@ -18,7 +20,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID, uuid4
 
 from ledger.application.ports import LedgerAppender
@@ -41,6 +43,7 @@ TREE_CACHE_IDS = 2_000_000
 class StoredReceipt:
     event: CampaignReceiptRecorded
     position: int
+    duplicate: bool = False  # ``record`` found the same receipt already recorded
 
     @property
     def id(self) -> UUID:
@@ -59,6 +62,9 @@ class CampaignReceipts:
     def record(self, draft: ReceiptDraft, *, recorded_by: str | None) -> StoredReceipt:
         """Store the list, then append the receipt event to the tenant's chain."""
         tree = SortedIdTree(sorted_ids(draft.subject_ids))
+        same = self._same(draft, tree)
+        if same is not None:  # a retry of a receipt already recorded
+            return replace(same, duplicate=True)
         receipt_id = uuid4()
         self.retry.run(
             lambda: self.lists.insert(draft.tenant, receipt_id, tree.ids),
@@ -104,6 +110,22 @@ class CampaignReceipts:
             },
         )
         return receipt
+
+    def _same(self, draft: ReceiptDraft, tree: SortedIdTree) -> StoredReceipt | None:
+        """The tenant's receipt with the same campaign, channel, purpose, position and list."""
+        root = tree.root.hex()
+        for receipt in self.receipts(draft.tenant):
+            event = receipt.event
+            if (
+                event.root == root
+                and event.count == tree.size
+                and event.campaign_id == draft.campaign_id
+                and event.channel == draft.channel
+                and event.purpose == draft.purpose
+                and event.as_of_position == draft.as_of_position
+            ):
+                return receipt
+        return None
 
     # ------------------------------------------------------------------ queries
     def receipts(self, tenant: str, *, after_position: int = 0) -> Iterator[StoredReceipt]:
