@@ -1,8 +1,11 @@
 """``GET /v1/reports/revocations``: every opt-out of a period, how fast it was honoured,
-its confirmations and the first campaign after it, with flags (JSON or CSV; auditor)."""
+its confirmations and the first campaign after it, with flags (JSON or CSV; auditor).
+Paged in ledger order: at most ``limit`` opt-outs (1,000; up to 10,000), and
+``next_cursor`` (or the CSV's ``X-Next-Cursor`` header) when more may follow."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -18,6 +21,9 @@ from ledger.domain.errors import InvalidInput
 from ledger.domain.times import format_time, parse_time
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+PAGE = 1_000
+MAX_PAGE = 10_000
 
 Time = Annotated[
     str | None, Query(description="RFC 3339; opt-outs recorded in [from, to) by ledger time")
@@ -50,6 +56,10 @@ def revocation_report(
     start_text: Annotated[str | None, Query(alias="from")] = None,
     end_text: Annotated[str | None, Query(alias="to")] = None,
     fmt: Format = "json",
+    cursor: Annotated[
+        int | None, Query(ge=0, description="next_cursor of the page before (a ledger position)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="opt-outs per page")] = PAGE,
 ) -> Response:
     start, end = parse_moment(start_text, "from"), parse_moment(end_text, "to")
     if start is not None and end is not None and end <= start:
@@ -62,11 +72,16 @@ def revocation_report(
         principal.tenant,
         start=start,
         end=end,
+        after_position=cursor or 0,
     )
-    rows = [r.to_json() for r in found]
+    page = list(itertools.islice(found, limit))
+    rows = [r.to_json() for r in page]
+    next_cursor = str(page[-1].opt_out.position) if len(page) == limit else None
     if fmt == "csv":
         name = f"revocations-{principal.tenant}.csv"
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        if next_cursor is not None:
+            headers["X-Next-Cursor"] = next_cursor
         return stream_rows(iter(rows), COLUMNS, CSV, headers)
     body: dict[str, Any] = {
         "tenant": principal.tenant,
@@ -76,5 +91,6 @@ def revocation_report(
         "count": len(rows),
         "flagged": sum(1 for row in rows if row["flags"]),
         "revocations": rows,
+        "next_cursor": next_cursor,
     }
     return json_response(body)

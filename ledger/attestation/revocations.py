@@ -134,10 +134,12 @@ def revocations(
     start: datetime | None = None,
     end: datetime | None = None,
     subject_id: UUID | None = None,
+    after_position: int = 0,
 ) -> Iterator[Revocation]:
-    """Every opt-out of the tenant recorded in ``[start, end)`` (ledger time), in order."""
+    """Every opt-out of the tenant recorded in ``[start, end)`` (ledger time) after a
+    ledger position, in ledger order."""
     tenant_receipts = list(receipts.receipts(tenant))
-    for item in _opt_outs(ledger, tenant):
+    for item in _opt_outs(ledger, tenant, after_position):
         event = item.event
         if start is not None and event.timestamp < start:
             continue
@@ -167,8 +169,7 @@ def subject_revocations(
     return [_revocation(ledger, receipts, policy, tenant_receipts, o) for o in opt_outs]
 
 
-def _opt_outs(ledger: LedgerCore, tenant: str) -> Iterator[PositionedConsent]:
-    after = 0
+def _opt_outs(ledger: LedgerCore, tenant: str, after: int) -> Iterator[PositionedConsent]:
     while True:
         batch = ledger.recorder.select_notifications(
             start=after, limit=SCAN_BATCH, topics=[OPTED_OUT_TOPIC], inclusive_of_start=False

@@ -159,3 +159,23 @@ def test_the_bundle_links_the_receipt_proofs_and_the_printed_report_shows_revoca
     assert "<h2>Revocations</h2>" in html.text
     assert "late included_after_opt_out" in html.text
     assert "winter (included!)" in html.text
+
+
+def test_the_report_is_paged_in_ledger_order(api: Api) -> None:
+    given = given_three_revocations(api)
+    first = report(api, "?limit=2")
+    assert [r["event_id"] for r in first["revocations"]] == [
+        given["alice"]["event_id"],
+        given["bob"]["event_id"],
+    ]
+    rest = report(api, f"?limit=2&cursor={first['next_cursor']}")
+    assert [r["event_id"] for r in rest["revocations"]] == [given["carol"]["event_id"]]
+    assert rest["next_cursor"] is None
+    page = api.client.get(
+        "/v1/reports/revocations?format=csv&limit=1", headers=api.headers("auditor")
+    )
+    assert page.headers["X-Next-Cursor"] == str(given["alice"]["position"])
+    too_many = api.client.get(
+        "/v1/reports/revocations?limit=100000", headers=api.headers("auditor")
+    )
+    assert too_many.status_code == 422
