@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.cli.json_logs import configure_logging
+from api.console.install import install_console
+from api.console.settings import ConsoleSettings
 from api.errors import install_error_handlers
 from api.gateways.services import GatewayServices
 from api.raw_body import add_raw_body_schemas
@@ -22,6 +24,7 @@ from api.routers import (
     campaign_receipts,
     campaigns,
     checkpoints,
+    consent_as_of,
     consent_records,
     contacts,
     events,
@@ -34,8 +37,12 @@ from api.routers import (
     outbound,
     personal_data,
     reports,
+    sender_scope,
     subjects,
+    subscriptions,
     tenants,
+    tlog,
+    tlog_proofs,
     webhooks_gupshup,
     webhooks_twilio,
     webhooks_whatsapp,
@@ -56,7 +63,9 @@ def app_from_environment() -> FastAPI:
     return create_app(ServeSettings(), StorageSettings())
 
 
-def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
+def create_app(
+    settings: ServeSettings, storage: StorageSettings, console: ConsoleSettings | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.start(settings, storage)
@@ -121,8 +130,15 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         reports.router,
         consent_records.router,
         contacts.router,
+        tlog.router,
+        tlog_proofs.router,
+        consent_as_of.router,
+        subscriptions.router,
+        sender_scope.router,
     ):
         app.include_router(router)
+    # The web pages (issue 16): console, operations dashboard, preference page.
+    install_console(app, console if console is not None else ConsoleSettings())
 
     app.add_middleware(RequestLog, max_body_bytes=settings.max_body_bytes)
     return app

@@ -46,6 +46,9 @@ class EvidenceIn(Input):
     user_agent: str | None = None
     profile_name: str | None = None
     button_payload: str | None = None
+    sender: str | None = Field(
+        default=None, description="the business sender (phone number id, number, brand)"
+    )
 
 
 class EventIn(Input):
@@ -104,6 +107,9 @@ class InboundIn(Input):
     message_id: str
     occurred_at: AwareDatetime | None = None
     profile_name: str | None = None
+    sender: str | None = Field(
+        default=None, description="the business sender the message went to (number, app)"
+    )
 
 
 class InboundOut(BaseModel):
@@ -183,6 +189,13 @@ class SubjectOut(BaseModel):
     )
     pending_request: PendingOut | None = None
     position: int = Field(description="ledger position of the last event applied to this subject")
+    sender: str | None = Field(
+        default=None, description="the sender asked about (?sender=): purposes are its view"
+    )
+    senders: dict[str, dict[str, PurposeOut]] = Field(
+        default_factory=dict,
+        description="opt-outs scoped to one sender that stand, by sender and purpose",
+    )
 
 
 class HistoryOut(BaseModel):

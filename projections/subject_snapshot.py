@@ -23,6 +23,10 @@ def dump_state(state: SubjectState) -> str:
             "everything": _dump_status(state.everything) if state.everything else None,
             "pending": _dump_pending(state.pending) if state.pending else None,
             "erasure": _dump_status(state.erasure) if state.erasure else None,
+            "senders": {
+                sender: {p: _dump_status(s) for p, s in own.items()}
+                for sender, own in state.senders.items()
+            },
         }
     ).decode("utf-8")
 
@@ -40,6 +44,13 @@ def load_state(subject_id: UUID, text: str) -> SubjectState:
         pending=_load_pending(data["pending"]) if data["pending"] else None,
         # Absent from states stored before erasures ended targeting.
         erasure=_load_status(data["erasure"]) if data.get("erasure") else None,
+        # Absent from states stored before opt-outs could be scoped to a sender.
+        senders=MappingProxyType(
+            {
+                sender: MappingProxyType({p: _load_status(s) for p, s in own.items()})
+                for sender, own in (data.get("senders") or {}).items()
+            }
+        ),
     )
 
 
@@ -51,6 +62,7 @@ def _dump_status(status: PurposeStatus) -> dict[str, Any]:
         "version": status.version,
         "method": status.method,
         "keyword": status.keyword,
+        "sender": status.sender,
     }
 
 
@@ -62,6 +74,7 @@ def _load_status(data: dict[str, Any]) -> PurposeStatus:
         version=data["version"],
         method=data["method"],
         keyword=data["keyword"],
+        sender=data.get("sender"),  # absent before senders were recorded
     )
 
 

@@ -15,10 +15,12 @@ import time
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.cli.publisher_health import publisher_part
 from api.cli.stopping import stop_on_signals, worker_http
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.expiry import DueRequest, expire_due
 from ledger.domain.times import utc_now
+from ledger.publishing.kafka import KafkaSettings
 from ledger.runtime.liveness import beat
 from ledger.runtime.storage_settings import StorageSettings
 from projections.ledger_feed import catch_up
@@ -49,11 +51,24 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     storage = StorageSettings()
-    kafka_mode = storage.uses_postgres and ExpireSettings().kafka_bootstrap_servers is not None
+    servers = ExpireSettings().kafka_bootstrap_servers
+    kafka_mode = storage.uses_postgres and servers is not None
     ledger = ConsentLedger(storage.eventsourcing_env())
     try:
         pending = open_typed("pending_requests", ledger, PendingRequestsProjection)
-        with worker_http(enabled=args.every is not None), stop_on_signals() as stop:
+        parts = (
+            {
+                "publisher": publisher_part(
+                    ledger, KafkaSettings(bootstrap_servers=servers), fails=False
+                )
+            }
+            if kafka_mode
+            else {}
+        )
+        with (
+            worker_http("expire", enabled=args.every is not None, parts=parts),
+            stop_on_signals() as stop,
+        ):
             while True:
                 beat()
                 if not kafka_mode:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from api.cli import (
     consume,
+    deliver,
     expire,
     imports,
     keys,
@@ -19,6 +20,7 @@ from api.cli import (
     tenants,
     verify,
     verify_campaigns,
+    witness,
 )
 from api.cli.json_logs import configure_logging
 
@@ -43,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
         tenants,
         retention,
         verify_campaigns,
+        witness,
+        deliver,
     ):
         module.add_parser(commands)
     return parser

@@ -17,12 +17,17 @@ from types import FrameType
 from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
+from api.cli.stopping import worker_http
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.checkpointer import Checkpointer, LogCorrupted
 from ledger.attestation.signing_keys import SigningKeyError, load_private_key
 from ledger.attestation.storage import open_merkle_store
+from ledger.attestation.witness_client import witness_submitter
+from ledger.attestation.witness_policy import PolicyError
 from ledger.persistence.merkle_store import CheckpointConflict
+from ledger.runtime.liveness import beat
+from ledger.runtime.metrics import CHECKPOINT_AGE, CHECKPOINT_PASSES, CHECKPOINT_TREE_SIZE
 from ledger.runtime.storage_settings import StorageSettings
 
 log = logging.getLogger("ledger.sealer")
@@ -70,7 +75,11 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with ConsentLedger(StorageSettings().eventsourcing_env()) as ledger:
+    looping = args.every is not None
+    with (
+        ConsentLedger(StorageSettings().eventsourcing_env()) as ledger,
+        worker_http("seal", enabled=looping),
+    ):
         sealer = Checkpointer(
             ledger,
             open_merkle_store(ledger),
@@ -78,16 +87,57 @@ def run(args: argparse.Namespace) -> int:
             origin=settings.origin,
             batch_size=settings.batch_size,
         )
+        age = _CheckpointAge(sealer)
+        CHECKPOINT_AGE.set_function(age.seconds)
+        try:
+            submitter = witness_submitter(ledger, sealer.store)
+        except PolicyError as error:
+            return _fail(str(error))
         log.info("sealer started", extra={"origin": settings.origin, "every": args.every})
         while True:
+            beat()
             code = _pass(sealer)
+            age.refresh()
+            if code == 0 and submitter is not None:
+                submitter.submit_latest()  # counted and logged per witness
             if args.every is None:
                 return code
             if code == 3:
                 return code  # the stored tree is corrupt: stop, never sign past it
-            if stop.wait(args.every):
+            if _rest(stop, args.every):
                 log.info("sealer stopped")
                 return 0
+
+
+def _rest(stop: threading.Event, seconds: float) -> bool:
+    """Wait between passes, beating meanwhile (``/healthz`` watches the beat); True when
+    stopped."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        beat()
+        if stop.wait(min(left, 5.0)):
+            return True
+    return False
+
+
+class _CheckpointAge:
+    """Seconds since the newest signed checkpoint, for ``/metrics`` (the alert rules);
+    read from the store after each pass, on the sealer's own thread."""
+
+    def __init__(self, sealer: Checkpointer) -> None:
+        self.sealer = sealer
+        self.latest: float | None = None
+
+    def refresh(self) -> None:
+        try:
+            latest = self.sealer.store.latest_checkpoint()
+        except PersistenceError:  # the database is away: the age keeps growing
+            return
+        if latest is not None:
+            self.latest = latest.time.timestamp()
+
+    def seconds(self) -> float:
+        return 0.0 if self.latest is None else max(0.0, time.time() - self.latest)
 
 
 def _pass(sealer: Checkpointer) -> int:
@@ -95,15 +145,20 @@ def _pass(sealer: Checkpointer) -> int:
     try:
         result = sealer.checkpoint_once()
     except CheckpointConflict as conflict:
+        CHECKPOINT_PASSES.labels("skipped").inc()
         log.warning("another sealer is writing; skipped this pass", extra={"reason": str(conflict)})
         return 1
     except PersistenceError as error:
+        CHECKPOINT_PASSES.labels("failed").inc()
         log.error("sealing failed; nothing was signed", extra={"error": str(error)})
         return 1
     except LogCorrupted as corrupted:
+        CHECKPOINT_PASSES.labels("corrupt").inc()
         log.error("the attestation log is corrupt", extra={"error": str(corrupted)})
         return 3
     checkpoint = result.checkpoint
+    CHECKPOINT_PASSES.labels("signed" if checkpoint else "unchanged").inc()
+    CHECKPOINT_TREE_SIZE.set(result.tree_size)
     log.info(
         "sealed",
         extra={

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from api.gateways.fields import optional, phone, required, source_id
+from api.gateways.senders import with_sender
 from ledger.application.signals.intake import GatewayItem, Ignored
 from ledger.domain.addresses import Channel
 from ledger.domain.commands import CaptureMethod, Evidence, ReceiveMessage, Source
@@ -103,8 +104,13 @@ def _with_port(url: str) -> str:
 
 
 def parse(tenant: str, params: Sequence[tuple[str, str]], query: dict[str, str]) -> GatewayItem:
-    """One inbound message or one status callback."""
+    """One inbound message or one status callback, with its sender (``senders.py``)."""
     form = dict(params)
+    sender = form.get("MessagingServiceSid") or form.get("To")
+    return with_sender(_parse(tenant, form, query), sender)
+
+
+def _parse(tenant: str, form: dict[str, str], query: dict[str, str]) -> GatewayItem:
     if "MessageStatus" in form:
         return _status(tenant, form, query)
     sender = required(form, "From", "")

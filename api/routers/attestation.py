@@ -118,10 +118,11 @@ def parse_as_of(as_of: str | None) -> datetime | None:
 def sealed_bundle(
     services: Services, tenant: str, channel: str, address: str, moment: datetime | None
 ) -> dict[str, Any]:
-    """The subject's bundle; on the embedded default, sealed first if it lacks proofs."""
+    """The subject's bundle, with its witnesses' cosignatures; on the embedded default,
+    sealed first if it lacks proofs."""
 
     def build() -> dict[str, Any]:
-        return build_bundle(
+        bundle = build_bundle(
             services.ledger,
             services.merkle,
             tenant,
@@ -130,10 +131,25 @@ def sealed_bundle(
             as_of=moment,
             proofs=services.proofs,
         )
+        return with_cosignatures(bundle, services)
 
     bundle = build()
     unsealed = any(event.get("inclusion_proof") is None for event in bundle["events"])
     sealer = services.checkpoints  # set when this process seals (the embedded default)
     if unsealed and sealer is not None and sealer.seal_now(services.settings.read_wait_seconds):
         bundle = build()  # sealed what the bundle lacked, at once
+    return bundle
+
+
+def with_cosignatures(bundle: dict[str, Any], services: Services) -> dict[str, Any]:
+    """The bundle's checkpoint note with its witnesses' verified cosignatures (issue 18),
+    and whether it counts under the witness policy (``final``)."""
+    checkpoint = bundle.get("checkpoint")
+    if checkpoint is not None:
+        witnessed = services.witnessed.witnessed(
+            checkpoint["tree_size"], bytes.fromhex(checkpoint["root_hash"]), checkpoint["note"]
+        )
+        checkpoint["note"] = witnessed.note
+        checkpoint["cosigned_by"] = list(witnessed.cosigned_by)
+        checkpoint["final"] = witnessed.final
     return bundle

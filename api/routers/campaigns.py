@@ -39,6 +39,14 @@ After = Annotated[
 ]
 Format = Annotated[str | None, Query(description="ndjson (default) or csv; or send Accept")]
 Limit = Annotated[int | None, Query(ge=1, le=MAX_PAGE, description="one page of at most N rows")]
+SenderParam = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="the business sender the campaign goes out from: an opt-out scoped to "
+        "it counts (unset: an opt-out scoped to any sender counts)",
+    ),
+]
 CursorParam = Annotated[
     str | None, Query(alias="cursor", description="X-Next-Cursor of the page before")
 ]
@@ -48,6 +56,11 @@ class EligibilityIn(Input):
     channel: str
     purpose: str
     addresses: list[str] = Field(min_length=1, max_length=MAX_ADDRESSES)
+    sender: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the sender the campaign goes out from (see the audiences' sender)",
+    )
 
 
 def queries_for(services: Services, after: int | None) -> tuple[ConsentQueries, int]:
@@ -80,7 +93,9 @@ def eligibility(
     queries, position = queries_for(services, after)
 
     def rows() -> Iterator[dict[str, Any]]:
-        for answer in queries.eligibility(principal.tenant, channel, purpose, body.addresses):
+        for answer in queries.eligibility(
+            principal.tenant, channel, purpose, body.addresses, body.sender
+        ):
             yield {
                 "address": answer.address,
                 "eligible": answer.eligible,
@@ -154,11 +169,14 @@ def audience(
     format: Format = None,
     cursor: CursorParam = None,
     limit: Limit = None,
+    sender: SenderParam = None,
 ) -> StreamingResponse:
     media_type = chosen_format(request, format)
     channel, checked = checked_target(channel, purpose)
     queries, position = queries_for(services, after)
-    found = queries.audience(principal.tenant, channel, checked, after=_cursor(cursor), limit=limit)
+    found = queries.audience(
+        principal.tenant, channel, checked, after=_cursor(cursor), limit=limit, sender=sender
+    )
     columns = ["address", "subject_id", "since", "method", "keyword", "event_id"]
     return _export(found, limit, position, columns, media_type)
 
@@ -169,11 +187,16 @@ def audience(
     summary="How many subjects are opted in to the purpose on the channel",
 )
 def audience_count(
-    channel: str, purpose: str, principal: Campaign, services: ServicesDep, after: After = None
+    channel: str,
+    purpose: str,
+    principal: Campaign,
+    services: ServicesDep,
+    after: After = None,
+    sender: SenderParam = None,
 ) -> dict[str, Any]:
     channel, checked = checked_target(channel, purpose)
     queries, position = queries_for(services, after)
-    count = queries.audience_count(principal.tenant, channel, checked)
+    count = queries.audience_count(principal.tenant, channel, checked, sender)
     return {"channel": channel, "purpose": checked, "count": count, "position": position}
 
 

@@ -42,8 +42,16 @@ def _latest(services: Services) -> StoredCheckpoint:
 def latest_checkpoint(_: AnyKey, services: ServicesDep) -> CheckpointOut:
     checkpoint = _latest(services)
     key = public_key_from_raw(checkpoint.public_key)
+    witnessed = services.witnessed.witnessed(
+        checkpoint.tree_size, checkpoint.root_hash, checkpoint.note
+    )
+    final = witnessed if witnessed.final else services.witnessed.latest_final()
     return CheckpointOut(
-        note=checkpoint.note,
+        note=witnessed.note,
+        cosigned_by=list(witnessed.cosigned_by),
+        final=witnessed.final,
+        quorum=services.witnessed.policy.describe(),
+        latest_final_tree_size=final.tree_size if final else None,
         origin=checkpoint.origin,
         tree_size=checkpoint.tree_size,
         root_hash=checkpoint.root_hash.hex(),

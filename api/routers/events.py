@@ -42,6 +42,7 @@ def to_command(tenant: str, key_id: str, item: EventIn) -> RecordConsent:
             profile_name=evidence.profile_name,
             button_payload=evidence.button_payload,
             recorded_by=key_id,
+            sender=evidence.sender,
         ),
     )
 

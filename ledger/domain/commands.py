@@ -77,6 +77,12 @@ class Evidence:
     # The business's own id of the person (personal: committed and sealed, never in
     # clear in a document; ledger/domain/contacts.py).
     contact_id: str | None = None
+    # The business sender the person wrote to or heard from, where the gateway says:
+    # a WhatsApp phone number id, an SMS number or Messaging Service, a Gupshup app.
+    sender: str | None = None
+    # "sender" on an opt-out that withdraws consent from that sender only (the tenant's
+    # opt-out scope setting when it was recorded); absent: the whole channel.
+    opt_out_scope: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,8 @@ class ReceiveMessage:
     # False when the gateway already answered the person (Twilio's Advanced Opt-Out):
     # no confirmation or help reply is queued.
     send_replies: bool = True
+    # The business sender the message went to (Evidence.sender).
+    sender: str | None = None
 
 
 @dataclass(frozen=True)

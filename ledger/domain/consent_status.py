@@ -71,6 +71,8 @@ class PurposeStatus:
     version: int
     method: str | None = None
     keyword: str | None = None
+    # The business sender of the event that decided it (evidence ``sender``), if known.
+    sender: str | None = None
 
     def decided_after(self, other: PurposeStatus | None) -> bool:
         return other is None or (self.since, self.version) >= (other.since, other.version)
@@ -97,6 +99,11 @@ class SubjectState:
     pending: PendingRequest | None = None
     # The latest erasure (status ``erased``); it outranks what was decided before it.
     erasure: PurposeStatus | None = None
+    # Opt-outs scoped to one sender (``ledger/domain/sender_scope.py``): sender ->
+    # purpose (or ``"*"``) -> the withdrawal. They never change the channel's statuses.
+    senders: Mapping[str, Mapping[str, PurposeStatus]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def status_of(self, purpose: str) -> PurposeStatus | None:
         """The effective status of ``purpose``: its own entry, the channel-wide one, or
@@ -139,6 +146,55 @@ class SubjectState:
     def known_purposes(self) -> tuple[str, ...]:
         return tuple(sorted(self.entries))
 
+    def status_for(self, purpose: str, sender: str | None) -> PurposeStatus | None:
+        """The effective status of ``purpose`` for messages from ``sender``: the channel's,
+        unless an opt-out scoped to that sender still stands. With no sender named, an
+        opt-out scoped to any sender stands (the safer answer).
+
+        A scoped opt-out stands until a later decision for the same sender or for no
+        sender in particular, or a later withdrawal or erasure: an opt-in sent to
+        another sender does not lift it."""
+        return _with_scoped(self.status_of(purpose), self._scoped(purpose, sender))
+
+    def statuses_for(self, sender: str | None) -> dict[str, PurposeStatus]:
+        """``statuses()`` as ``status_for`` sees them for ``sender``."""
+        result: dict[str, PurposeStatus] = {}
+        owners = [sender] if sender is not None else list(self.senders)
+        scoped = {p for owner in owners for p in self.senders.get(owner, {})}
+        for purpose in sorted((set(self.entries) | scoped) - {ALL_PURPOSES}):
+            effective = self.status_for(purpose, sender)
+            if effective is not None:
+                result[purpose] = effective
+        wide = _with_scoped(self.channel_wide(), self._scoped(ALL_PURPOSES, sender))
+        if wide is not None:
+            result[ALL_PURPOSES] = wide
+        return result
+
+    def _scoped(self, purpose: str, sender: str | None) -> list[tuple[str, PurposeStatus]]:
+        owners = [sender] if sender is not None else sorted(self.senders)
+        return [
+            (owner, own[key])
+            for owner in owners
+            for own in (self.senders.get(owner, {}),)
+            for key in dict.fromkeys((purpose, ALL_PURPOSES))
+            if key in own
+        ]
+
+
+def _with_scoped(
+    base: PurposeStatus | None, scoped: list[tuple[str, PurposeStatus]]
+) -> PurposeStatus | None:
+    effective = base
+    for owner, withdrawal in scoped:
+        lifted = (
+            base is not None
+            and base.decided_after(withdrawal)
+            and (base.sender in (None, owner) or base.status in (Status.OPTED_OUT, Status.ERASED))
+        )
+        if not lifted and (effective is base or withdrawal.decided_after(effective)):
+            effective = withdrawal
+    return effective
+
 
 def fold(subject_id: UUID, events: Iterable[LedgerEvent]) -> SubjectState:
     state = SubjectState(id=subject_id)
@@ -164,6 +220,7 @@ def apply(state: SubjectState, event: LedgerEvent) -> SubjectState:
         everything=state.everything,
         pending=pending,
         erasure=erasure,
+        senders=state.senders,
     )
 
 
@@ -181,9 +238,11 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
     pending = state.pending
     since, version = event.occurred_at, event.originator_version
     method, keyword = event.evidence.get("method"), event.evidence.get("keyword")
+    sender = event.evidence.get("sender")
+    senders = state.senders
 
     def decided(status: Status) -> PurposeStatus:
-        return PurposeStatus(status, since, event.event_id, version, method, keyword)
+        return PurposeStatus(status, since, event.event_id, version, method, keyword, sender)
 
     # An answer to the pending request resolves what that request set, whatever the
     # clocks say (an answer cannot precede its question); it never overrides a status
@@ -226,6 +285,8 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
     elif isinstance(event, OptInRequestUndeliverable):
         for purpose in event.purposes:
             set_status(purpose, Status.UNDELIVERABLE, only_from=ONLY_PENDING)
+    elif isinstance(event, OptedOut) and sender and event.evidence.get("opt_out_scope") == "sender":
+        senders = _scoped_withdrawal(senders, sender, event, decided(Status.OPTED_OUT))
     elif isinstance(event, OptedOut):
         if event.all_purposes:
             withdrawal = decided(Status.OPTED_OUT)
@@ -249,4 +310,22 @@ def _apply_consent(state: SubjectState, event: ConsentEvent) -> SubjectState:
         everything=everything,
         pending=pending,
         erasure=state.erasure,
+        senders=senders,
     )
+
+
+def _scoped_withdrawal(
+    senders: Mapping[str, Mapping[str, PurposeStatus]],
+    sender: str,
+    event: OptedOut,
+    withdrawal: PurposeStatus,
+) -> Mapping[str, Mapping[str, PurposeStatus]]:
+    """``senders`` with an opt-out scoped to ``sender`` (a plain STOP: ``"*"`` too)."""
+    own = dict(senders.get(sender, {}))
+    keys = ([ALL_PURPOSES] if event.all_purposes else []) + list(event.purposes)
+    for key in keys:
+        if withdrawal.decided_after(own.get(key)):
+            own[key] = withdrawal
+    updated = dict(senders)
+    updated[sender] = MappingProxyType(own)
+    return MappingProxyType(updated)

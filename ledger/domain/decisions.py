@@ -184,6 +184,7 @@ def decide_message(
         profile_name=message.profile_name,
         recorded_by=message.recorded_by,
         rules_version=policy.version,
+        sender=message.sender,
     )
     source = Source(kind=message.source_kind, id=message.message_id)
     base = Draft(cls=OptedOut, occurred_at=message.occurred_at, source=source, evidence=evidence)
@@ -240,6 +241,7 @@ def decide_first_message(
         recorded_by=message.recorded_by,
         rules_version=policy.version,
         triggered_by=message.message_id,
+        sender=message.sender,
     )
     try:
         return decide_request(

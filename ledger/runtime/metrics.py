@@ -106,3 +106,56 @@ CAMPAIGN_RECEIPT_LISTS_ALTERED = Counter(
     "Campaign receipt lists read back whose root or count no longer match their receipt "
     "event (the proofs of that receipt are refused)",
 )
+PUBLISHER_UNPUBLISHED = Gauge(
+    "consent_ledger_publisher_unpublished_positions",
+    "Ledger head minus the position the publisher stored, as this process last checked it "
+    "(serve's /readyz, the workers' /healthz)",
+)
+PUBLISHER_STALLED_SECONDS = Gauge(
+    "consent_ledger_publisher_stalled_seconds",
+    "Seconds the publisher has been behind the ledger without advancing, as this process "
+    "last checked it (0: keeping up)",
+)
+PUBLISHER_RETRIES = Counter(
+    "consent_ledger_publisher_retries_total",
+    "Times the publisher started over from its stored position after a broker failure",
+)
+PROJECTION_HEALED_EVENTS = Counter(
+    "consent_ledger_projection_healed_events_total",
+    "Events the reconciliation applied from the ledger because the feed had not delivered "
+    "them in time (a safety net: the publisher or the consumers are behind)",
+    ["projection"],
+)
+PROJECTION_GAPS_FILLED = Counter(
+    "consent_ledger_projection_gaps_filled_total",
+    "Times a subject's next event skipped versions and the missing ones were read from the ledger",
+    ["projection"],
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "consent_ledger_webhook_attempts_total",
+    "Webhook delivery attempts by outcome (delivered, retry, dead)",
+    ["outcome"],
+)
+WEBHOOK_FAILURES = Counter(
+    "consent_ledger_webhook_failures_total",
+    "Failed webhook delivery attempts by reason "
+    "(status, timeout, connection, blocked_address, unresolvable, refused_url)",
+    ["reason"],
+)
+WEBHOOK_OUTBOX_ROWS = Gauge(
+    "consent_ledger_webhook_outbox_rows",
+    "Webhook deliveries in the outbox by status (pending, delivered, dead, skipped)",
+    ["status"],
+)
+WEBHOOK_OLDEST_PENDING = Gauge(
+    "consent_ledger_webhook_oldest_pending_seconds",
+    "Age of the oldest webhook delivery not yet delivered (0: none pending)",
+)
+WEBHOOK_FANOUT_LAG = Gauge(
+    "consent_ledger_webhook_fanout_lag_positions",
+    "Ledger positions recorded but not yet fanned out into the webhook outbox",
+)
+WEBHOOK_SENDER_RESTARTS = Counter(
+    "consent_ledger_webhook_sender_restarts_total",
+    "Times the webhook sender started over from its stored position after an error",
+)

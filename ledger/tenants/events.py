@@ -86,3 +86,12 @@ class CaptureMethodsChanged(TenantSettingsEvent):
 
     type_name = "tenant_capture_methods_changed"
     methods: list[str]
+
+
+@dataclass(frozen=True)
+class OptOutScopeChanged(TenantSettingsEvent):
+    """Whether an opt-out sent to one of the tenant's senders withdraws consent from that
+    sender only (``sender``) or from the whole channel (``channel``, the default)."""
+
+    type_name = "tenant_opt_out_scope_changed"
+    scope: str

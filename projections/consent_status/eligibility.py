@@ -50,10 +50,19 @@ class Eligibility:
 
 
 def decide(
-    address: str, subject_id: UUID, purpose: str, cells: dict[str, StatusCell]
+    address: str,
+    subject_id: UUID,
+    purpose: str,
+    cells: dict[str, StatusCell],
+    withdrawn: StatusCell | None = None,
 ) -> Eligibility:
-    """``cells`` maps purpose (and ``*``) to the subject's rows; absent rows mean none."""
+    """``cells`` maps purpose (and ``*``) to the subject's rows; absent rows mean none.
+    ``withdrawn``: an opt-out scoped to the sender asked about that stands."""
     cell = cells.get(purpose) or cells.get(ALL_PURPOSES)
+    if withdrawn is not None and (
+        cell is None or cell.status not in (Status.OPTED_OUT.value, Status.ERASED.value)
+    ):
+        cell = withdrawn
     if cell is None:
         return Eligibility(address, False, Reason.NO_CONSENT, subject_id=subject_id, status="none")
     reason = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,6 +25,8 @@ KEYED = (INGEST, CAMPAIGN, AUDITOR)
 PUBLIC = "public"  # no key needed
 ANY_KEY = "any key"
 SIGNATURE = "gateway signature"  # webhooks: the gateway's signature, never an API key
+SESSION = "console session"  # pages: a signed-in session's cookie, never a bearer key
+TOKEN = "preference token"  # the person's page: a signed link, never a key
 
 ROLES: dict[Route, frozenset[str] | str] = {
     ("POST", "/v1/events"): frozenset({INGEST}),
@@ -60,6 +63,9 @@ ROLES: dict[Route, frozenset[str] | str] = {
     ("GET", "/v1/checkpoints/latest"): ANY_KEY,
     ("GET", "/v1/proofs/consistency"): ANY_KEY,
     ("GET", "/v1/public-key"): PUBLIC,
+    ("GET", "/checkpoint"): PUBLIC,  # C2SP tlog-tiles: hashes only
+    ("GET", "/tile/{level}/{rest:path}"): PUBLIC,
+    ("GET", "/v1/subjects/{channel}/{address}/tlog-proofs"): frozenset({AUDITOR}),
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,  # restricted by where it listens: see test_metrics_access
@@ -67,6 +73,18 @@ ROLES: dict[Route, frozenset[str] | str] = {
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
+    ("GET", "/v1/subjects/{channel}/{address}/consent"): frozenset({AUDITOR}),
+    ("GET", "/v1/operations/summary"): frozenset({ADMIN}),
+    ("POST", "/v1/preference-links"): frozenset({ADMIN}),
+    ("GET", "/console/signin"): PUBLIC,
+    # Both need the sign-in form's CSRF token (tests/e2e/test_console_pages.py judges keys).
+    ("POST", "/console/signin"): SESSION,
+    ("POST", "/console/signout"): SESSION,
+    ("GET", "/console"): SESSION,
+    ("GET", "/console/operations"): SESSION,
+    ("GET", "/console/subjects/{channel}/{address}/attestation"): SESSION,
+    ("GET", "/p/{token}"): TOKEN,
+    ("POST", "/p/{token}"): TOKEN,
     ("GET", "/v1/webhooks/whatsapp/{tenant}"): SIGNATURE,
     ("POST", "/v1/webhooks/whatsapp/{tenant}"): SIGNATURE,
     ("POST", "/v1/webhooks/twilio/{tenant}"): SIGNATURE,
@@ -77,6 +95,13 @@ ROLES: dict[Route, frozenset[str] | str] = {
 class Client:
     def __init__(self, client: TestClient, keys: dict[str, str]) -> None:
         self.client, self.keys = client, keys
+
+    def raw(self, route: Route, key: str | None) -> Any:
+        method, path = route
+        headers = {"Authorization": f"Bearer {self.keys[key]}"} if key else {}
+        return self.client.request(
+            method, concrete(path), headers=headers, follow_redirects=False, **body_for(method)
+        )
 
     def call(self, route: Route, key: str | None) -> tuple[int, str]:
         method, path = route
@@ -119,6 +144,15 @@ def test_every_key_lacking_the_role_is_refused(app: Client, route: Route) -> Non
                 assert (status, code) == (403, "forbidden"), key
         status, code = app.call(route, ADMIN)
         assert status not in (401, 403), (ADMIN, status, code)
+    if needed in (SESSION, TOKEN):
+        # A bearer key opens no page: without a session (or a valid token) nothing shows.
+        for key in (None, *KEYED, ADMIN):
+            response = app.raw(route, key)
+            refused = (303, 401, 403, 404) + ((422,) if needed == TOKEN else ())
+            assert response.status_code in refused, (key, response.status_code)
+            if response.status_code == 303:
+                assert response.headers["location"].startswith("/console/signin"), key
+        return
     if needed == SIGNATURE:
         # No API key opens a webhook, not even admin: only the gateway's signature.
         for key in (*KEYED, ADMIN):
@@ -139,6 +173,6 @@ def test_every_key_lacking_the_role_is_refused(app: Client, route: Route) -> Non
 def test_a_revoked_or_forged_key_is_refused_everywhere(app: Client) -> None:
     app.keys["forged"] = app.keys[ADMIN][:-4] + "AAAA"
     for route, needed in ROLES.items():
-        if needed in (PUBLIC, SIGNATURE):
+        if needed in (PUBLIC, SIGNATURE, SESSION, TOKEN):
             continue
         assert app.call(route, "forged") == (401, "unauthorized"), route

@@ -27,6 +27,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.console.settings import ConsoleSettings
 from api.serve_settings import ServeSettings
 from ledger.domain.roles import Role
 from ledger.runtime.storage_settings import StorageSettings
@@ -123,7 +124,8 @@ def leaks_nothing(world: World, response: httpx.Response | str) -> None:
 def build_world(storage: StorageSettings) -> Iterator[World]:
     keys = issue_keys(storage)
     settings = ServeSettings(read_wait_seconds=2.0, seal_every_seconds=0)
-    with TestClient(create_app(settings, storage)) as client:
+    console = ConsoleSettings(CONSENT_LEDGER_PREFERENCE_KEY="a-test-preference-key-of-32-chars+")
+    with TestClient(create_app(settings, storage, console)) as client:
         world = World(client, Api(client, keys), storage)
         b = world.b
         configure(b)
@@ -443,6 +445,19 @@ def receipt_of_b(world: World) -> None:
     leaks_nothing(world, answer)
 
 
+def preference_link_for_b(world: World, attacker: Attacker) -> httpx.Response:
+    """The attacker mints a link for B's number: it names the attacker's own subject, and
+    its page shows nothing of B's, and withdrawing from it changes nothing of B's."""
+    minted = attacker.call(
+        "POST", "/v1/preference-links", json={"channel": "whatsapp", "address": ALICE}
+    )
+    assert minted.status_code in (200, 201), minted.text
+    page = world.client.get(minted.json()["path"])
+    leaks_nothing(world, mask(page, ALICE)[1])
+    assert "I agree" not in page.text  # B's evidence text
+    return minted
+
+
 SUBJECT = "/v1/subjects/{channel}/{address}"
 TENANT = "/v1/tenants/{tenant}"
 CONTACT = "/v1/contacts/{contact_id}"
@@ -451,6 +466,23 @@ PROBES: dict[Route, Probe] = {
     ("GET", SUBJECT + "/history"): same_for_b_as_for_nobody("GET", SUBJECT + "/history"),
     ("GET", SUBJECT + "/attestation"): same_for_b_as_for_nobody("GET", SUBJECT + "/attestation"),
     ("DELETE", SUBJECT + "/personal-data"): changes_nothing_of_b(erase),
+    ("GET", SUBJECT + "/consent"): same_for_b_as_for_nobody(
+        "GET", SUBJECT + "/consent?as_of=2026-11-30T00:00:00Z"
+    ),
+    ("GET", "/v1/operations/summary"): reads_nothing_of_b("GET", "/v1/operations/summary"),
+    ("POST", "/v1/preference-links"): changes_nothing_of_b(preference_link_for_b),
+    # Pages open with a session of one's own tenant only (the browser tests sign in as a
+    # second tenant); without one they show nothing at all.
+    ("GET", "/console"): global_leaks_nothing("GET", f"/console?channel=whatsapp&address={ALICE}"),
+    ("GET", "/console/operations"): global_leaks_nothing("GET", "/console/operations"),
+    ("GET", "/console/signin"): global_leaks_nothing("GET", "/console/signin"),
+    ("POST", "/console/signin"): global_leaks_nothing("POST", "/console/signin"),
+    ("POST", "/console/signout"): global_leaks_nothing("POST", "/console/signout"),
+    ("GET", "/console/subjects/{channel}/{address}/attestation"): global_leaks_nothing(
+        "GET", f"/console/subjects/whatsapp/{ALICE}/attestation"
+    ),
+    ("GET", "/p/{token}"): global_leaks_nothing("GET", "/p/not-a-token"),
+    ("POST", "/p/{token}"): global_leaks_nothing("POST", "/p/not-a-token"),
     ("GET", CONTACT): contact_of_b("GET"),
     ("GET", CONTACT + "/history"): contact_of_b("GET", "/history"),
     ("GET", CONTACT + "/attestation"): contact_of_b("GET", "/attestation"),
@@ -505,6 +537,9 @@ PROBES: dict[Route, Probe] = {
         "GET", "/v1/proofs/consistency?from=1&to=2"
     ),
     ("GET", "/v1/public-key"): global_leaks_nothing("GET", "/v1/public-key"),
+    ("GET", "/checkpoint"): global_leaks_nothing("GET", "/checkpoint"),
+    ("GET", "/tile/{level}/{rest:path}"): global_leaks_nothing("GET", "/tile/0/000.p/1"),
+    ("GET", SUBJECT + "/tlog-proofs"): same_for_b_as_for_nobody("GET", SUBJECT + "/tlog-proofs"),
     ("GET", "/healthz"): global_leaks_nothing("GET", "/healthz"),
     ("GET", "/readyz"): global_leaks_nothing("GET", "/readyz"),
     ("GET", "/metrics"): global_leaks_nothing("GET", "/metrics"),

@@ -17,6 +17,7 @@ from ledger.tenants.events import (
     FirstMessageRequestChanged,
     GatewayConfigured,
     KeywordRulesChanged,
+    OptOutScopeChanged,
     ReplyTextsChanged,
     RequestWindowChanged,
 )
@@ -35,6 +36,7 @@ STORED_TOPICS = {
     "ledger.tenants.events:KeywordRulesChanged": KeywordRulesChanged,
     "ledger.tenants.events:ReplyTextsChanged": ReplyTextsChanged,
     "ledger.tenants.events:RequestWindowChanged": RequestWindowChanged,
+    "ledger.tenants.events:OptOutScopeChanged": OptOutScopeChanged,
     "ledger.tenants.events:GatewayConfigured": GatewayConfigured,
     "ledger.tenants.events:FirstMessageRequestChanged": FirstMessageRequestChanged,
     "ledger.tenants.events:CaptureMethodsChanged": CaptureMethodsChanged,

@@ -22,6 +22,7 @@ from ledger.domain.outbound.ids import OutboundKind
 from ledger.domain.outbound.messages import fallback_notice, suggested_fallback
 from ledger.domain.outbound.outbox import OutboxMessage
 from ledger.domain.records import Recorded
+from ledger.domain.sender_scope import scope_opt_outs
 from ledger.domain.signals.decisions import NOT_PENDING, decide_signal
 from ledger.domain.signals.reports import DeliveryReport, ProviderSignal, SignalAction
 from ledger.domain.subjects import resolve_subject
@@ -72,7 +73,7 @@ class SignalRecorder:
 
         def decide(state: SubjectState, now: datetime) -> Decision:
             drafts, reason = decide_signal(state, signal, policy, referenced)
-            return Decision(drafts, reason=reason)
+            return Decision(scope_opt_outs(drafts, policy.opt_out_scope), reason=reason)
 
         key = (signal.source.kind, signal.source.id) if signal.source.id else None
         undeliverable = signal.action is SignalAction.UNDELIVERABLE

@@ -23,6 +23,7 @@ from ledger.crypto.secret_box import SecretBox, fingerprint, new_salt
 from ledger.domain.errors import InvalidInput, Unavailable
 from ledger.domain.keywords import KeywordRules
 from ledger.domain.records import HistoryEntry
+from ledger.domain.sender_scope import parse_scope
 from ledger.domain.tenants.buttons import ButtonMapping
 from ledger.domain.tenants.first_message import FirstMessageRequest
 from ledger.domain.tenants.gateways import Gateway, split_fields
@@ -35,6 +36,7 @@ from ledger.tenants.events import (
     FirstMessageRequestChanged,
     GatewayConfigured,
     KeywordRulesChanged,
+    OptOutScopeChanged,
     ReplyTextsChanged,
     RequestWindowChanged,
     TenantSettingsEvent,
@@ -116,6 +118,12 @@ class TenantSettingsBook:
         """Replace the texts given; the others keep their current values."""
         updated = self.settings(tenant).texts.updated(texts)
         return self._record(tenant, ReplyTextsChanged, changed_by, texts=updated.to_dict())
+
+    def change_opt_out_scope(
+        self, tenant: str, scope: str, *, changed_by: str | None
+    ) -> TenantSettingsEvent:
+        """What an opt-out sent to one sender withdraws: ``sender`` or ``channel``."""
+        return self._record(tenant, OptOutScopeChanged, changed_by, scope=parse_scope(scope))
 
     def change_request_window(
         self, tenant: str, window: timedelta, *, changed_by: str | None

@@ -36,6 +36,8 @@ class TenantPolicy:
     # and the event that made it; classified events name the version in their evidence.
     version: int = 0
     event_id: UUID | None = None
+    # What an opt-out sent to one sender withdraws (ledger/domain/sender_scope.py).
+    opt_out_scope: str = "channel"
 
     def button_match(self, payload: str, *, pending: bool) -> Match | None:
         return match_button(self.buttons, payload, pending=pending)

@@ -23,6 +23,7 @@ from ledger.tenants.events import (
     FirstMessageRequestChanged,
     GatewayConfigured,
     KeywordRulesChanged,
+    OptOutScopeChanged,
     ReplyTextsChanged,
     RequestWindowChanged,
     TenantSettingsEvent,
@@ -55,6 +56,7 @@ class TenantSettings:
     gateways: Mapping[str, GatewayConfig] = field(default_factory=lambda: MappingProxyType({}))
     first_message: FirstMessageRequest | None = None
     capture_methods: tuple[str, ...] = ()
+    opt_out_scope: str = "channel"
 
     def policy(self) -> TenantPolicy:
         return TenantPolicy(
@@ -67,6 +69,7 @@ class TenantSettings:
             capture_methods=frozenset(self.capture_methods),
             version=self.version,
             event_id=self.last_event_id,
+            opt_out_scope=self.opt_out_scope,
         )
 
 
@@ -98,6 +101,8 @@ def apply_setting(settings: TenantSettings, event: TenantSettingsEvent) -> Tenan
     if isinstance(event, FirstMessageRequestChanged):
         ask = FirstMessageRequest.from_dict(event.request) if event.enabled else None
         return replace(advanced, first_message=ask)
+    if isinstance(event, OptOutScopeChanged):
+        return replace(advanced, opt_out_scope=event.scope)
     if isinstance(event, CaptureMethodsChanged):
         return replace(advanced, capture_methods=tuple(event.methods))
     if isinstance(event, GatewayConfigured):
