@@ -114,6 +114,11 @@ def _revocations(bundle: Mapping[str, Any]) -> str:
     )
 
 
+def _retained(bundle: Mapping[str, Any]) -> str:
+    until = bundle.get("retention_until")
+    return f"<br>Records kept until {_e(until)} (tenant retention policy)" if until else ""
+
+
 def render_html(bundle: Mapping[str, Any]) -> str:
     subject = bundle.get("subject") or {}
     verification = bundle.get("verification") or {}
@@ -130,7 +135,7 @@ def render_html(bundle: Mapping[str, Any]) -> str:
 <h1>Consent attestation</h1>
 <p>{_e(subject.get("channel"))} {_e(address)} &middot; tenant {_e(subject.get("tenant"))}
 &middot; subject <span class=mono>{_e(subject.get("subject_id"))}</span><br>
-Report generated {_e(bundle.get("generated_at"))}</p>
+Report generated {_e(bundle.get("generated_at"))}{_retained(bundle)}</p>
 <h2>Verification</h2>
 <div class="{status_class}">{_e(verification.get("summary"))}</div>
 <h2>Consent {when}</h2>

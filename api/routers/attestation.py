@@ -20,8 +20,9 @@ from api.schemas import ErrorOut
 from api.services import Services
 from ledger.attestation.bundle import build_bundle
 from ledger.attestation.revocations import subject_revocations
+from ledger.domain.compliance_policy import CompliancePolicy, jurisdiction_of
 from ledger.domain.errors import InvalidInput
-from ledger.domain.times import parse_time
+from ledger.domain.times import format_time, parse_time
 
 router = APIRouter(prefix="/v1/subjects", tags=["attestation"])
 
@@ -64,6 +65,7 @@ def attestation(
             404, "subject_not_found", "the ledger holds no events of this subject", "address"
         )
     _link_campaign_receipts(bundle)
+    _retention(bundle, services.compliance.policy_for(principal.tenant))
     if fmt == "csv":
         name = f"attestation-{bundle['subject']['subject_id']}.csv"
         return Response(
@@ -153,3 +155,13 @@ def with_cosignatures(bundle: dict[str, Any], services: Services) -> dict[str, A
         checkpoint["cosigned_by"] = list(witnessed.cosigned_by)
         checkpoint["final"] = witnessed.final
     return bundle
+
+
+def _retention(bundle: dict[str, Any], policy: CompliancePolicy) -> None:
+    """``retention_until``: the last event's ledger time plus the tenant's retention for
+    the subject's jurisdiction (the ``default`` one once the address is erased)."""
+    times = [parse_time(e["recorded_at"]) for e in bundle["events"] if e.get("recorded_at")]
+    if not times:
+        return
+    jurisdiction = jurisdiction_of(bundle["subject"]["address"])
+    bundle["retention_until"] = format_time(policy.retention_until(jurisdiction, max(times)))

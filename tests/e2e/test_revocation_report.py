@@ -146,6 +146,8 @@ def test_the_bundle_links_the_receipt_proofs_and_the_printed_report_shows_revoca
         f"/v1/subjects/whatsapp/{CAROL}/attestation", headers=api.headers("auditor")
     )
     assert bundle.status_code == 200, bundle.text
+    last = max(e["recorded_at"] for e in bundle.json()["events"])  # US: kept 4 years more
+    assert bundle.json()["retention_until"] == f"{int(last[:4]) + 4}{last[4:]}"
     links = bundle.json()["campaign_receipts"]
     assert links["after_opt_outs"] == [
         f"/v1/subjects/whatsapp/%2B14155550102/campaigns?after_opt_out={given['carol']['event_id']}"
@@ -157,6 +159,7 @@ def test_the_bundle_links_the_receipt_proofs_and_the_printed_report_shows_revoca
         f"/v1/subjects/whatsapp/{CAROL}/attestation?format=html", headers=api.headers("auditor")
     )
     assert "<h2>Revocations</h2>" in html.text
+    assert "Records kept until" in html.text
     assert "late included_after_opt_out" in html.text
     assert "winter (included!)" in html.text
 
