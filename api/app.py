@@ -29,13 +29,16 @@ from api.routers import (
     contacts,
     events,
     health,
+    held_opt_outs,
     imports,
+    lifecycle_settings,
     messages,
     ops,
     optin_deliveries,
     optin_requests,
     outbound,
     personal_data,
+    reconciliations,
     reports,
     sender_scope,
     subjects,
@@ -135,6 +138,9 @@ def create_app(
         consent_as_of.router,
         subscriptions.router,
         sender_scope.router,
+        lifecycle_settings.router,
+        held_opt_outs.router,
+        reconciliations.router,
     ):
         app.include_router(router)
     # The web pages (issue 16): console, operations dashboard, preference page.

@@ -51,6 +51,12 @@ class EvidenceIn(Input):
     )
 
 
+class NumberCheckIn(Input):
+    data_source: str = Field(examples=["fcc_rnd"], description="who said so")
+    queried_at: AwareDatetime = Field(description="when it was asked")
+    result: str = Field(examples=["yes"], description="what it answered")
+
+
 class EventIn(Input):
     type: str = Field(examples=["opted_in"])
     channel: str = Field(examples=["whatsapp"])
@@ -66,6 +72,13 @@ class EventIn(Input):
         description="the business's own id of the person (several numbers, one contact); "
         "personal data: committed and sealed, never stored in clear in a document",
         examples=["cust-10042"],
+    )
+    reason: str | None = Field(
+        default=None,
+        description="consent_invalidated only: number_reassigned or number_disconnected",
+    )
+    number_check: NumberCheckIn | None = Field(
+        default=None, description="consent_invalidated only: the evidence of the invalidation"
     )
 
 
@@ -171,6 +184,9 @@ class PurposeOut(BaseModel):
     event_id: UUID
     method: str | None = None
     keyword: str | None = None
+    lapses_at: str | None = Field(
+        default=None, description="when an opted-in grant lapses under the tenant's policy"
+    )
 
 
 class PendingOut(BaseModel):

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import orjson
 
-from ledger.domain.consent_status import PendingRequest, PurposeStatus, Status, SubjectState
+from ledger.domain.consent_status import Hold, PendingRequest, PurposeStatus, Status, SubjectState
 from ledger.domain.times import format_time, parse_time
 
 
@@ -27,6 +27,8 @@ def dump_state(state: SubjectState) -> str:
                 sender: {p: _dump_status(s) for p, s in own.items()}
                 for sender, own in state.senders.items()
             },
+            "invalidation": _dump_status(state.invalidation) if state.invalidation else None,
+            "hold": _dump_hold(state.hold) if state.hold else None,
         }
     ).decode("utf-8")
 
@@ -51,6 +53,9 @@ def load_state(subject_id: UUID, text: str) -> SubjectState:
                 for sender, own in (data.get("senders") or {}).items()
             }
         ),
+        # Absent from states stored before invalidations.
+        invalidation=_load_status(data["invalidation"]) if data.get("invalidation") else None,
+        hold=_load_hold(data["hold"]) if data.get("hold") else None,
     )
 
 
@@ -95,4 +100,24 @@ def _load_pending(data: dict[str, Any]) -> PendingRequest:
         purposes=tuple(data["purposes"]),
         requested_at=parse_time(data["requested_at"]),
         expires_at=parse_time(data["expires_at"]),
+    )
+
+
+def _dump_hold(hold: Hold) -> dict[str, Any]:
+    return {
+        "event_id": str(hold.event_id),
+        "version": hold.version,
+        "since": format_time(hold.since),
+        "purposes": list(hold.purposes),
+        "all_purposes": hold.all_purposes,
+    }
+
+
+def _load_hold(data: dict[str, Any]) -> Hold:
+    return Hold(
+        event_id=UUID(data["event_id"]),
+        version=data["version"],
+        since=parse_time(data["since"]),
+        purposes=tuple(data["purposes"]),
+        all_purposes=data["all_purposes"],
     )

@@ -14,6 +14,7 @@ from api.cli import (
     keys,
     projections,
     publish,
+    reconcile,
     retention,
     seal,
     serve,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         verify_campaigns,
         witness,
         deliver,
+        reconcile,
     ):
         module.add_parser(commands)
     return parser

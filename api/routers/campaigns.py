@@ -22,6 +22,7 @@ from api.services import Services
 from api.streaming import chosen_format, stream_rows
 from ledger.domain.addresses import parse_channel
 from ledger.domain.errors import InvalidInput
+from ledger.domain.lapses import add_months
 from ledger.domain.times import format_time
 from ledger.domain.validation import check_purposes
 from projections.consent_status.projection import ConsentStatusProjection
@@ -91,11 +92,15 @@ def eligibility(
 ) -> StreamingResponse:
     channel, purpose = checked_target(body.channel, body.purpose)
     queries, position = queries_for(services, after)
+    # A grant lapses this many months after it was given or renewed (None: never).
+    months = services.ledger.policy_for(principal.tenant).lapse_months.get(purpose)
 
     def rows() -> Iterator[dict[str, Any]]:
         for answer in queries.eligibility(
             principal.tenant, channel, purpose, body.addresses, body.sender
         ):
+            since = answer.since if answer.eligible else None
+            lapses = add_months(since, months) if months and since else None
             yield {
                 "address": answer.address,
                 "eligible": answer.eligible,
@@ -103,9 +108,10 @@ def eligibility(
                 "since": format_time(answer.since) if answer.since else None,
                 "method": answer.method,
                 "keyword": answer.keyword,
+                "lapses_at": format_time(lapses) if lapses else None,
             }
 
-    columns = ["address", "eligible", "reason", "since", "method", "keyword"]
+    columns = ["address", "eligible", "reason", "since", "method", "keyword", "lapses_at"]
     headers = {"X-Ledger-Position": str(position)}
     return stream_rows(rows(), columns, "application/x-ndjson", headers)
 
@@ -208,7 +214,8 @@ def audience_count(
         422: {"model": ErrorOut},
     },
     summary="Everyone opted out on the channel, with when and how (purpose * = everything); "
-    "erased subjects as status erased, without an address",
+    "erased subjects as status erased, without an address; reassigned or disconnected "
+    "numbers as invalidated, gateway opt-outs under review as held",
 )
 def suppressions(
     request: Request,

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from api.deps import Auditor, ServicesDep, StatusReader
 from api.schemas import MAX_POSITION, ErrorOut, HistoryOut, PendingOut, PurposeOut, SubjectOut
 from api.services import Services
-from ledger.domain.consent_status import PurposeStatus, SubjectState
+from ledger.domain.consent_status import PurposeStatus, Status, SubjectState
+from ledger.domain.lapses import add_months
 from ledger.domain.records import History
 from ledger.domain.subjects import SubjectRef, resolve_subject
 from ledger.domain.times import format_time
@@ -60,13 +61,16 @@ def status_out(subject: SubjectRef, services: Services, sender: str | None = Non
     pending_out = None
     scoped: dict[str, dict[str, PurposeOut]] = {}
     if projected is not None:
+        lapse_months = services.ledger.policy_for(subject.tenant).lapse_months
         for row in projected.rows:
+            months = lapse_months.get(row.purpose) if row.status == Status.OPTED_IN else None
             purposes[row.purpose] = PurposeOut(
                 status=row.status,
                 since=format_time(row.since),
                 event_id=row.event_id,
                 method=row.method,
                 keyword=row.keyword,
+                lapses_at=format_time(add_months(row.since, months)) if months else None,
             )
         if sender is not None:
             purposes = {p: _purpose(s) for p, s in projected.state.statuses_for(sender).items()}

@@ -32,6 +32,7 @@ from ledger.domain.decisions import (
     request_evidence,
 )
 from ledger.domain.errors import InvalidInput, LedgerError, join_field
+from ledger.domain.invalidations import check_invalidation
 from ledger.domain.keywords import Intent
 from ledger.domain.records import History, HistoryEntry, InboundOutcome, Recorded, RequestRecorded
 from ledger.domain.sender_scope import scope_opt_outs
@@ -399,6 +400,7 @@ class ConsentLedger(LedgerCore):
             check_text(evidence.notice.id, field="evidence.notice.id", limit=MAX_SHORT)
             check_text(evidence.notice.version, field="evidence.notice.version", limit=MAX_SHORT)
             check_text(evidence.notice.text, field="evidence.notice.text")
+        command = check_invalidation(command)
         purposes = check_purposes(command.purposes)
         contact_id = check_contact_id(command.contact_id)
         return subject, replace(

@@ -28,13 +28,15 @@ from ledger.crypto.encryption import readable_disclosures
 from ledger.domain.compliance_policy import CompliancePolicy, jurisdiction_of
 from ledger.domain.records import Recorded
 from ledger.domain.times import format_time
-from ledger.events import CONSENT_EVENT_TYPES, ConsentEvent
+from ledger.events import CONSENT_EVENT_TYPES, LIFECYCLE_EVENT_TYPES, ConsentEvent
 
 log = logging.getLogger(__name__)
 
 REASON = "retention_expired"
 SCAN_BATCH = 1_000
-CONSENT_TOPICS = [get_topic(cls) for cls in CONSENT_EVENT_TYPES.values()]
+CONSENT_TOPICS = [
+    get_topic(cls) for cls in (*CONSENT_EVENT_TYPES.values(), *LIFECYCLE_EVENT_TYPES.values())
+]
 
 
 @dataclass(frozen=True)

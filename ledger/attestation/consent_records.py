@@ -16,6 +16,9 @@ Event types and DPV consent statuses:
 ``opted_out``                  ``dpv:ConsentWithdrawn``
 ``opt_in_request_expired``     ``dpv:ConsentRequestDeferred`` (no answer in time)
 ``opt_in_request_undeliverable``  ``dpv:ConsentUnknown`` (the request never arrived)
+``consent_invalidated``        ``dpv:ConsentInvalidated`` (reassigned or disconnected)
+``consent_lapsed``             ``dpv:ConsentExpired`` (a grant past the lapse policy)
+``held_opt_out_released``      ``dpv:ConsentWithdrawn`` (a held opt-out, released)
 =============================  =============================================
 """
 
@@ -52,6 +55,9 @@ STATUSES = {
     "opted_out": "dpv:ConsentWithdrawn",
     "opt_in_request_expired": "dpv:ConsentRequestDeferred",
     "opt_in_request_undeliverable": "dpv:ConsentUnknown",
+    "consent_invalidated": "dpv:ConsentInvalidated",
+    "consent_lapsed": "dpv:ConsentExpired",
+    "held_opt_out_released": "dpv:ConsentWithdrawn",
 }
 GRANTS = frozenset({"opted_in", "opt_in_accepted"})
 KANTARA_CONTROLLER = ("name", "contact", "email", "phone", "address", "policy_url")

@@ -1,7 +1,9 @@
 """The revocation timeliness report: for each opt-out, when it was received, when it took
 effect, when it was confirmed, which campaign came next, and what broke the rules.
 
-For an opt-out recorded at ledger position ``p``:
+An opt-out is an ``opted_out`` event, or a ``held_opt_out_released`` (a gateway's opt-out
+held for review, then released: its gateway time is when the gateway reported it, so
+the hold counts against the limit). For an opt-out recorded at ledger position ``p``:
 - ``received_at_gateway`` is its ``occurred_at`` (the gateway's or source's time), and
   ``received_at_ledger`` its ``recorded_at``;
 - ``effective_position`` is ``p``. The read models apply the log in order, so every
@@ -32,7 +34,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.application.core import LedgerCore
 from ledger.attestation.campaigns.receipts import CampaignReceipts, StoredReceipt
-from ledger.attestation.campaigns.subject_receipts import PositionedConsent, covered
+from ledger.attestation.campaigns.subject_receipts import OPT_OUTS, PositionedConsent, covered
 from ledger.crypto.encryption import readable_disclosures
 from ledger.domain.compliance_policy import (
     CompliancePolicy,
@@ -40,10 +42,10 @@ from ledger.domain.compliance_policy import (
     jurisdiction_of,
 )
 from ledger.domain.times import format_time
-from ledger.events import ConfirmationSent, ConsentEvent, OptedOut
+from ledger.events import ConfirmationSent, ConsentEvent
 
 SCAN_BATCH = 1_000
-OPTED_OUT_TOPIC = get_topic(OptedOut)
+OPT_OUT_TOPICS = [get_topic(cls) for cls in OPT_OUTS]
 
 LATE = "late"
 MULTIPLE_CONFIRMATIONS = "multiple_confirmations"
@@ -161,7 +163,7 @@ def subject_revocations(
     opt_outs = [
         PositionedConsent(event, item.position)
         for item in ledger.store.select_positioned(subject_id)
-        if isinstance(event := ledger.ledger_event(item.stored), OptedOut)
+        if isinstance(event := ledger.ledger_event(item.stored), OPT_OUTS)
     ]
     if not opt_outs:
         return []
@@ -172,11 +174,11 @@ def subject_revocations(
 def _opt_outs(ledger: LedgerCore, tenant: str, after: int) -> Iterator[PositionedConsent]:
     while True:
         batch = ledger.recorder.select_notifications(
-            start=after, limit=SCAN_BATCH, topics=[OPTED_OUT_TOPIC], inclusive_of_start=False
+            start=after, limit=SCAN_BATCH, topics=OPT_OUT_TOPICS, inclusive_of_start=False
         )
         for notification in batch:
             event = ledger.ledger_event(notification)
-            if isinstance(event, OptedOut) and event.tenant == tenant:
+            if isinstance(event, OPT_OUTS) and event.tenant == tenant:
                 yield PositionedConsent(event, notification.id)
         if len(batch) < SCAN_BATCH:
             return

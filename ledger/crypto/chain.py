@@ -157,6 +157,8 @@ def link_consent(
     }
     if draft.expires_at is not None:
         values["expires_at"] = draft.expires_at
+    if draft.own_fields:
+        values.update(draft.own_fields)
     # ``personal_data`` lies outside the hashed document, like ``hash`` itself.
     return link(
         draft.cls,

@@ -85,6 +85,22 @@ class Evidence:
     opt_out_scope: str | None = None
 
 
+class InvalidationReason(StrEnum):
+    """Why a consent stopped speaking for whoever holds the address now."""
+
+    NUMBER_REASSIGNED = "number_reassigned"  # e.g. the FCC Reassigned Numbers Database
+    NUMBER_DISCONNECTED = "number_disconnected"  # no longer in service, or not a mobile
+
+
+@dataclass(frozen=True)
+class NumberCheck:
+    """The evidence of an invalidation: who said so, when they were asked, what they said."""
+
+    data_source: str  # e.g. fcc_rnd, a carrier lookup, twilio
+    queried_at: datetime
+    result: str  # the source's own answer (``yes``, an error code…)
+
+
 @dataclass(frozen=True)
 class RecordConsent:
     """Record one consent event reported by a source (``POST /v1/events``, imports)."""
@@ -99,6 +115,9 @@ class RecordConsent:
     purposes: tuple[str, ...] = ()
     request_id: UUID | None = None
     contact_id: str | None = None  # the business's own id of the person (several numbers)
+    # ``consent_invalidated`` only: why, and the check that said so.
+    reason: str | None = None
+    number_check: NumberCheck | None = None
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,13 @@ WEBHOOK_SENDER_RESTARTS = Counter(
     "consent_ledger_webhook_sender_restarts_total",
     "Times the webhook sender started over from its stored position after an error",
 )
+PROVIDER_OPT_OUTS_HELD = Counter(
+    "consent_ledger_provider_opt_outs_held_total",
+    "Gateway opt-outs held for review by a tenant's burst guard (an unusual spike)",
+    ["tenant"],
+)
+HELD_OPT_OUT_DECISIONS = Counter(
+    "consent_ledger_held_opt_out_decisions_total",
+    "Held gateway opt-outs an admin released or dismissed",
+    ["decision"],
+)

@@ -190,8 +190,11 @@ class ConsentQueries:
         """Every opted-out (subject, purpose) on the channel; ``*`` means all purposes.
 
         An erased subject stays on the list as its ``*`` row, status ``erased`` and no
-        address: its subject id (a hash of the number) still matches a re-import. Two
-        index range scans, merged in (subject id, purpose) order ("*" sorts first)."""
+        address: its subject id (a hash of the number) still matches a re-import. An
+        invalidated subject (a reassigned or disconnected number) and a held one (a
+        gateway's opt-out under review) are on it as their ``*`` rows too, statuses
+        ``invalidated`` and ``held``. Index range scans, merged in (subject id, purpose)
+        order ("*" sorts first)."""
         keyset = " AND (subject_id, purpose) > (?, ?)"
         withdrawn = self._keyset(
             "tenant = ? AND channel = ? AND status = ?",
@@ -200,14 +203,19 @@ class ConsentQueries:
             after=after,
             limit=limit,
         )
-        erased = self._keyset(
-            "tenant = ? AND channel = ? AND status = ? AND purpose = ?",
-            (tenant, channel, Status.ERASED.value, ALL_PURPOSES),
-            keyset=keyset,
-            after=after,
-            limit=limit,
+        channel_wide = [
+            self._keyset(
+                "tenant = ? AND channel = ? AND status = ? AND purpose = ?",
+                (tenant, channel, status.value, ALL_PURPOSES),
+                keyset=keyset,
+                after=after,
+                limit=limit,
+            )
+            for status in (Status.ERASED, Status.INVALIDATED, Status.HELD)
+        ]
+        merged = heapq.merge(
+            withdrawn, *channel_wide, key=lambda row: (row.subject_id, row.purpose)
         )
-        merged = heapq.merge(withdrawn, erased, key=lambda row: (row.subject_id, row.purpose))
         yield from merged if limit is None else itertools.islice(merged, limit)
 
     def _keyset(

@@ -532,6 +532,42 @@ PROBES: dict[Route, Probe] = {
     ("POST", "/v1/webhooks/whatsapp/{tenant}"): webhook_to_b("whatsapp"),
     ("POST", "/v1/webhooks/twilio/{tenant}"): webhook_to_b("twilio"),
     ("POST", "/v1/webhooks/gupshup/{tenant}"): webhook_to_b("gupshup"),
+    ("PUT", TENANT + "/subscriptions/{subscription_id}"): tenant_settings(
+        "PUT",
+        TENANT + "/subscriptions/{subscription_id}",
+        {
+            "url": "https://hooks.example.com/x",
+            "secret": "whsec_c3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nz",
+        },
+    ),
+    ("GET", TENANT + "/subscriptions"): tenant_settings("GET", TENANT + "/subscriptions"),
+    ("GET", TENANT + "/subscriptions/{subscription_id}"): tenant_settings(
+        "GET", TENANT + "/subscriptions/{subscription_id}"
+    ),
+    ("DELETE", TENANT + "/subscriptions/{subscription_id}"): tenant_settings(
+        "DELETE", TENANT + "/subscriptions/{subscription_id}"
+    ),
+    ("GET", TENANT + "/subscriptions/{subscription_id}/deliveries"): tenant_settings(
+        "GET", TENANT + "/subscriptions/{subscription_id}/deliveries"
+    ),
+    ("POST", TENANT + "/subscriptions/{subscription_id}/replay"): tenant_settings(
+        "POST", TENANT + "/subscriptions/{subscription_id}/replay", {}
+    ),
+    (
+        "POST",
+        TENANT + "/subscriptions/{subscription_id}/deliveries/{delivery_id}/replay",
+    ): tenant_settings(
+        "POST", TENANT + "/subscriptions/{subscription_id}/deliveries/{delivery_id}/replay", {}
+    ),
+    (
+        "POST",
+        TENANT + "/subscriptions/{subscription_id}/deliveries/{delivery_id}/skip",
+    ): tenant_settings(
+        "POST", TENANT + "/subscriptions/{subscription_id}/deliveries/{delivery_id}/skip", {}
+    ),
+    ("PUT", TENANT + "/opt-out-scope"): tenant_settings(
+        "PUT", TENANT + "/opt-out-scope", {"scope": "sender"}
+    ),
     ("GET", "/v1/checkpoints/latest"): global_leaks_nothing("GET", "/v1/checkpoints/latest"),
     ("GET", "/v1/proofs/consistency"): global_leaks_nothing(
         "GET", "/v1/proofs/consistency?from=1&to=2"

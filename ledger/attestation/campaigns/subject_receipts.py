@@ -18,7 +18,10 @@ from ledger.attestation.campaigns.receipts import CampaignReceipts, StoredReceip
 from ledger.domain.errors import InvalidInput, LedgerError
 from ledger.domain.subjects import SubjectRef
 from ledger.domain.times import format_time
-from ledger.events import ConsentEvent, OptedIn, OptedOut, OptInAccepted
+from ledger.events import ConsentEvent, HeldOptOutReleased, OptedIn, OptedOut, OptInAccepted
+
+# What withdraws consent: an opt-out, or a held one an admin released.
+OPT_OUTS = (OptedOut, HeldOptOutReleased)
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1_000
@@ -76,7 +79,7 @@ def including(
 
 def opt_out_of(events: list[PositionedConsent], opt_out_id: str) -> PositionedConsent:
     for item in events:
-        if str(item.event.event_id) == opt_out_id and isinstance(item.event, OptedOut):
+        if str(item.event.event_id) == opt_out_id and isinstance(item.event, OPT_OUTS):
             return item
     raise InvalidInput(
         f"{opt_out_id!r} is not an opt-out of this subject",
