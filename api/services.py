@@ -54,7 +54,8 @@ class Services:
     def start(cls, settings: ServeSettings, storage: StorageSettings) -> Services:
         services = cls._start(settings, storage)
         try:
-            services.compliance  # noqa: B018 - a policy that does not parse stops the start
+            _ = services.compliance  # a policy that does not parse stops serve at start
+            _ = services.witnessed  # a malformed witness setting stops serve at start
             services.checkpoints = start_checkpoints(
                 services.ledger, storage, CheckpointSettings(), settings.seal_every_seconds
             )

@@ -70,6 +70,7 @@ def every_kind_of_event(ledger: ConsentLedger) -> None:
         changed_by="test",
     )
     book.change_capture_methods("acme", ["kiosk"], changed_by="test")
+    book.change_opt_out_scope("acme", "sender", changed_by="test")
     ask = FirstMessageRequest(("marketing",), Notice("welcome", "1", "Reply YES"), "Acme")
     book.change_first_message_request("acme", ask, changed_by="test")
     ledger.receive_message(message("+14155550106", "Hello"))  # asks: evidence.triggered_by
