@@ -13,6 +13,7 @@ from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.webhooks.settings import WebhookSettings
 from ledger.application.webhooks.subscriptions import WebhookSubscriptions
 from ledger.attestation.bundle import ProofCache
+from ledger.attestation.campaigns.receipts import CampaignReceipts
 from ledger.attestation.checkpoint_loop import CheckpointLoop
 from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.embedded_checkpoints import start_checkpoints
@@ -24,6 +25,7 @@ from ledger.domain.addresses import bound_address_cache
 from ledger.domain.errors import InvalidInput, NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
 from ledger.publishing.webhooks.in_process import SenderThread, start_in_serve
+from ledger.runtime.compliance_settings import ComplianceSettings
 from ledger.runtime.leadership import Leadership
 from ledger.runtime.limit_metrics import LIMIT_REFUSALS
 from ledger.runtime.storage_settings import StorageSettings, access_env
@@ -56,6 +58,7 @@ class Services:
     def start(cls, settings: ServeSettings, storage: StorageSettings) -> Services:
         services = cls._start(settings, storage)
         try:
+            _ = services.compliance  # a policy that does not parse stops serve at start
             _ = services.witnessed  # a malformed witness setting stops serve at start
             services.checkpoints = start_checkpoints(
                 services.ledger, storage, CheckpointSettings(), settings.seal_every_seconds
@@ -128,6 +131,16 @@ class Services:
     def proofs(self) -> ProofCache:
         """Inclusion proofs of recent bundles, by subject and checkpoint size."""
         return ProofCache()
+
+    @cached_property
+    def campaign_receipts(self) -> CampaignReceipts:
+        """Campaign receipts: recording them, and their lists' proofs (trees cached)."""
+        return CampaignReceipts(self.ledger, self.ledger.retry)
+
+    @cached_property
+    def compliance(self) -> ComplianceSettings:
+        """Tenants' revocation limits and retention per jurisdiction (environment)."""
+        return ComplianceSettings()
 
     @cached_property
     def merkle(self) -> MerkleStore:
