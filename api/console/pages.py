@@ -107,6 +107,7 @@ def console(
     channel: Annotated[str, Query(max_length=32)] = "",
     address: Annotated[str, Query(max_length=64)] = "",
     as_of: Annotated[str, Query(max_length=32)] = "",
+    contact: Annotated[str, Query(max_length=128)] = "",
 ) -> Response:
     session = current_session(request)
     if session is None:
@@ -117,9 +118,17 @@ def console(
         "channel": channel or "whatsapp",
         "address": address,
         "as_of": as_of,
+        "contact": contact,
         "is_admin": Role.ADMIN in session.principal.roles,
     }
     status_code = 200
+    if contact:  # every number of one person (the tenant's keyed contact index)
+        try:
+            subjects = services.ledger.contact_subjects(session.principal.tenant, contact)
+            context["contact_subjects"] = [(s.channel.value, s.address) for s in subjects]
+        except LedgerError as error:
+            status_code = 422
+            context["error"] = {"field": error.field or "contact_id", "message": str(error)}
     if address:
         moment = None
         if as_of:

@@ -207,3 +207,38 @@ def test_an_erased_subject_shows_as_erased(api: Api) -> None:
     assert 'id="erased"' in page.text
     assert "Personal data erased" in page.text
     assert "I agree to receive offers from Acme" not in page.text  # unreadable now
+
+
+def test_a_contact_id_finds_every_number_of_the_person_in_the_tenant_only(api: Api) -> None:
+    events = [
+        {
+            "type": "opted_in",
+            "channel": channel,
+            "address": address,
+            "purposes": ["marketing"],
+            "occurred_at": "2026-11-21T09:00:00Z",
+            "source": {"kind": "web_form", "id": f"form-{address}"},
+            "evidence": {"method": "web_form"},
+            "contact_id": "cust-42",
+        }
+        for channel, address in (("whatsapp", ALICE), ("sms", "+14155550101"))
+    ]
+    stored = api.client.post("/v1/events", json={"events": events}, headers=api.headers())
+    assert stored.status_code == 200, stored.text
+    assert sign_in(api.client, api.keys["auditor"]) == 303
+
+    page = api.client.get("/console", params={"contact": "cust-42"})
+    assert page.status_code == 200
+    assert "/console?channel=whatsapp&amp;address=%2B14155550100" in page.text
+    assert "/console?channel=sms&amp;address=%2B14155550101" in page.text
+    unknown = api.client.get("/console", params={"contact": "cust-43"})
+    assert 'id="contact-not-found"' in unknown.text
+    bad = api.client.get("/console", params={"contact": "tab\there"})
+    assert bad.status_code == 422
+    assert "contact_id" in bad.text
+
+    other = TestClient(api.client.app)
+    assert sign_in(other, api.keys["other_tenant"]) == 303  # globex: auditor too
+    theirs = other.get("/console", params={"contact": "cust-42"})
+    assert 'id="contact-not-found"' in theirs.text
+    assert "14155550101" not in theirs.text
