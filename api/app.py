@@ -12,26 +12,42 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.cli.json_logs import configure_logging
+from api.console.install import install_console
+from api.console.settings import ConsoleSettings
 from api.errors import install_error_handlers
 from api.gateways.services import GatewayServices
+from api.openapi_errors import declare_error_answers
+from api.openapi_rules import document_path_rules
 from api.raw_body import add_raw_body_schemas
 from api.readiness import Readiness
 from api.request_log import RequestLog
 from api.routers import (
     attestation,
+    campaign_receipts,
     campaigns,
     checkpoints,
+    consent_as_of,
+    consent_records,
+    contacts,
     events,
     health,
+    held_opt_outs,
     imports,
+    lifecycle_settings,
     messages,
     ops,
     optin_deliveries,
     optin_requests,
     outbound,
     personal_data,
+    reconciliations,
+    reports,
+    sender_scope,
     subjects,
+    subscriptions,
     tenants,
+    tlog,
+    tlog_proofs,
     webhooks_gupshup,
     webhooks_twilio,
     webhooks_whatsapp,
@@ -52,7 +68,9 @@ def app_from_environment() -> FastAPI:
     return create_app(ServeSettings(), StorageSettings())
 
 
-def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
+def create_app(
+    settings: ServeSettings, storage: StorageSettings, console: ConsoleSettings | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.start(settings, storage)
@@ -95,6 +113,8 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
     )
     install_error_handlers(app)
     add_raw_body_schemas(app)
+    declare_error_answers(app)
+    document_path_rules(app)
     for router in (
         health.router,
         events.router,
@@ -113,8 +133,22 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         outbound.router,
         optin_deliveries.router,
         campaigns.router,
+        campaign_receipts.router,
+        reports.router,
+        consent_records.router,
+        contacts.router,
+        tlog.router,
+        tlog_proofs.router,
+        consent_as_of.router,
+        subscriptions.router,
+        sender_scope.router,
+        lifecycle_settings.router,
+        held_opt_outs.router,
+        reconciliations.router,
     ):
         app.include_router(router)
+    # The web pages (issue 16): console, operations dashboard, preference page.
+    install_console(app, console if console is not None else ConsoleSettings())
 
     app.add_middleware(RequestLog, max_body_bytes=settings.max_body_bytes)
     return app

@@ -1,5 +1,10 @@
 """A pure ASGI middleware: the body-size limit, request metrics and one log line each.
 
+The body limit holds whether or not the request says its size: a ``Content-Length``
+above it is refused before anything is read, and a body sent without one (chunked) is
+counted as it streams in and refused as soon as it passes the limit
+(``BodyTooLarge``, a 413), never read whole first.
+
 (Starlette's ``@app.middleware("http")`` wraps every response in a task group and a
 memory stream, which cost more CPU than the ledger's own work per inbound message.)
 """
@@ -10,12 +15,21 @@ import logging
 import time
 
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body
+from ledger.runtime.limit_metrics import LIMIT_REFUSALS
 from ledger.runtime.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = logging.getLogger("api.requests")
+
+
+class BodyTooLarge(HTTPException):
+    """Raised by ``receive`` when a streamed body passes the limit (answered 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body exceeds {limit} bytes")
 
 
 class RequestLog:
@@ -36,15 +50,29 @@ class RequestLog:
                 status = message["status"]
             await send(message)
 
+        limit = self.max_body_bytes
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    LIMIT_REFUSALS.labels(limit="max_body_bytes").inc()
+                    raise BodyTooLarge(limit)
+            return message
+
         try:
             if self._too_large(scope):
+                LIMIT_REFUSALS.labels(limit="max_body_bytes").inc()
                 refusal = JSONResponse(
                     error_body("body_too_large", f"the body exceeds {self.max_body_bytes} bytes"),
                     status_code=413,
                 )
                 await refusal(scope, receive, watched)
             else:
-                await self.app(scope, receive, watched)
+                await self.app(scope, counted, watched)
         finally:
             self._record(scope, status, time.perf_counter() - started)
 

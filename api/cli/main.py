@@ -8,15 +8,21 @@ from collections.abc import Sequence
 
 from api.cli import (
     consume,
+    deliver,
     expire,
     imports,
     keys,
     projections,
     publish,
+    reconcile,
+    retention,
+    schema,
     seal,
     serve,
     tenants,
     verify,
+    verify_campaigns,
+    witness,
 )
 from api.cli.json_logs import configure_logging
 
@@ -39,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         projections,
         expire,
         tenants,
+        retention,
+        verify_campaigns,
+        witness,
+        deliver,
+        reconcile,
+        schema,
     ):
         module.add_parser(commands)
     return parser

@@ -14,6 +14,7 @@ import sys
 
 import uvicorn
 
+from api.http_protocol import BoundedHttpProtocol
 from api.serve_settings import ServeSettings
 from ledger.runtime.storage_settings import StorageSettings
 
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=workers,
         log_config=None,
+        http=BoundedHttpProtocol,  # bounds on heads, slow clients, connections
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )

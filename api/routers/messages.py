@@ -10,7 +10,9 @@ from api.raw_body import documented_body, parse_body
 from api.schemas import ErrorOut, InboundIn, InboundOut
 from api.services import Services
 from ledger.domain.commands import ReceiveMessage
-from ledger.domain.roles import Role
+from ledger.domain.errors import LedgerError
+from ledger.domain.records import InboundOutcome
+from ledger.domain.roles import Principal, Role
 from ledger.domain.times import utc_now
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
@@ -29,19 +31,12 @@ async def inbound(request: Request) -> Response:
     principal = await principal_of(request, Role.INGEST)
     body = parse_body(InboundIn, await request.body())
     services: Services = request.app.state.services
-    outcome = await services.ledger.receive_message_async(
-        ReceiveMessage(
-            tenant=principal.tenant,
-            channel=body.channel,
-            address=body.from_,
-            message_id=body.message_id,
-            occurred_at=body.occurred_at or utc_now(),
-            text=body.text,
-            button_payload=body.button_payload,
-            profile_name=body.profile_name,
-            recorded_by=principal.key_id,
-        )
-    )
+    try:
+        outcome = await _receive(services, principal, body)
+    except LedgerError as error:
+        if error.field == "address":  # the request calls it "from"
+            error.field = "from"
+        raise
     recorded = outcome.recorded
     return json_response(
         {
@@ -53,4 +48,21 @@ async def inbound(request: Request) -> Response:
             "keyword": outcome.keyword,
             "match": outcome.match,
         }
+    )
+
+
+async def _receive(services: Services, principal: Principal, body: InboundIn) -> InboundOutcome:
+    return await services.ledger.receive_message_async(
+        ReceiveMessage(
+            tenant=principal.tenant,
+            channel=body.channel,
+            address=body.from_,
+            message_id=body.message_id,
+            occurred_at=body.occurred_at or utc_now(),
+            text=body.text,
+            button_payload=body.button_payload,
+            profile_name=body.profile_name,
+            recorded_by=principal.key_id,
+            sender=body.sender,
+        )
     )

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Ingest, ServicesDep
 from api.gateway_schemas import OutboundOut
-from api.schemas import ErrorOut
+from api.schemas import MAX_POSITION, ErrorOut
 from ledger.application.outbound.delivery import deliverable
 from ledger.domain.errors import Unavailable
 
@@ -32,7 +32,9 @@ router = APIRouter(prefix="/v1/outbound", tags=["outbound"])
 async def pull(
     principal: Ingest,
     services: ServicesDep,
-    after: Annotated[int, Query(ge=0, description="the last outbox id already handled")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_POSITION, description="the last outbox id already handled")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> OutboundOut:
     def read() -> OutboundOut:

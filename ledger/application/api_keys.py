@@ -21,9 +21,17 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from ledger.access import ApiKey
 from ledger.domain.roles import Principal, Role
 from ledger.domain.validation import check_tenant
+from ledger.runtime.limit_metrics import CACHE_EVICTIONS
 
 KEY_PREFIX = "cl"
 CACHE_SECONDS = 5.0
+# A key is ``cl_`` + 16 hex + ``_`` + 43 characters; anything much longer is not a key
+# and is refused without a lookup or a cache entry.
+MAX_PRESENTED_KEY = 128
+# Answers kept (also for unknown keys, so a flood of wrong keys does not reach the
+# database): at most this many, each keyed by a 32-byte digest of what was presented,
+# so no caller can grow the cache with what they send. The oldest go first.
+CACHE_ENTRIES = 10_000
 
 
 class _NotCached(Enum):
@@ -36,7 +44,8 @@ NOT_CACHED = _NotCached.NOT_CACHED
 class AccessRegistry(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._cache: dict[bytes, tuple[float, Principal | None]] = {}
+        self.cache_entries = CACHE_ENTRIES  # serve: CONSENT_LEDGER_KEY_CACHE_ENTRIES
         self._lock = threading.Lock()
 
     def issue(self, tenant: str, roles: list[Role]) -> str:
@@ -55,10 +64,20 @@ class AccessRegistry(Application[UUID]):
         with self._lock:
             self._cache.clear()
 
+    def is_active(self, key_id: str) -> bool:
+        """Whether the key ``key_id`` exists and is not revoked (console sessions ask)."""
+        try:
+            key: ApiKey = self.repository.get(ApiKey.create_id(key_id))
+        except AggregateNotFoundError:
+            return False
+        return not key.revoked
+
     def cached(self, presented: str) -> Principal | _NotCached | None:
         """The answer ``authenticate`` gave within ``CACHE_SECONDS``, without the database."""
+        if len(presented) > MAX_PRESENTED_KEY:
+            return None
         with self._lock:
-            cached = self._cache.get(presented)
+            cached = self._cache.get(_cache_key(presented))
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
         return NOT_CACHED
@@ -70,9 +89,15 @@ class AccessRegistry(Application[UUID]):
         now = time.monotonic()
         principal = self._lookup(presented)
         with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[presented] = (now, principal)
+            evicted = 0
+            while len(self._cache) >= self.cache_entries:
+                del self._cache[next(iter(self._cache))]  # the oldest entry
+                evicted += 1
+            key = _cache_key(presented)
+            self._cache.pop(key, None)  # re-inserted as the newest
+            self._cache[key] = (now, principal)
+        if evicted:
+            CACHE_EVICTIONS.labels(cache="api_keys").inc(evicted)
         return principal
 
     def _lookup(self, presented: str) -> Principal | None:
@@ -89,6 +114,10 @@ class AccessRegistry(Application[UUID]):
         return Principal(
             key_id=key_id, tenant=key.tenant, roles=frozenset(Role(r) for r in key.roles)
         )
+
+
+def _cache_key(presented: str) -> bytes:
+    return hashlib.sha256(presented.encode("utf-8", "surrogatepass")).digest()
 
 
 def _digest(secret: str) -> str:

@@ -5,6 +5,12 @@ transaction each); a bad row is rejected with its reason and never stops the oth
 import never overrides a newer opt-out: an imported opt-in older than the subject's last
 opt-out of that purpose is rejected. Re-importing the same file is a no-op: a row without
 a ``source_id`` gets one derived from its content.
+
+An optional ``sender`` column names the business sender (as ``evidence.sender``); under
+the tenant's ``sender`` opt-out scope an imported opt-out with one is scoped to it.
+
+A ``consent_invalidated`` row (a reassigned or disconnected number) names its ``reason``
+and the evidence: ``data_source``, ``queried_at`` and ``result`` columns.
 """
 
 from __future__ import annotations
@@ -19,17 +25,25 @@ from typing import Any
 
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.writer.work import Decision, ItemResult, WorkItem, recorded
-from ledger.domain.commands import CaptureMethod, Evidence, Notice, RecordConsent, Source
+from ledger.domain.commands import (
+    CaptureMethod,
+    Evidence,
+    Notice,
+    NumberCheck,
+    RecordConsent,
+    Source,
+)
 from ledger.domain.consent_status import Status, SubjectState
 from ledger.domain.decisions import decide_record, refuse_before_erasure
 from ledger.domain.drafts import Draft
 from ledger.domain.errors import InvalidInput, LedgerError, RuleViolation
+from ledger.domain.sender_scope import scope_opt_outs
 from ledger.domain.tenants.policy import TenantPolicy
 from ledger.domain.times import format_time, parse_time
 from ledger.domain.validation import check_method
 
 REQUIRED_COLUMNS = ("channel", "address", "type", "occurred_at")
-IMPORTABLE_TYPES = ("opted_in", "opted_out")
+IMPORTABLE_TYPES = ("opted_in", "opted_out", "consent_invalidated")
 BATCH_SIZE = 1000
 
 
@@ -69,7 +83,16 @@ class ParsedRow:
 def parse_csv(
     lines: Iterable[str], *, tenant: str, recorded_by: str | None = None
 ) -> Iterator[ParsedRow]:
-    reader = csv.DictReader(lines)
+    """The rows of a CSV file; ``InvalidInput`` naming the row and column if the file
+    itself cannot be read on (a cell past the csv module's limit, broken quoting)."""
+    record: list[str] = []  # the physical lines of the record being read
+
+    def remembered() -> Iterator[str]:
+        for line in lines:
+            record.append(line)
+            yield line
+
+    reader = csv.DictReader(remembered())
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
     if missing:
         raise InvalidInput(
@@ -78,14 +101,55 @@ def parse_csv(
             field="header",
             code="invalid_csv",
         )
-    for index, row in enumerate(reader, start=2):
+    columns = list(reader.fieldnames or ())
+    index = 1
+    while True:
+        index += 1
+        record.clear()
         try:
-            yield ParsedRow(line=index, command=_command(row, tenant, recorded_by))
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise _unreadable(index, columns, "".join(record), str(error)) from None
+        try:
+            yield ParsedRow(line=index, command=command_of_row(row, tenant, recorded_by))
         except LedgerError as error:
             yield ParsedRow(line=index, error=error)
 
 
-def _command(row: dict[str, str | None], tenant: str, recorded_by: str | None) -> RecordConsent:
+def _unreadable(row: int, columns: list[str], text: str, reason: str) -> InvalidInput:
+    limit = csv.field_size_limit()
+    if "field larger than field limit" not in reason:
+        return InvalidInput(f"row {row}: {reason}", field=f"rows[{row}]", code="invalid_csv")
+    at = _long_cell(text, limit)
+    column = (columns[at] if at < len(columns) else f"column {at + 1}") if at is not None else None
+    return InvalidInput(
+        f"row {row}: the cell{f' {column!r}' if column else ''} is longer than {limit} characters",
+        field=f"rows[{row}].{column}" if column else f"rows[{row}]",
+        code="cell_too_long",
+    )
+
+
+def _long_cell(text: str, limit: int) -> int | None:
+    """The index of the first cell of a CSV record longer than ``limit`` characters."""
+    cell, length, quoted = 0, 0, False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+            continue
+        if char == "," and not quoted:
+            cell, length = cell + 1, 0
+            continue
+        length += 1
+        if length > limit:
+            return cell
+    return None
+
+
+def command_of_row(
+    row: dict[str, str | None], tenant: str, recorded_by: str | None
+) -> RecordConsent:
     def cell(name: str) -> str | None:
         value = (row.get(name) or "").strip()
         return value or None
@@ -110,6 +174,13 @@ def _command(row: dict[str, str | None], tenant: str, recorded_by: str | None) -
     if cell("notice_id"):
         notice = Notice(cell("notice_id") or "", cell("notice_version") or "", cell("notice_text"))
     source_id = cell("source_id") or _content_id(row)
+    number_check = None
+    if kind == "consent_invalidated":
+        number_check = NumberCheck(
+            data_source=cell("data_source") or "",
+            queried_at=_time(cell("queried_at"), "queried_at"),
+            result=cell("result") or "",
+        )
     return RecordConsent(
         tenant=tenant,
         channel=cell("channel") or "",
@@ -118,6 +189,7 @@ def _command(row: dict[str, str | None], tenant: str, recorded_by: str | None) -
         purposes=purposes,
         occurred_at=occurred_at,
         source=Source(kind="import", id=source_id),
+        contact_id=cell("contact_id"),
         evidence=Evidence(
             # Checked against the tenant's capture methods when the row is recorded.
             method=cell("method") or CaptureMethod.IMPORT.value,
@@ -127,8 +199,22 @@ def _command(row: dict[str, str | None], tenant: str, recorded_by: str | None) -
             ip=cell("ip"),
             user_agent=cell("user_agent"),
             recorded_by=recorded_by,
+            sender=cell("sender"),
         ),
+        reason=cell("reason") if kind == "consent_invalidated" else None,
+        number_check=number_check,
     )
+
+
+def _time(text: str | None, name: str) -> datetime:
+    try:
+        return parse_time(text or "")
+    except ValueError:
+        raise InvalidInput(
+            f"{name} must be an RFC 3339 time with a zone, e.g. 2024-03-01T10:00:00Z",
+            field=name,
+            code="invalid_time",
+        ) from None
 
 
 def _content_id(row: dict[str, str | None]) -> str:
@@ -228,6 +314,7 @@ def _submit(
         try:
             check_method(row.command.evidence.method, extra=policy.capture_methods, field="method")
             subject, checked = ledger.check_record(row.command, methods=policy.capture_methods)
+            contact_key = ledger.contact_key_of(tenant, checked.contact_id, field="contact_id")
         except LedgerError as error:
             report.rejected.append(_rejection(row.line, error))
             continue
@@ -235,10 +322,11 @@ def _submit(
         def decide(
             state: SubjectState, now: datetime, checked: RecordConsent = checked
         ) -> Decision:
-            return Decision(decide_import(state, checked, now=now, policy=policy))
+            drafts = decide_import(state, checked, now=now, policy=policy)
+            return Decision(scope_opt_outs(drafts, policy.opt_out_scope))
 
         source_key = (checked.source.kind, checked.source.id or "")
-        items.append(WorkItem(subject, decide, source_key=source_key))
+        items.append(WorkItem(subject, decide, source_key=source_key, contact_key=contact_key))
         lines.append(row.line)
     if not items:
         return _Submitted(lines, None)

@@ -13,12 +13,12 @@ breaks the law.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
 import phonenumbers
 
+from ledger.domain.bounded_cache import BoundedCache
 from ledger.domain.errors import InvalidAddress, UnknownChannel
 
 
@@ -30,23 +30,39 @@ class Channel(StrEnum):
 CHANNEL_NAMES = ", ".join(c.value for c in Channel)
 
 _GATEWAY_PREFIXES = ("whatsapp:", "sms:", "tel:")
+# The longest address text taken to the parser (and its cache): E.164 has at most 15
+# digits; a gateway prefix, spaces and dashes fit well within this. Longer is refused
+# at once, so refused values cannot grow the cache beyond its entries times this.
+MAX_ADDRESS_INPUT = 64
 
 
 def parse_channel(value: str, *, field: str = "channel") -> Channel:
     try:
         return Channel(value.strip().lower())
     except ValueError:
+        shown = value if len(value) <= 32 else value[:32] + "…"
         raise UnknownChannel(
-            f"unknown channel {value!r}; known channels: {CHANNEL_NAMES}", field=field
+            f"unknown channel {shown!r}; known channels: {CHANNEL_NAMES}", field=field
         ) from None
 
 
 def normalise_address(channel: Channel, value: str, *, field: str = "address") -> str:
-    """Return the E.164 form of ``value`` or raise ``InvalidAddress`` naming ``field``."""
-    normal = _e164(value)
-    if isinstance(normal, str):
-        return normal
-    raise InvalidAddress(normal.message, field=field)
+    """Return the E.164 form of ``value`` or raise ``InvalidAddress`` naming ``field``.
+
+    The refusal never repeats the value: an address is personal data, and errors are
+    logged and shown (issue 13)."""
+    if len(value) > MAX_ADDRESS_INPUT:
+        raise InvalidAddress(
+            f"an address is at most {MAX_ADDRESS_INPUT} characters (got {len(value)})",
+            field=field,
+        )
+    # Parsing is the costly part of an inbound message, and one person writes again and
+    # again: accepted numbers are cached; refusals are not (a caller's junk holds no memory).
+    cached = _ACCEPTED.get_or_compute(value, _e164, keep=False)
+    if isinstance(cached, str):
+        _ACCEPTED.put(value, cached)
+        return cached
+    raise InvalidAddress(cached.message, field=field)
 
 
 @dataclass(frozen=True)
@@ -54,9 +70,16 @@ class _Refusal:
     message: str
 
 
-@functools.lru_cache(maxsize=65_536)
+ADDRESS_CACHE_ENTRIES = 65_536
+_ACCEPTED: BoundedCache[str, str | _Refusal] = BoundedCache("addresses", ADDRESS_CACHE_ENTRIES)
+
+
+def bound_address_cache(entries: int) -> None:
+    """Hold at most ``entries`` parsed addresses (``CONSENT_LEDGER_ADDRESS_CACHE_ENTRIES``)."""
+    _ACCEPTED.max_entries = entries
+
+
 def _e164(value: str) -> str | _Refusal:
-    """Parsing is the costly part of an inbound message; one person writes again and again."""
     raw = value.strip()
     lowered = raw.lower()
     for prefix in _GATEWAY_PREFIXES:
@@ -69,13 +92,11 @@ def _e164(value: str) -> str | _Refusal:
     if compact.isdigit():
         compact = "+" + compact
     if not compact.startswith("+") or not compact[1:].isdigit():
-        return _Refusal(
-            f"{value!r} is not a phone number in international form (+<country><number>)"
-        )
+        return _Refusal("not a phone number in international form (+<country><number>)")
     try:
         number = phonenumbers.parse(compact, None)
     except phonenumbers.NumberParseException as exc:
-        return _Refusal(f"{value!r} is not a phone number: {exc}")
+        return _Refusal(f"not a phone number: {exc}")
     if not phonenumbers.is_possible_number(number):
-        return _Refusal(f"{value!r} is not a possible phone number for its country code")
+        return _Refusal("not a possible phone number for its country code")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

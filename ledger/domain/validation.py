@@ -50,7 +50,11 @@ def check_occurred_at(moment: datetime, *, field: str = "occurred_at") -> dateti
     return moment
 
 
-def check_source(kind: str, source_id: str | None, *, field: str = "source") -> None:
+def check_source(
+    kind: str, source_id: str | None, *, field: str = "source", id_field: str | None = None
+) -> None:
+    """``id_field``: what the request calls the id, if not ``<field>.id``."""
+    id_field = id_field or f"{field}.id"
     if not SOURCE_KIND_PATTERN.match(kind):
         raise InvalidInput(
             f"source kind {kind!r} must be a lowercase identifier",
@@ -60,10 +64,10 @@ def check_source(kind: str, source_id: str | None, *, field: str = "source") -> 
     if source_id is not None and not 0 < len(source_id) <= MAX_SOURCE_ID:
         raise InvalidInput(
             f"source id must be 1-{MAX_SOURCE_ID} characters",
-            field=f"{field}.id",
+            field=id_field,
             code="invalid_source",
         )
-    check_text(source_id, field=f"{field}.id", limit=MAX_SOURCE_ID)
+    check_text(source_id, field=id_field, limit=MAX_SOURCE_ID)
 
 
 def check_method(
@@ -113,6 +117,10 @@ def check_text(value: str | None, *, field: str, limit: int = MAX_TEXT) -> str |
         return None
     if len(value) > limit:
         raise InvalidInput(f"longer than {limit} characters", field=field, code="too_long")
+    if "\x00" in value:
+        # PostgreSQL cannot store a NUL in text: refused here, before the shared group
+        # commit, so it fails this unit alone (DESIGN.md §7, write path).
+        raise InvalidInput("a NUL character is not allowed", field=field, code="invalid_text")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

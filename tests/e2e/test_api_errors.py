@@ -148,11 +148,12 @@ def test_a_key_never_sees_another_tenants_data(api: Api) -> None:
     assert history["events"] == []
 
 
-def test_a_read_waiting_for_a_position_not_yet_applied_answers_503(api: Api) -> None:
+def test_a_read_after_a_position_the_ledger_never_recorded_is_refused_at_once(api: Api) -> None:
+    # (A recorded position the read model has not applied yet waits, then answers 503:
+    # tests/integration/test_read_waiters.py.)
     response = api.client.get(f"/v1/subjects/whatsapp/{ALICE}?after=999999", headers=api.headers())
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "not_caught_up"
-    assert response.headers["Retry-After"] == "1"
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "unknown_position"
 
 
 def test_a_bad_address_in_the_path_names_the_field(api: Api) -> None:
