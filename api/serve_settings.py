@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,14 @@ class ServeSettings(BaseSettings):
         default=60.0, gt=0, alias="CONSENT_LEDGER_BODY_TIMEOUT_SECONDS"
     )
     max_connections: int = Field(default=1000, ge=1, alias="CONSENT_LEDGER_MAX_CONNECTIONS")
+    # Bounded caches: answers for presented API keys (also unknown ones), kept by digest;
+    # parsed addresses (accepted ones only). The oldest go first, counted in /metrics.
+    key_cache_entries: int = Field(
+        default=10_000, ge=1, le=1_000_000, alias="CONSENT_LEDGER_KEY_CACHE_ENTRIES"
+    )
+    address_cache_entries: int = Field(
+        default=65_536, ge=1, le=10_000_000, alias="CONSENT_LEDGER_ADDRESS_CACHE_ENTRIES"
+    )
     # /readyz fails when the read model is more than this many ledger positions behind.
     ready_max_lag: int = Field(default=10_000, ge=0, alias="CONSENT_LEDGER_READY_MAX_LAG")
     # Seal the attestation log in-process every this many seconds: unset, every 2 s on
@@ -42,3 +50,8 @@ class ServeSettings(BaseSettings):
     seal_every_seconds: float | None = Field(
         default=None, ge=0, le=86_400, alias="CONSENT_LEDGER_SEAL_EVERY_SECONDS"
     )
+    # Who may read GET /metrics (global volumes: every tenant's writes sum into them):
+    # with a token, whoever sends ``Authorization: Bearer <token>``; without one, only
+    # clients on this host (127.0.0.1, ::1), unless CONSENT_LEDGER_METRICS_PUBLIC=true.
+    metrics_token: SecretStr | None = Field(default=None, alias="CONSENT_LEDGER_METRICS_TOKEN")
+    metrics_public: bool = Field(default=False, alias="CONSENT_LEDGER_METRICS_PUBLIC")

@@ -5,19 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from api.csv_cells import neutralise
 from api.errors import ApiError
 
 NDJSON = "application/x-ndjson"
-FORMULA_STARTS = ("=", "+", "-", "@")
 CHUNK_ROWS = 500
-NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 CSV = "text/csv"
 
 
@@ -63,8 +61,8 @@ def _csv(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[str]:
 
 
 def _csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas (a cell starting with = + - @), numbers excepted:
+    """Neutralise spreadsheet formulas (a cell starting with = + - @ tab CR), numbers excepted:
     an E.164 address such as +14155550100 stays as it is."""
-    if isinstance(value, str) and value[:1] in FORMULA_STARTS and not NUMBER.match(value):
-        return "'" + value
+    if isinstance(value, str):
+        return neutralise(value)
     return "" if value is None else value

@@ -101,6 +101,11 @@ UNANNOUNCED_BATCHES = Counter(
     "consent_ledger_log_unannounced_batches_total",
     "Batches a follower of the log found by polling, with no wake-up announcing them",
 )
+CAMPAIGN_RECEIPT_LISTS_ALTERED = Counter(
+    "consent_ledger_campaign_receipt_lists_altered_total",
+    "Campaign receipt lists read back whose root or count no longer match their receipt "
+    "event (the proofs of that receipt are refused)",
+)
 PUBLISHER_UNPUBLISHED = Gauge(
     "consent_ledger_publisher_unpublished_positions",
     "Ledger head minus the position the publisher stored, as this process last checked it "
