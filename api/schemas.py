@@ -46,6 +46,15 @@ class EvidenceIn(Input):
     user_agent: str | None = None
     profile_name: str | None = None
     button_payload: str | None = None
+    sender: str | None = Field(
+        default=None, description="the business sender (phone number id, number, brand)"
+    )
+
+
+class NumberCheckIn(Input):
+    data_source: str = Field(examples=["fcc_rnd"], description="who said so")
+    queried_at: AwareDatetime = Field(description="when it was asked")
+    result: str = Field(examples=["yes"], description="what it answered")
 
 
 class EventIn(Input):
@@ -63,6 +72,13 @@ class EventIn(Input):
         description="the business's own id of the person (several numbers, one contact); "
         "personal data: committed and sealed, never stored in clear in a document",
         examples=["cust-10042"],
+    )
+    reason: str | None = Field(
+        default=None,
+        description="consent_invalidated only: number_reassigned or number_disconnected",
+    )
+    number_check: NumberCheckIn | None = Field(
+        default=None, description="consent_invalidated only: the evidence of the invalidation"
     )
 
 
@@ -104,6 +120,9 @@ class InboundIn(Input):
     message_id: str
     occurred_at: AwareDatetime | None = None
     profile_name: str | None = None
+    sender: str | None = Field(
+        default=None, description="the business sender the message went to (number, app)"
+    )
 
 
 class InboundOut(BaseModel):
@@ -165,6 +184,9 @@ class PurposeOut(BaseModel):
     event_id: UUID
     method: str | None = None
     keyword: str | None = None
+    lapses_at: str | None = Field(
+        default=None, description="when an opted-in grant lapses under the tenant's policy"
+    )
 
 
 class PendingOut(BaseModel):
@@ -183,6 +205,13 @@ class SubjectOut(BaseModel):
     )
     pending_request: PendingOut | None = None
     position: int = Field(description="ledger position of the last event applied to this subject")
+    sender: str | None = Field(
+        default=None, description="the sender asked about (?sender=): purposes are its view"
+    )
+    senders: dict[str, dict[str, PurposeOut]] = Field(
+        default_factory=dict,
+        description="opt-outs scoped to one sender that stand, by sender and purpose",
+    )
 
 
 class HistoryOut(BaseModel):

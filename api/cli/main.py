@@ -8,11 +8,13 @@ from collections.abc import Sequence
 
 from api.cli import (
     consume,
+    deliver,
     expire,
     imports,
     keys,
     projections,
     publish,
+    reconcile,
     schema,
     seal,
     serve,
@@ -42,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         expire,
         tenants,
         witness,
+        deliver,
+        reconcile,
         schema,
     ):
         module.add_parser(commands)

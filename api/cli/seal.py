@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 
 from eventsourcing.persistence import PersistenceError
@@ -21,10 +22,12 @@ from api.cli.stopping import worker_http
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.checkpointer import Checkpointer, LogCorrupted
+from ledger.attestation.key_rotation import RotationRefused, rotate_signing_key
 from ledger.attestation.signing_keys import SigningKeyError, load_private_key
 from ledger.attestation.storage import open_merkle_store
 from ledger.attestation.witness_client import witness_submitter
 from ledger.attestation.witness_policy import PolicyError
+from ledger.crypto.signed_note import key_id, verifier_key
 from ledger.persistence.merkle_store import CheckpointConflict
 from ledger.runtime.liveness import beat
 from ledger.runtime.metrics import CHECKPOINT_AGE, CHECKPOINT_PASSES, CHECKPOINT_TREE_SIZE
@@ -41,6 +44,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     when.add_argument("--once", action="store_true", help="one pass, then exit")
     when.add_argument(
         "--every", type=float, metavar="SECONDS", help="a pass every SECONDS until SIGTERM"
+    )
+    when.add_argument(
+        "--rotate-to",
+        type=Path,
+        metavar="NEW_KEY_FILE",
+        help="seal, then sign a rotation checkpoint with the current and the new key; "
+        "then point CONSENT_LEDGER_SIGNING_KEY at NEW_KEY_FILE",
     )
     parser.set_defaults(run=run)
 
@@ -87,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
             origin=settings.origin,
             batch_size=settings.batch_size,
         )
+        if args.rotate_to is not None:
+            return _rotate(sealer, args.rotate_to)
         age = _CheckpointAge(sealer)
         CHECKPOINT_AGE.set_function(age.seconds)
         try:
@@ -169,4 +181,28 @@ def _pass(sealer: Checkpointer) -> int:
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
+    return 0
+
+
+def _rotate(sealer: Checkpointer, new_key_file: Path) -> int:
+    try:
+        new_key = load_private_key(new_key_file)
+        checkpoint = rotate_signing_key(sealer, new_key)
+    except (SigningKeyError, RotationRefused) as error:
+        return _fail(str(error))
+    except (CheckpointConflict, PersistenceError) as error:
+        log.error("the rotation failed; nothing was signed", extra={"error": str(error)})
+        return 1
+    except LogCorrupted as corrupted:
+        log.error("the attestation log is corrupt", extra={"error": str(corrupted)})
+        return 3
+    log.info(
+        "signing key rotated",
+        extra={
+            "tree_size": checkpoint.tree_size,
+            "old_key_id": key_id(sealer.origin, sealer.key.public_key()).hex(),
+            "new_key_id": key_id(sealer.origin, new_key.public_key()).hex(),
+        },
+    )
+    print(verifier_key(sealer.origin, new_key.public_key()))
     return 0

@@ -28,7 +28,7 @@ from ledger.runtime.liveness import seconds_since_beat
 log = logging.getLogger(__name__)
 
 # The default port of each worker kind's /healthz and /metrics: one host runs them all.
-DEFAULT_PORTS = {"publish": 9101, "consume": 9102, "expire": 9103, "seal": 9104}
+DEFAULT_PORTS = {"publish": 9101, "consume": 9102, "expire": 9103, "seal": 9104, "deliver": 9105}
 PORT_VARIABLE = "CONSENT_LEDGER_METRICS_PORT"
 
 # An extra part of /healthz: (healthy, what to show under its name).

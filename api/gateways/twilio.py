@@ -14,7 +14,10 @@ Parameters as documented (twilio.com/docs/messaging/guides/webhook-request and
 ``ProfileName``, ``ButtonText``, ``ButtonPayload``, ``OptOutType`` (STOP, START, HELP:
 present when Advanced Opt-Out handled the message and already replied), and in status
 callbacks ``MessageStatus`` and ``ErrorCode``. Error 21610: the recipient replied STOP,
-evidence of an opt-out already in force.
+evidence of an opt-out already in force. Errors 30005 (unknown destination handset: the
+number may no longer exist) and 30006 (a landline, or an unreachable carrier) mean the
+number no longer reaches the person who consented: a ``consent_invalidated``
+(``number_disconnected``, the error code as the evidence's result).
 """
 
 from __future__ import annotations
@@ -26,9 +29,16 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from api.gateways.fields import optional, phone, required, source_id
+from api.gateways.senders import with_sender
 from ledger.application.signals.intake import GatewayItem, Ignored
 from ledger.domain.addresses import Channel
-from ledger.domain.commands import CaptureMethod, Evidence, ReceiveMessage, Source
+from ledger.domain.commands import (
+    CaptureMethod,
+    Evidence,
+    InvalidationReason,
+    ReceiveMessage,
+    Source,
+)
 from ledger.domain.outbound.ids import OutboundKind, parse_outbound_id
 from ledger.domain.signals.reports import (
     DELIVERY_STATES,
@@ -48,6 +58,8 @@ UNSUBSCRIBED_RECIPIENT = "21610"
 # (Twilio's mapping of WhatsApp's 1006, 1013 and 1021; twilio.com/docs/whatsapp/api/
 # error-code-mapping).
 NOT_ON_CHANNEL = "63003"
+# twilio.com/docs/api/errors/30005 and /30006
+NUMBER_GONE = frozenset({"30005", "30006"})
 OUTBOUND_ID_PARAM = "outbound_id"  # query parameter senders add to StatusCallback
 
 
@@ -103,8 +115,13 @@ def _with_port(url: str) -> str:
 
 
 def parse(tenant: str, params: Sequence[tuple[str, str]], query: dict[str, str]) -> GatewayItem:
-    """One inbound message or one status callback."""
+    """One inbound message or one status callback, with its sender (``senders.py``)."""
     form = dict(params)
+    sender = form.get("MessagingServiceSid") or form.get("To")
+    return with_sender(_parse(tenant, form, query), sender)
+
+
+def _parse(tenant: str, form: dict[str, str], query: dict[str, str]) -> GatewayItem:
     if "MessageStatus" in form:
         return _status(tenant, form, query)
     sender = required(form, "From", "")
@@ -179,6 +196,18 @@ def _status(tenant: str, form: dict[str, str], query: dict[str, str]) -> Gateway
             source=source,
             evidence=evidence,
             unless_in_force=True,
+        )
+    if error in NUMBER_GONE:
+        return ProviderSignal(
+            tenant=tenant,
+            channel=channel.value,
+            address=address,
+            action=SignalAction.INVALIDATED,
+            occurred_at=now,
+            source=source,
+            evidence=evidence,
+            unless_in_force=True,
+            reason=InvalidationReason.NUMBER_DISCONNECTED.value,
         )
     if (
         error == NOT_ON_CHANNEL

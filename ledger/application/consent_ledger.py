@@ -32,8 +32,10 @@ from ledger.domain.decisions import (
     request_evidence,
 )
 from ledger.domain.errors import InvalidInput, LedgerError, join_field
+from ledger.domain.invalidations import check_invalidation
 from ledger.domain.keywords import Intent
 from ledger.domain.records import History, HistoryEntry, InboundOutcome, Recorded, RequestRecorded
+from ledger.domain.sender_scope import scope_opt_outs
 from ledger.domain.subjects import SubjectRef, resolve_subject
 from ledger.domain.tenants.policy import TenantPolicy
 from ledger.domain.validation import (
@@ -200,7 +202,8 @@ class ConsentLedger(LedgerCore):
             def decide(
                 state: SubjectState, now: datetime, checked: RecordConsent = checked
             ) -> Decision:
-                return Decision(decide_record(state, checked, now=now, policy=policy))
+                drafts = decide_record(state, checked, now=now, policy=policy)
+                return Decision(scope_opt_outs(drafts, policy.opt_out_scope))
 
             source_key = (checked.source.kind, checked.source.id) if checked.source.id else None
             items.append(
@@ -236,6 +239,7 @@ class ConsentLedger(LedgerCore):
         check_text(message.text, field="text")
         check_text(message.button_payload, field="button_payload", limit=MAX_SHORT)
         check_text(message.profile_name, field="profile_name", limit=MAX_SHORT)
+        check_text(message.sender, field="sender", limit=MAX_SHORT)
         if not (message.text or message.button_payload):
             raise InvalidInput("a message needs text or a button payload", field="text")
         message = replace(message, address=subject.address)
@@ -247,7 +251,7 @@ class ConsentLedger(LedgerCore):
             drafts = decide_message(state, message, match, policy=policy) or decide_first_message(
                 state, message, match, policy.first_message, now=now, policy=policy
             )
-            return Decision(drafts, match=match)
+            return Decision(scope_opt_outs(drafts, policy.opt_out_scope), match=match)
 
         source_key = (message.source_kind, message.message_id)
         item = WorkItem(subject, decide, source_key=source_key, messages=replies)
@@ -390,12 +394,13 @@ class ConsentLedger(LedgerCore):
         check_method(evidence.method, extra=methods)
         for name in ("text", "user_agent"):
             check_text(getattr(evidence, name), field=f"evidence.{name}")
-        for name in ("business_name", "ip", "profile_name", "button_payload"):
+        for name in ("business_name", "ip", "profile_name", "button_payload", "sender"):
             check_text(getattr(evidence, name), field=f"evidence.{name}", limit=MAX_SHORT)
         if evidence.notice is not None:
             check_text(evidence.notice.id, field="evidence.notice.id", limit=MAX_SHORT)
             check_text(evidence.notice.version, field="evidence.notice.version", limit=MAX_SHORT)
             check_text(evidence.notice.text, field="evidence.notice.text")
+        command = check_invalidation(command)
         purposes = check_purposes(command.purposes)
         contact_id = check_contact_id(command.contact_id)
         return subject, replace(

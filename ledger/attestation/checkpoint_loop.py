@@ -42,6 +42,7 @@ class CheckpointLoop:
         self.checkpointer = checkpointer
         # Run after every pass that did not fail (witness submissions, issue 18).
         self.after_pass = after_pass
+        self.on_close: list[Callable[[], object]] = []
         self.every = every
         self.passes = 0  # passes finished
         self.stopped_by: str | None = None  # why the loop stopped, if it did
@@ -71,6 +72,8 @@ class CheckpointLoop:
             self._cond.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
+        for close in self.on_close:
+            close()
 
     def seal_now(self, timeout: float) -> bool:
         """Ask for a pass and wait until one that started after this call has finished;

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -35,7 +36,7 @@ log = logging.getLogger("ledger.witnessing")
 SUBMISSIONS = Counter(
     "consent_ledger_witness_submissions_total",
     "Checkpoints submitted to witnesses, by witness and outcome "
-    "(cosigned, unavailable, refused, conflict, bad_cosignature)",
+    "(cosigned, unavailable, refused, conflict, bad_cosignature; failed: a bug, witness *)",
     ["witness", "outcome"],
 )
 COSIGNED_SIZE = Gauge(
@@ -198,3 +199,35 @@ def witness_submitter(ledger: LedgerCore, merkle: MerkleStore) -> WitnessSubmitt
     return WitnessSubmitter(
         merkle, open_cosignature_store(ledger), policy, timeout=settings.timeout_seconds
     )
+
+
+class WitnessWorker:
+    """Runs a submitter on a thread of its own, woken after each sealing pass, so a slow
+    or unreachable witness never delays sealing (``serve``'s in-process loop)."""
+
+    def __init__(self, submitter: WitnessSubmitter) -> None:
+        self.submitter = submitter
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="witnesses", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.submitter.submit_latest()
+            except Exception:  # a bug must not end witnessing silently: logged, retried
+                SUBMISSIONS.labels("*", "failed").inc()
+                log.exception("submitting to the witnesses failed; retried after the next pass")

@@ -30,6 +30,19 @@ class SignedHead:
     note: str
 
 
+@dataclass(frozen=True)
+class KeySpan:
+    """The checkpoints one signing key signed: its first (the rotation checkpoint, for
+    every key after the first) and its last."""
+
+    public_key: bytes
+    first_tree_size: int
+    last_tree_size: int
+    first_time: datetime
+    last_time: datetime
+    first_note: str
+
+
 class CosignatureStore(ABC):
     @abstractmethod
     def create_tables(self) -> None: ...
@@ -48,6 +61,10 @@ class CosignatureStore(ABC):
     @abstractmethod
     def recent_checkpoints(self, limit: int) -> list[SignedHead]:
         """The latest signed checkpoints, newest first."""
+
+    @abstractmethod
+    def key_spans(self) -> list[KeySpan]:
+        """Each key that signed checkpoints, in the order they took over."""
 
 
 class SQLiteCosignatureStore(CosignatureStore):
@@ -112,6 +129,34 @@ class SQLiteCosignatureStore(CosignatureStore):
             return [
                 SignedHead(r["tree_size"], bytes(r["root_hash"]), r["note"]) for r in c.fetchall()
             ]
+
+    def key_spans(self) -> list[KeySpan]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT public_key, min(id) AS first_id, max(id) AS last_id FROM "
+                f"{self.checkpoints} GROUP BY public_key ORDER BY first_id"
+            )
+            groups = c.fetchall()
+            spans = []
+            for group in groups:
+                c.execute(
+                    f"SELECT tree_size, time, note FROM {self.checkpoints} WHERE id IN (?, ?) "
+                    "ORDER BY id",
+                    (group["first_id"], group["last_id"]),
+                )
+                rows = c.fetchall()
+                first, last = rows[0], rows[-1]
+                spans.append(
+                    KeySpan(
+                        bytes(group["public_key"]),
+                        first["tree_size"],
+                        last["tree_size"],
+                        datetime.fromisoformat(first["time"]).astimezone(UTC),
+                        datetime.fromisoformat(last["time"]).astimezone(UTC),
+                        first["note"],
+                    )
+                )
+            return spans
 
 
 class PostgresCosignatureStore(CosignatureStore):
@@ -196,5 +241,28 @@ class PostgresCosignatureStore(CosignatureStore):
             curs.execute(statement, (limit,))
             return [
                 SignedHead(r["tree_size"], bytes(r["root_hash"]), r["note"])
+                for r in curs.fetchall()
+            ]
+
+    def key_spans(self) -> list[KeySpan]:
+        statement = self._q(
+            "WITH spans AS (SELECT public_key, min(id) AS first_id, max(id) AS last_id "
+            "FROM {schema}.{checkpoints} GROUP BY public_key) "
+            "SELECT s.public_key, f.tree_size AS first_size, l.tree_size AS last_size, "
+            "f.time AS first_time, l.time AS last_time, f.note AS first_note FROM spans s "
+            "JOIN {schema}.{checkpoints} f ON f.id = s.first_id "
+            "JOIN {schema}.{checkpoints} l ON l.id = s.last_id ORDER BY s.first_id"
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement)
+            return [
+                KeySpan(
+                    bytes(r["public_key"]),
+                    r["first_size"],
+                    r["last_size"],
+                    r["first_time"],
+                    r["last_time"],
+                    r["first_note"],
+                )
                 for r in curs.fetchall()
             ]

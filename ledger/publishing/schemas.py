@@ -75,6 +75,8 @@ EVIDENCE_SCHEMA: dict[str, Any] = {
         "gateway_status": TEXT,
         "gateway_error": TEXT,
         "triggered_by": TEXT,
+        "sender": TEXT,
+        "opt_out_scope": TEXT,
     },
 }
 # Named fields get precise schemas; others follow their annotation.

@@ -8,6 +8,8 @@ import re
 
 from fastapi.testclient import TestClient
 
+from ledger.application.api_keys import AccessRegistry
+from ledger.runtime.storage_settings import StorageSettings, access_env
 from tests.e2e.conftest import Api
 
 ALICE = "+14155550100"
@@ -171,3 +173,37 @@ def test_the_operations_page_is_for_admins(api: Api) -> None:
     assert page.status_code == 200
     assert '<rect class="bar"' in page.text
     assert "1 opt-outs by keyword" in page.text
+
+
+def test_a_bad_number_or_date_in_the_search_names_the_field(api: Api) -> None:
+    sign_in(api.client, api.keys["auditor"])
+    bad_number = api.client.get("/console", params={"channel": "whatsapp", "address": "12"})
+    assert bad_number.status_code == 422
+    assert 'id="search-error">address:' in bad_number.text
+    bad_date = api.client.get(
+        "/console", params={"channel": "whatsapp", "address": ALICE, "as_of": "31/12/2026"}
+    )
+    assert bad_date.status_code == 422
+    assert 'id="search-error">as_of:' in bad_date.text
+
+
+def test_revoking_the_key_ends_its_console_sessions(api: Api, storage: StorageSettings) -> None:
+    sign_in(api.client, api.keys["auditor"])
+    assert api.client.get("/console", follow_redirects=False).status_code == 200
+    key_id = api.keys["auditor"].split("_")[1]
+    with AccessRegistry(access_env(storage)) as registry:
+        registry.revoke(key_id)
+    assert api.client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_an_erased_subject_shows_as_erased(api: Api) -> None:
+    record_alice(api)
+    erased = api.client.delete(
+        f"/v1/subjects/whatsapp/{ALICE}/personal-data", headers=api.headers("admin")
+    )
+    assert erased.status_code == 200, erased.text
+    sign_in(api.client, api.keys["auditor"])
+    page = api.client.get("/console", params={"channel": "whatsapp", "address": ALICE})
+    assert 'id="erased"' in page.text
+    assert "Personal data erased" in page.text
+    assert "I agree to receive offers from Acme" not in page.text  # unreadable now

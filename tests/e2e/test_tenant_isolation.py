@@ -247,7 +247,7 @@ def reads_nothing_of_b(method: str, template: str, **kw: Any) -> Probe:
     return probe
 
 
-def changes_nothing_of_b(write: Callable[[World, Attacker], httpx.Response]) -> Probe:
+def changes_nothing_of_b(write: Callable[[World, Attacker], httpx.Response | str]) -> Probe:
     def probe(world: World) -> None:
         before = world.b_snapshot()
         attacker = world.attacker()
@@ -437,6 +437,33 @@ def preference_link_for_b(world: World, attacker: Attacker) -> httpx.Response:
     return minted
 
 
+def reassigned_numbers(world: World, attacker: Attacker) -> httpx.Response:
+    """B's numbers reported reassigned by the attacker invalidate the attacker's own only."""
+    rows = "".join(f"{a},2026-11-22T10:00:00Z,yes\n" for a in B_ADDRESSES)
+    answer = attacker.call(
+        "POST",
+        "/v1/imports/reassigned-numbers?channel=whatsapp",
+        content=("address,queried_at,result\n" + rows).encode(),
+        headers={"content-type": "text/csv"},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+def reconcile_b(world: World, attacker: Attacker) -> str:
+    """A gateway list naming B's numbers, recorded: the attacker's own subjects only (the
+    report echoes the list it was given: no leak)."""
+    answer = attacker.call(
+        "POST",
+        "/v1/reconciliations/twilio?channel=whatsapp&record=true",
+        content=("address\n" + "".join(f"{a}\n" for a in B_ADDRESSES)).encode(),
+        headers={"content-type": "text/csv"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["recorded"] == len(B_ADDRESSES)  # on the attacker's own subjects
+    return mask(answer, *B_ADDRESSES)[1]
+
+
 SUBJECT = "/v1/subjects/{channel}/{address}"
 TENANT = "/v1/tenants/{tenant}"
 CONTACT = "/v1/contacts/{contact_id}"
@@ -508,11 +535,71 @@ PROBES: dict[Route, Probe] = {
     ("POST", "/v1/webhooks/whatsapp/{tenant}"): webhook_to_b("whatsapp"),
     ("POST", "/v1/webhooks/twilio/{tenant}"): webhook_to_b("twilio"),
     ("POST", "/v1/webhooks/gupshup/{tenant}"): webhook_to_b("gupshup"),
+    ("PUT", TENANT + "/subscriptions/{subscription_id}"): tenant_settings(
+        "PUT",
+        TENANT + "/subscriptions/{subscription_id}",
+        {
+            "url": "https://hooks.example.com/x",
+            "secret": "whsec_c3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nz",
+        },
+    ),
+    ("GET", TENANT + "/subscriptions"): tenant_settings("GET", TENANT + "/subscriptions"),
+    ("GET", TENANT + "/subscriptions/{subscription_id}"): tenant_settings(
+        "GET", TENANT + "/subscriptions/{subscription_id}"
+    ),
+    ("DELETE", TENANT + "/subscriptions/{subscription_id}"): tenant_settings(
+        "DELETE", TENANT + "/subscriptions/{subscription_id}"
+    ),
+    ("GET", TENANT + "/subscriptions/{subscription_id}/deliveries"): tenant_settings(
+        "GET", TENANT + "/subscriptions/{subscription_id}/deliveries"
+    ),
+    ("POST", TENANT + "/subscriptions/{subscription_id}/replay"): tenant_settings(
+        "POST", TENANT + "/subscriptions/{subscription_id}/replay", {}
+    ),
+    (
+        "POST",
+        TENANT + "/subscriptions/{subscription_id}/deliveries/{delivery_id}/replay",
+    ): tenant_settings(
+        "POST", TENANT + "/subscriptions/{subscription_id}/deliveries/{delivery_id}/replay", {}
+    ),
+    (
+        "POST",
+        TENANT + "/subscriptions/{subscription_id}/deliveries/{delivery_id}/skip",
+    ): tenant_settings(
+        "POST", TENANT + "/subscriptions/{subscription_id}/deliveries/{delivery_id}/skip", {}
+    ),
+    ("PUT", TENANT + "/opt-out-scope"): tenant_settings(
+        "PUT", TENANT + "/opt-out-scope", {"scope": "sender"}
+    ),
+    ("GET", TENANT + "/lapse-policy"): tenant_settings("GET", TENANT + "/lapse-policy"),
+    ("PUT", TENANT + "/lapse-policy"): tenant_settings(
+        "PUT", TENANT + "/lapse-policy", {"months": {"marketing": 1}}
+    ),
+    ("GET", TENANT + "/burst-guard"): tenant_settings("GET", TENANT + "/burst-guard"),
+    ("PUT", TENANT + "/burst-guard"): tenant_settings(
+        "PUT", TENANT + "/burst-guard", {"enabled": True, "max_opt_outs": 1, "window_seconds": 60}
+    ),
+    ("GET", "/v1/held-opt-outs"): reads_nothing_of_b("GET", "/v1/held-opt-outs"),
+    ("POST", "/v1/held-opt-outs/release"): same_for_b_as_for_nobody(
+        "POST", "/v1/held-opt-outs/release", json={"channel": "whatsapp", "addresses": [PH]}
+    ),
+    ("POST", "/v1/held-opt-outs/dismiss"): same_for_b_as_for_nobody(
+        "POST", "/v1/held-opt-outs/dismiss", json={"channel": "whatsapp", "addresses": [PH]}
+    ),
+    ("POST", "/v1/held-opt-outs/{channel}/{address}/release"): same_for_b_as_for_nobody(
+        "POST", "/v1/held-opt-outs/{channel}/{address}/release"
+    ),
+    ("POST", "/v1/held-opt-outs/{channel}/{address}/dismiss"): same_for_b_as_for_nobody(
+        "POST", "/v1/held-opt-outs/{channel}/{address}/dismiss"
+    ),
+    ("POST", "/v1/imports/reassigned-numbers"): changes_nothing_of_b(reassigned_numbers),
+    ("POST", "/v1/reconciliations/{gateway}"): changes_nothing_of_b(reconcile_b),
     ("GET", "/v1/checkpoints/latest"): global_leaks_nothing("GET", "/v1/checkpoints/latest"),
     ("GET", "/v1/proofs/consistency"): global_leaks_nothing(
         "GET", "/v1/proofs/consistency?from=1&to=2"
     ),
     ("GET", "/v1/public-key"): global_leaks_nothing("GET", "/v1/public-key"),
+    ("GET", "/v1/public-keys"): global_leaks_nothing("GET", "/v1/public-keys"),
     ("GET", "/checkpoint"): global_leaks_nothing("GET", "/checkpoint"),
     ("GET", "/tile/{level}/{rest:path}"): global_leaks_nothing("GET", "/tile/0/000.p/1"),
     ("GET", SUBJECT + "/tlog-proofs"): same_for_b_as_for_nobody("GET", SUBJECT + "/tlog-proofs"),

@@ -216,3 +216,16 @@ def test_two_witnesses_cosign_one_down_then_back_and_a_fork_refused(
     )
     assert forked_check.returncode == 1
     assert "FAILED" in forked_check.stdout
+
+
+def test_serve_refuses_to_start_with_a_malformed_witness_setting(tmp_path: Path) -> None:
+    env = clean_env(
+        CONSENT_LEDGER_SQLITE_PATH=str(tmp_path / "ledger.db"),
+        CONSENT_LEDGER_WITNESSES="witness.example:8100 not-a-key",
+        CONSENT_LEDGER_WITNESS_QUORUM="1",
+    )
+    serve = start_cli(
+        "serve", "--port", str(free_port()), env=env, cwd=tmp_path, log=tmp_path / "s.log"
+    )
+    assert serve.wait(timeout=60) != 0
+    assert "'witness.example:8100' is not an http(s) URL" in (tmp_path / "s.log").read_text()

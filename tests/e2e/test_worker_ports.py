@@ -17,7 +17,7 @@ from tests.support.processes import clean_env, free_port, run_cli, start_cli
 
 
 def test_each_worker_kind_has_a_port_of_its_own() -> None:
-    assert set(DEFAULT_PORTS) == {"publish", "consume", "expire", "seal"}
+    assert set(DEFAULT_PORTS) == {"publish", "consume", "expire", "seal", "deliver"}
     assert len(set(DEFAULT_PORTS.values())) == len(DEFAULT_PORTS)
     assert 9100 not in DEFAULT_PORTS.values()  # the old shared default is nobody's
 

@@ -136,3 +136,21 @@ def test_racing_submissions_never_roll_the_witness_back(
     assert answers.count(200) == 1
     assert answers.count(409) == len(bodies) - 1
     assert witness.state.latest(ORIGIN).tree_size > 8  # type: ignore[union-attr]
+
+
+def test_during_a_key_rotation_the_witness_trusts_both_keys_of_one_log(tmp_path: Path) -> None:
+    old_key, new_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    witness = WitnessService(
+        "witness.example/w1",
+        Ed25519PrivateKey.generate(),
+        {ORIGIN: [old_key.public_key(), new_key.public_key()]},
+        WitnessState(tmp_path / "w.db"),
+        lambda: 1_700_000_000.0,
+    )
+    shared = leaves("a", 12)
+    assert witness.add_checkpoint(Log(old_key, shared).submission(0, 6)).status == 200
+    assert witness.add_checkpoint(Log(new_key, shared).submission(6, 12)).status == 200
+    assert (
+        witness.add_checkpoint(Log(Ed25519PrivateKey.generate(), shared).submission(12, 12)).status
+        == 403
+    )

@@ -26,6 +26,8 @@ PATH_VALUES = {
     "level": "0",
     "rest": "000",
     "token": "not-a-token",
+    "subscription_id": "crm",
+    "delivery_id": "1",
 }
 
 
