@@ -16,14 +16,18 @@ from api.console.install import install_console
 from api.console.settings import ConsoleSettings
 from api.errors import install_error_handlers
 from api.gateways.services import GatewayServices
+from api.openapi_errors import declare_error_answers
+from api.openapi_rules import document_path_rules
 from api.raw_body import add_raw_body_schemas
 from api.readiness import Readiness
 from api.request_log import RequestLog
 from api.routers import (
     attestation,
+    campaign_receipts,
     campaigns,
     checkpoints,
     consent_as_of,
+    consent_records,
     contacts,
     events,
     health,
@@ -37,6 +41,7 @@ from api.routers import (
     outbound,
     personal_data,
     reconciliations,
+    reports,
     sender_scope,
     subjects,
     subscriptions,
@@ -108,6 +113,8 @@ def create_app(
     )
     install_error_handlers(app)
     add_raw_body_schemas(app)
+    declare_error_answers(app)
+    document_path_rules(app)
     for router in (
         health.router,
         events.router,
@@ -126,6 +133,9 @@ def create_app(
         outbound.router,
         optin_deliveries.router,
         campaigns.router,
+        campaign_receipts.router,
+        reports.router,
+        consent_records.router,
         contacts.router,
         tlog.router,
         tlog_proofs.router,

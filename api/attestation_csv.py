@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Mapping
 from typing import Any
+
+from api.csv_cells import neutralise
 
 PERSONAL_FIELDS = ("address", "text", "notice_text", "ip", "user_agent", "profile_name")
 COLUMNS = (
@@ -35,17 +36,13 @@ COLUMNS = (
     "leaf_hash",
     "verification",
 )
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-E164 = re.compile(r"^\+[0-9]{1,15}$")
 
 
 def safe_cell(value: Any) -> str:
     if value is None:
         return ""
     text = str(value).lower() if isinstance(value, bool) else str(value)
-    if text.startswith(FORMULA_START) and not E164.match(text):
-        return "'" + text
-    return text
+    return neutralise(text)
 
 
 def row_verification(entry: Mapping[str, Any], failed_version: int | None) -> str:

@@ -107,19 +107,31 @@ def install_error_handlers(app: FastAPI) -> None:
                 ),
                 status_code=400,
             )
-        code = {"missing": "missing_field", "extra_forbidden": "unknown_field"}.get(
-            kind, "invalid_input"
-        )
+        code = {
+            "missing": "missing_field",
+            "extra_forbidden": "unknown_field",
+            "invalid_text": "invalid_text",
+            "string_too_long": "too_long",
+        }.get(kind, "invalid_input")
+        message = f"{field or 'body'}: {first.get('msg', 'invalid')}"
         if field == "events" and kind == "too_long":
             code = "batch_too_large"
-        message = f"{field or 'body'}: {first.get('msg', 'invalid')}"
+        elif kind == "too_long" and isinstance(first.get("input"), str):
+            # A string whose limit pydantic checked after its validator (``Text``).
+            code = "too_long"
+            limit = first.get("ctx", {}).get("max_length")
+            message = f"{field}: longer than {limit} characters"
         return JSONResponse(error_body(code, message, field or None), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            error.status_code, "http_error"
-        )
+        # (FastAPI raises a 400 only when it cannot parse a body: deep nesting and the like.)
+        code = {
+            400: "malformed_json",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "body_too_large",
+        }.get(error.status_code, "http_error")
         return JSONResponse(
             error_body(code, str(error.detail)),
             status_code=error.status_code,

@@ -30,6 +30,7 @@ from ledger.runtime.limit_metrics import LIMIT_REFUSALS
 
 log = logging.getLogger("api.connections")
 
+REASONS = {400: "Bad Request", 431: "Request Header Fields Too Large"}
 # How long a refused connection's remaining input is read and dropped before closing.
 LINGER_SECONDS = 1.0
 
@@ -46,7 +47,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     _deadline: asyncio.TimerHandle | None = None
     _head_bytes = 0
     _head_done = False
-    _refusal: tuple[int, str] | None = None
+    _refusal: tuple[int, str, str] | None = None
     _discarding = False
 
     @property
@@ -89,15 +90,15 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
-        if self._refusal is None:
-            super().send_400_response(msg)
-            return
-        status, reason = self._refusal
-        body = (
-            f'{{"error":{{"code":"headers_too_large","message":"{reason}","field":null}}}}'
-        ).encode()
+        """The parser's refusals, in the API's error shape: a head past the limit (431),
+        or a request that is not HTTP (400: an unknown method, a broken request line)."""
+        if self._refusal is not None:
+            status, code, reason = self._refusal
+        else:
+            status, code, reason = 400, "malformed_request", "the request is not valid HTTP/1.1"
+        body = f'{{"error":{{"code":"{code}","message":"{reason}","field":null}}}}'.encode()
         self.transport.write(
-            f"HTTP/1.1 {status} Request Header Fields Too Large\r\n".encode()
+            f"HTTP/1.1 {status} {REASONS[status]}\r\n".encode()
             + b"content-type: application/json\r\n"
             + f"content-length: {len(body)}\r\n".encode()
             + b"connection: close\r\n\r\n"
@@ -120,8 +121,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         limit = self._limits.max_header_bytes
         if self._head_bytes > limit and self._refusal is None:
             LIMIT_REFUSALS.labels(limit="max_header_bytes").inc()
-            self._refusal = (431, f"the request line and headers exceed {limit} bytes")
-            raise ValueError(self._refusal[1])  # the parser stops; send_400_response answers
+            reason = f"the request line and headers exceed {limit} bytes"
+            self._refusal = (431, "headers_too_large", reason)
+            raise ValueError(reason)  # the parser stops; send_400_response answers
 
     def _arm(self, seconds: float, limit: str) -> None:
         self._disarm()

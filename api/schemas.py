@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from api.openapi_rules import (
+    ADDRESS,
+    CHANNEL,
+    EVENT_TYPE,
+    PURPOSE,
+    SHORT,
+    SOURCE_ID,
+    SOURCE_KIND,
+    TEXT,
+)
+from api.text_fields import Text
 from ledger.domain.commands import CaptureMethod
 from ledger.domain.contacts import MAX_CONTACT_ID
 from ledger.domain.records import Recorded
@@ -21,60 +32,72 @@ class Input(BaseModel):
 
 
 class SourceIn(Input):
-    kind: str = Field(description="who reported it: web_form, message, import, api, a gateway…")
-    id: str | None = Field(
-        default=None, description="its id there; the same (kind, id) is recorded once per tenant"
+    kind: Text = Field(
+        description="who reported it: web_form, message, import, api, a gateway…",
+        json_schema_extra=SOURCE_KIND,
+    )
+    id: Text | None = Field(
+        default=None,
+        description="its id there; the same (kind, id) is recorded once per tenant",
+        json_schema_extra=SOURCE_ID,
     )
 
 
 class NoticeIn(Input):
-    id: str
-    version: str
-    text: str | None = Field(default=None, description="the notice or template text shown")
+    id: Text = Field(json_schema_extra=SHORT)
+    version: Text = Field(json_schema_extra=SHORT)
+    text: Text | None = Field(
+        default=None, description="the notice or template text shown", json_schema_extra=TEXT
+    )
 
 
 class EvidenceIn(Input):
-    method: str = Field(
+    method: Text = Field(
         max_length=64,
         description="how consent was captured: a built-in method or one the tenant added",
         examples=[m.value for m in CaptureMethod],
     )
-    text: str | None = Field(default=None, description="verbatim text the person sent or saw")
+    text: Text | None = Field(
+        default=None, description="verbatim text the person sent or saw", json_schema_extra=TEXT
+    )
     notice: NoticeIn | None = None
-    business_name: str | None = None
-    ip: str | None = None
-    user_agent: str | None = None
-    profile_name: str | None = None
-    button_payload: str | None = None
-    sender: str | None = Field(
+    business_name: Text | None = Field(default=None, json_schema_extra=SHORT)
+    ip: Text | None = Field(default=None, json_schema_extra=SHORT)
+    user_agent: Text | None = Field(default=None, json_schema_extra=TEXT)
+    profile_name: Text | None = Field(default=None, json_schema_extra=SHORT)
+    button_payload: Text | None = Field(default=None, json_schema_extra=SHORT)
+    sender: Text | None = Field(
         default=None, description="the business sender (phone number id, number, brand)"
     )
 
 
 class NumberCheckIn(Input):
-    data_source: str = Field(examples=["fcc_rnd"], description="who said so")
+    data_source: Text = Field(max_length=256, examples=["fcc_rnd"], description="who said so")
     queried_at: AwareDatetime = Field(description="when it was asked")
-    result: str = Field(examples=["yes"], description="what it answered")
+    result: Text = Field(max_length=256, examples=["yes"], description="what it answered")
 
 
 class EventIn(Input):
-    type: str = Field(examples=["opted_in"])
-    channel: str = Field(examples=["whatsapp"])
-    address: str = Field(examples=["+14155550100"])
-    purposes: list[str] = Field(default_factory=list, examples=[["marketing"]])
+    type: Text = Field(examples=["opted_in"], json_schema_extra=EVENT_TYPE)
+    channel: Text = Field(examples=["whatsapp"], json_schema_extra=CHANNEL)
+    address: Text = Field(examples=["+14155550100"], json_schema_extra=ADDRESS)
+    purposes: list[Annotated[Text, Field(json_schema_extra=PURPOSE)]] = Field(
+        default_factory=list, examples=[["marketing"]]
+    )
     occurred_at: AwareDatetime
     source: SourceIn
     evidence: EvidenceIn
     request_id: UUID | None = None
-    contact_id: str | None = Field(
+    contact_id: Text | None = Field(
         default=None,
         max_length=MAX_CONTACT_ID,
         description="the business's own id of the person (several numbers, one contact); "
         "personal data: committed and sealed, never stored in clear in a document",
         examples=["cust-10042"],
     )
-    reason: str | None = Field(
+    reason: Text | None = Field(
         default=None,
+        max_length=64,
         description="consent_invalidated only: number_reassigned or number_disconnected",
     )
     number_check: NumberCheckIn | None = Field(
@@ -113,14 +136,14 @@ class EventsOut(BaseModel):
 
 
 class InboundIn(Input):
-    channel: str
-    from_: str = Field(alias="from", examples=["+14155550100"])
-    text: str | None = None
-    button_payload: str | None = None
-    message_id: str
+    channel: Text = Field(json_schema_extra=CHANNEL)
+    from_: Text = Field(alias="from", examples=["+14155550100"], json_schema_extra=ADDRESS)
+    text: Text | None = Field(default=None, json_schema_extra=TEXT)
+    button_payload: Text | None = Field(default=None, json_schema_extra=SHORT)
+    message_id: Text = Field(json_schema_extra=SOURCE_ID)
     occurred_at: AwareDatetime | None = None
-    profile_name: str | None = None
-    sender: str | None = Field(
+    profile_name: Text | None = Field(default=None, json_schema_extra=SHORT)
+    sender: Text | None = Field(
         default=None, description="the business sender the message went to (number, app)"
     )
 
@@ -139,25 +162,25 @@ class InboundOut(BaseModel):
 
 
 class TemplateIn(Input):
-    id: str
-    version: str
-    text: str
+    id: Text = Field(json_schema_extra=SHORT)
+    version: Text = Field(json_schema_extra=SHORT)
+    text: Text = Field(json_schema_extra=TEXT)
 
 
 class OptInRequestIn(Input):
-    channel: str
-    address: str
-    purposes: list[str] = Field(min_length=1)
+    channel: Text = Field(json_schema_extra=CHANNEL)
+    address: Text = Field(json_schema_extra=ADDRESS)
+    purposes: list[Annotated[Text, Field(json_schema_extra=PURPOSE)]] = Field(min_length=1)
     template: TemplateIn
-    business_name: str
+    business_name: Text = Field(json_schema_extra=SHORT)
     source: SourceIn | None = None
-    method: str | None = Field(
+    method: Text | None = Field(
         default=None,
         max_length=64,
         description="how the request was made, e.g. agent; default: the source kind when "
         "it is a capture method, else api",
     )
-    contact_id: str | None = Field(
+    contact_id: Text | None = Field(
         default=None,
         max_length=MAX_CONTACT_ID,
         description="the business's own id of the person (several numbers, one contact); "

@@ -34,6 +34,14 @@ class ServeSettings(BaseSettings):
         default=60.0, gt=0, alias="CONSENT_LEDGER_BODY_TIMEOUT_SECONDS"
     )
     max_connections: int = Field(default=1000, ge=1, alias="CONSENT_LEDGER_MAX_CONNECTIONS")
+    # Bounded caches: answers for presented API keys (also unknown ones), kept by digest;
+    # parsed addresses (accepted ones only). The oldest go first, counted in /metrics.
+    key_cache_entries: int = Field(
+        default=10_000, ge=1, le=1_000_000, alias="CONSENT_LEDGER_KEY_CACHE_ENTRIES"
+    )
+    address_cache_entries: int = Field(
+        default=65_536, ge=1, le=10_000_000, alias="CONSENT_LEDGER_ADDRESS_CACHE_ENTRIES"
+    )
     # /readyz fails when the read model is more than this many ledger positions behind.
     ready_max_lag: int = Field(default=10_000, ge=0, alias="CONSENT_LEDGER_READY_MAX_LAG")
     # Seal the attestation log in-process every this many seconds: unset, every 2 s on

@@ -5,21 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from api.csv_cells import neutralise
 from api.errors import ApiError
 
 NDJSON = "application/x-ndjson"
-# What a spreadsheet may run as a formula (OWASP's list): a leading tab or carriage
-# return is dropped by some spreadsheets, which then see the formula after it.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_ROWS = 500
-NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 CSV = "text/csv"
 
 
@@ -67,6 +63,6 @@ def _csv(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[str]:
 def _csv_safe(value: Any) -> Any:
     """Neutralise spreadsheet formulas (a cell starting with = + - @ tab CR), numbers excepted:
     an E.164 address such as +14155550100 stays as it is."""
-    if isinstance(value, str) and value[:1] in FORMULA_STARTS and not NUMBER.match(value):
-        return "'" + value
+    if isinstance(value, str):
+        return neutralise(value)
     return "" if value is None else value

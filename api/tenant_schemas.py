@@ -7,10 +7,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.text_fields import Text
 from ledger.domain.tenants.tenant_settings import TenantSettings
 from ledger.domain.times import format_time
+from ledger.domain.validation import MAX_SHORT, MAX_TEXT
 
-Keyword = Annotated[str, Field(min_length=1, max_length=64)]
+Keyword = Annotated[Text, Field(min_length=1, max_length=64)]
+# A purpose, an action or a capture method: short identifiers (the domain checks the form).
+Name = Annotated[Text, Field(max_length=64)]
+# A button payload id, as the gateway sends it back.
+ButtonId = Annotated[Text, Field(min_length=1, max_length=MAX_SHORT)]
 
 
 class Input(BaseModel):
@@ -18,8 +24,10 @@ class Input(BaseModel):
 
 
 class ButtonIn(Input):
-    action: str = Field(description="accept, reject, opt_in, opt_out or help")
-    purposes: list[str] = Field(default_factory=list, description="opt_out only: what it withdraws")
+    action: Name = Field(description="accept, reject, opt_in, opt_out or help")
+    purposes: list[Name] = Field(
+        default_factory=list, max_length=100, description="opt_out only: what it withdraws"
+    )
 
 
 class KeywordsIn(Input):
@@ -30,18 +38,19 @@ class KeywordsIn(Input):
     help: list[Keyword] | None = Field(default=None, max_length=100)
     accept: list[Keyword] | None = Field(default=None, max_length=100)
     reject: list[Keyword] | None = Field(default=None, max_length=100)
-    scoped_opt_out: dict[Keyword, list[str]] | None = Field(
+    scoped_opt_out: dict[Keyword, list[Name]] | None = Field(
         default=None, description='e.g. {"STOP PROMOTIONS": ["marketing"]}'
     )
     phrase_matching: bool | None = None
     max_phrase_words: int | None = Field(default=None, ge=1, le=20)
-    buttons: dict[str, str | ButtonIn] = Field(
+    buttons: dict[ButtonId, Name | ButtonIn] = Field(
         default_factory=dict,
         description='button payload id -> action, e.g. {"yes-btn": "accept", '
         '"promo-stop": {"action": "opt_out", "purposes": ["marketing"]}}',
     )
-    opt_in_purposes: list[str] = Field(
+    opt_in_purposes: list[Name] = Field(
         default_factory=lambda: ["marketing"],
+        max_length=100,
         description="what an opt-in keyword grants a subject with no purposes on record",
     )
 
@@ -49,36 +58,36 @@ class KeywordsIn(Input):
 class TextsIn(Input):
     """Reply texts; the ones not given keep their values; an empty text sends nothing."""
 
-    opted_out: str | None = Field(default=None, max_length=1024)
-    opted_out_purposes: str | None = Field(
+    opted_out: Text | None = Field(default=None, max_length=1024)
+    opted_out_purposes: Text | None = Field(
         default=None,
         max_length=1024,
         description="after an opt-out of named purposes; {purposes} names them",
     )
-    opted_in: str | None = Field(default=None, max_length=1024)
-    rejected: str | None = Field(default=None, max_length=1024)
-    help: str | None = Field(default=None, max_length=1024)
+    opted_in: Text | None = Field(default=None, max_length=1024)
+    rejected: Text | None = Field(default=None, max_length=1024)
+    help: Text | None = Field(default=None, max_length=1024)
 
 
 class FirstMessageTemplateIn(Input):
-    id: str
-    version: str
-    text: str
+    id: Text = Field(max_length=MAX_SHORT)
+    version: Text = Field(max_length=MAX_SHORT)
+    text: Text = Field(max_length=MAX_TEXT)
 
 
 class FirstMessageRequestIn(Input):
     """Ask on first message: off by default; when on, a template is required."""
 
     enabled: bool
-    purposes: list[str] | None = Field(
-        default=None, description="what the request asks for (default: marketing)"
+    purposes: list[Name] | None = Field(
+        default=None, max_length=100, description="what the request asks for (default: marketing)"
     )
     template: FirstMessageTemplateIn | None = None
-    business_name: str | None = None
+    business_name: Text | None = Field(default=None, max_length=MAX_SHORT)
 
 
 class CaptureMethodsIn(Input):
-    methods: list[str] = Field(
+    methods: list[Name] = Field(
         max_length=100, description="the tenant's own capture methods (PUT replaces them)"
     )
 

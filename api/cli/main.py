@@ -15,11 +15,13 @@ from api.cli import (
     projections,
     publish,
     reconcile,
+    retention,
     schema,
     seal,
     serve,
     tenants,
     verify,
+    verify_campaigns,
     witness,
 )
 from api.cli.json_logs import configure_logging
@@ -43,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
         projections,
         expire,
         tenants,
+        retention,
+        verify_campaigns,
         witness,
         deliver,
         reconcile,

@@ -15,10 +15,10 @@ rest (the others are duplicates by source id).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi.responses import JSONResponse, Response
+from pydantic_core import from_json
 
 from api.errors import ApiError, error_body
 from api.gateways.services import GatewayServices
@@ -58,9 +58,12 @@ def refuse_verify_token() -> ApiError:
 
 
 def json_body(raw: bytes) -> Any:
+    """The parsed body. The native parser refuses what would hurt later: nesting deeper
+    than its recursion limit (a 10,000-level body crashed ``json.loads``), invalid UTF-8
+    and lone surrogate escapes (which no database column can hold): all a 400."""
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return from_json(raw)
+    except ValueError as exc:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
 
 

@@ -17,9 +17,11 @@ from pydantic import Field
 
 from api.deps import Campaign, ServicesDep
 from api.errors import ApiError
+from api.openapi_rules import ADDRESS, CHANNEL, PURPOSE
 from api.schemas import MAX_POSITION, ErrorOut, Input
 from api.services import Services
 from api.streaming import chosen_format, stream_rows
+from api.text_fields import Text
 from ledger.domain.addresses import parse_channel
 from ledger.domain.errors import InvalidInput
 from ledger.domain.lapses import add_months
@@ -54,10 +56,12 @@ CursorParam = Annotated[
 
 
 class EligibilityIn(Input):
-    channel: str
-    purpose: str
-    addresses: list[str] = Field(min_length=1, max_length=MAX_ADDRESSES)
-    sender: str | None = Field(
+    channel: Text = Field(json_schema_extra=CHANNEL)
+    purpose: Text = Field(json_schema_extra=PURPOSE)
+    addresses: list[Annotated[Text, Field(json_schema_extra=ADDRESS)]] = Field(
+        min_length=1, max_length=MAX_ADDRESSES
+    )
+    sender: Text | None = Field(
         default=None,
         max_length=200,
         description="the sender the campaign goes out from (see the audiences' sender)",
@@ -226,11 +230,14 @@ def suppressions(
     format: Format = None,
     cursor: CursorParam = None,
     limit: Limit = None,
+    sender: SenderParam = None,
 ) -> StreamingResponse:
     media_type = chosen_format(request, format)
     channel = parse_channel(channel).value
     queries, position = queries_for(services, after)
-    found = queries.suppressions(principal.tenant, channel, after=_cursor(cursor), limit=limit)
+    found = queries.suppressions(
+        principal.tenant, channel, after=_cursor(cursor), limit=limit, sender=sender
+    )
     columns = [
         "address", "subject_id", "purpose", "since", "method", "keyword", "event_id", "status"
     ]  # fmt: skip

@@ -33,8 +33,14 @@ async def import_csv(request: Request, principal: Ingest, services: ServicesDep)
     text = await csv_text(request)
 
     def run() -> dict[str, Any]:
-        rows = parse_csv(
-            text.splitlines(keepends=True), tenant=principal.tenant, recorded_by=principal.key_id
+        # The whole file is read and checked before anything is stored: a file that cannot
+        # be read on (at row 1,003, say) is refused whole, naming the row and column.
+        rows = list(
+            parse_csv(
+                text.splitlines(keepends=True),
+                tenant=principal.tenant,
+                recorded_by=principal.key_id,
+            )
         )
         report = import_rows(services.ledger, rows, tenant=principal.tenant)
         return report.as_dict(max_rejections=MAX_REJECTIONS_SHOWN)

@@ -7,9 +7,10 @@ secrets go to their own store and are never returned.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
+from pydantic import Field
 
 from api.deps import Admin, Auditor
 from api.errors import ApiError
@@ -25,11 +26,15 @@ from api.tenant_schemas import (
     TextsIn,
     settings_out,
 )
+from api.text_fields import Text
 from ledger.domain.keywords import KeywordRules
 from ledger.domain.roles import Principal
 from ledger.domain.tenants.buttons import parse_buttons
 from ledger.domain.tenants.first_message import parse_first_message_request
 from ledger.domain.tenants.gateways import parse_gateway
+
+# A gateway setting or secret (a token, an app secret, a URL).
+GatewaySetting = Annotated[Text, Field(max_length=2048)]
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 
@@ -75,7 +80,11 @@ def get_history(tenant: str, principal: Auditor, gateways: GatewaysDep) -> Tenan
     "twilio {auth_token, webhook_url}, gupshup {app_name, token}",
 )
 def put_gateway(
-    tenant: str, gateway: str, body: dict[str, str], principal: Admin, gateways: GatewaysDep
+    tenant: str,
+    gateway: str,
+    body: dict[Text, GatewaySetting],
+    principal: Admin,
+    gateways: GatewaysDep,
 ) -> TenantSettingsOut:
     _own(principal, tenant)
     which = parse_gateway(gateway)

@@ -45,6 +45,7 @@ class AccessRegistry(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self._cache: dict[bytes, tuple[float, Principal | None]] = {}
+        self.cache_entries = CACHE_ENTRIES  # serve: CONSENT_LEDGER_KEY_CACHE_ENTRIES
         self._lock = threading.Lock()
 
     def issue(self, tenant: str, roles: list[Role]) -> str:
@@ -89,7 +90,7 @@ class AccessRegistry(Application[UUID]):
         principal = self._lookup(presented)
         with self._lock:
             evicted = 0
-            while len(self._cache) >= CACHE_ENTRIES:
+            while len(self._cache) >= self.cache_entries:
                 del self._cache[next(iter(self._cache))]  # the oldest entry
                 evicted += 1
             key = _cache_key(presented)

@@ -6,6 +6,9 @@ import never overrides a newer opt-out: an imported opt-in older than the subjec
 opt-out of that purpose is rejected. Re-importing the same file is a no-op: a row without
 a ``source_id`` gets one derived from its content.
 
+An optional ``sender`` column names the business sender (as ``evidence.sender``); under
+the tenant's ``sender`` opt-out scope an imported opt-out with one is scoped to it.
+
 A ``consent_invalidated`` row (a reassigned or disconnected number) names its ``reason``
 and the evidence: ``data_source``, ``queried_at`` and ``result`` columns.
 """
@@ -34,6 +37,7 @@ from ledger.domain.consent_status import Status, SubjectState
 from ledger.domain.decisions import decide_record, refuse_before_erasure
 from ledger.domain.drafts import Draft
 from ledger.domain.errors import InvalidInput, LedgerError, RuleViolation
+from ledger.domain.sender_scope import scope_opt_outs
 from ledger.domain.tenants.policy import TenantPolicy
 from ledger.domain.times import format_time, parse_time
 from ledger.domain.validation import check_method
@@ -79,7 +83,16 @@ class ParsedRow:
 def parse_csv(
     lines: Iterable[str], *, tenant: str, recorded_by: str | None = None
 ) -> Iterator[ParsedRow]:
-    reader = csv.DictReader(lines)
+    """The rows of a CSV file; ``InvalidInput`` naming the row and column if the file
+    itself cannot be read on (a cell past the csv module's limit, broken quoting)."""
+    record: list[str] = []  # the physical lines of the record being read
+
+    def remembered() -> Iterator[str]:
+        for line in lines:
+            record.append(line)
+            yield line
+
+    reader = csv.DictReader(remembered())
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
     if missing:
         raise InvalidInput(
@@ -88,11 +101,50 @@ def parse_csv(
             field="header",
             code="invalid_csv",
         )
-    for index, row in enumerate(reader, start=2):
+    columns = list(reader.fieldnames or ())
+    index = 1
+    while True:
+        index += 1
+        record.clear()
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise _unreadable(index, columns, "".join(record), str(error)) from None
         try:
             yield ParsedRow(line=index, command=command_of_row(row, tenant, recorded_by))
         except LedgerError as error:
             yield ParsedRow(line=index, error=error)
+
+
+def _unreadable(row: int, columns: list[str], text: str, reason: str) -> InvalidInput:
+    limit = csv.field_size_limit()
+    if "field larger than field limit" not in reason:
+        return InvalidInput(f"row {row}: {reason}", field=f"rows[{row}]", code="invalid_csv")
+    at = _long_cell(text, limit)
+    column = (columns[at] if at < len(columns) else f"column {at + 1}") if at is not None else None
+    return InvalidInput(
+        f"row {row}: the cell{f' {column!r}' if column else ''} is longer than {limit} characters",
+        field=f"rows[{row}].{column}" if column else f"rows[{row}]",
+        code="cell_too_long",
+    )
+
+
+def _long_cell(text: str, limit: int) -> int | None:
+    """The index of the first cell of a CSV record longer than ``limit`` characters."""
+    cell, length, quoted = 0, 0, False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+            continue
+        if char == "," and not quoted:
+            cell, length = cell + 1, 0
+            continue
+        length += 1
+        if length > limit:
+            return cell
+    return None
 
 
 def command_of_row(
@@ -147,6 +199,7 @@ def command_of_row(
             ip=cell("ip"),
             user_agent=cell("user_agent"),
             recorded_by=recorded_by,
+            sender=cell("sender"),
         ),
         reason=cell("reason") if kind == "consent_invalidated" else None,
         number_check=number_check,
@@ -269,7 +322,8 @@ def _submit(
         def decide(
             state: SubjectState, now: datetime, checked: RecordConsent = checked
         ) -> Decision:
-            return Decision(decide_import(state, checked, now=now, policy=policy))
+            drafts = decide_import(state, checked, now=now, policy=policy)
+            return Decision(scope_opt_outs(drafts, policy.opt_out_scope))
 
         source_key = (checked.source.kind, checked.source.id or "")
         items.append(WorkItem(subject, decide, source_key=source_key, contact_key=contact_key))

@@ -70,7 +70,13 @@ class _Refusal:
     message: str
 
 
-_ACCEPTED: BoundedCache[str, str | _Refusal] = BoundedCache("addresses", 65_536)
+ADDRESS_CACHE_ENTRIES = 65_536
+_ACCEPTED: BoundedCache[str, str | _Refusal] = BoundedCache("addresses", ADDRESS_CACHE_ENTRIES)
+
+
+def bound_address_cache(entries: int) -> None:
+    """Hold at most ``entries`` parsed addresses (``CONSENT_LEDGER_ADDRESS_CACHE_ENTRIES``)."""
+    _ACCEPTED.max_entries = entries
 
 
 def _e164(value: str) -> str | _Refusal:

@@ -7,6 +7,7 @@ Raw sockets, because an HTTP client library would not send what an attacker send
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import subprocess
 import time
@@ -203,3 +204,40 @@ def test_idle_connections_are_bounded_and_closed_and_a_status_read_stays_fast(
     metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
     for limit in ("max_connections", "header_timeout", "body_timeout", "max_header_bytes"):
         assert f'consent_ledger_limit_refusals_total{{limit="{limit}"}}' in metrics, limit
+
+
+def raw_request(server: Server, method: str, path: str) -> tuple[bytes, dict[str, str], bytes]:
+    with server.connect() as sock:
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = answer_of(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.split(b"\r\n")
+    headers = {
+        k.decode().lower(): v.decode().strip() for k, _, v in (x.partition(b":") for x in lines)
+    }
+    return status, headers, body
+
+
+@pytest.mark.parametrize("method", ["TRACE", "OPTIONS", "PATCH", "CONNECT", "PROPFIND", "DELETE"])
+def test_undeclared_methods_answer_405_with_allow_and_the_error_shape(
+    server: Server, method: str
+) -> None:
+    for path, allowed in [
+        ("/v1/events", "POST"),
+        ("/healthz", "GET"),
+        ("/v1/subjects/whatsapp/+14155550100", "GET"),
+    ]:
+        status, headers, body = raw_request(server, method, path)
+        assert status.startswith(b"HTTP/1.1 405"), (method, path, status)
+        assert headers["allow"] == allowed
+        assert json.loads(body)["error"]["code"] == "method_not_allowed"
+    status, _, body = raw_request(server, method, "/v1/nothing-here")
+    assert status.startswith(b"HTTP/1.1 404")
+    assert json.loads(body)["error"]["code"] == "not_found"
+
+
+def test_a_request_that_is_not_http_gets_a_400_in_the_error_shape(server: Server) -> None:
+    status, headers, body = raw_request(server, "FOO", "/v1/events")
+    assert status.startswith(b"HTTP/1.1 400")
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == "malformed_request"

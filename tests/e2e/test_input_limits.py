@@ -3,15 +3,27 @@ and nothing a caller sends can make the server hold memory or threads (issue 13)
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from prometheus_client import REGISTRY
 
+from api.csv_cells import neutralise
 from api.errors import MAX_MESSAGE
 from ledger.application.api_keys import CACHE_ENTRIES
+from ledger.application.consent_ledger import ConsentLedger
 from ledger.domain.bounded_cache import CACHES
+from ledger.runtime.storage_settings import StorageSettings
 from tests.e2e.conftest import Api
+from tests.support.attestation import new_sealer
+from tests.support.gateways import wa_body, wa_messages, wa_payload, wa_sign, wa_text
+from tests.support.webhooks import APP_SECRET, GUPSHUP_TOKEN, configure
 
 ALICE = "+14155550100"
 
@@ -183,3 +195,236 @@ def test_a_read_after_a_position_never_recorded_answers_at_once(api: Api) -> Non
     )
     assert caught_up.status_code == 200
     assert caught_up.json()["purposes"]["*"]["status"] == "opted_out"
+
+
+NESTED = b'{"object":"whatsapp_business_account","entry":' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+
+
+def test_a_ten_thousand_level_body_validly_signed_is_a_400_at_both_webhooks(api: Api) -> None:
+    configure(api, "whatsapp", "gupshup")
+    whatsapp = api.client.post(
+        "/v1/webhooks/whatsapp/acme",
+        content=NESTED,
+        headers={
+            "X-Hub-Signature-256": wa_sign(APP_SECRET, NESTED),
+            "content-type": "application/json",
+        },
+    )
+    assert refused(whatsapp, 400, None)["code"] == "malformed_json"
+    gupshup = api.client.post(
+        "/v1/webhooks/gupshup/acme",
+        content=NESTED,
+        headers={"Authorization": f"Bearer {GUPSHUP_TOKEN}", "content-type": "application/json"},
+    )
+    assert refused(gupshup, 400, None)["code"] == "malformed_json"
+
+
+def test_a_lone_surrogate_in_a_signed_webhook_is_a_400_and_nothing_is_stored(api: Api) -> None:
+    configure(api, "whatsapp")
+    change = wa_messages(wa_text("wamid.s1", ALICE[1:], "STOP"), profile=(ALICE[1:], "NAME"))
+    body = wa_body(wa_payload(change)).replace(b'"NAME"', b'"\\ud800"')
+    response = api.client.post(
+        "/v1/webhooks/whatsapp/acme",
+        content=body,
+        headers={
+            "X-Hub-Signature-256": wa_sign(APP_SECRET, body),
+            "content-type": "application/json",
+        },
+    )
+    assert refused(response, 400, None)["code"] == "malformed_json"
+    assert history(api) == []
+
+
+CSV_HEADER = "channel,address,type,purposes,occurred_at,text\n"
+
+
+def csv_row(n: int, text: str = "I agree") -> str:
+    return f"whatsapp,+1415555{n:04d},opted_in,marketing,2024-03-01T10:00:00Z,{text}\n"
+
+
+def test_an_import_with_a_huge_cell_at_row_1003_is_refused_whole_naming_row_and_column(
+    api: Api,
+) -> None:
+    rows = "".join(csv_row(n) for n in range(1001))  # rows 2 to 1002
+    body = CSV_HEADER + rows + csv_row(1001, "x" * 140_000)  # row 1003
+    response = api.client.post(
+        "/v1/imports", headers={**api.headers(), "content-type": "text/csv"}, content=body.encode()
+    )
+    error = refused(response, 422, "rows[1003].text")
+    assert error["code"] == "cell_too_long"
+    assert "row 1003" in error["message"]
+    first = api.client.get("/v1/subjects/whatsapp/+14155550000/history", headers=api.headers())
+    assert first.json()["events"] == []  # nothing of the 1,001 good rows was stored
+
+
+def test_csv_exports_neutralise_formulas_even_after_a_tab(
+    api: Api, storage: StorageSettings
+) -> None:
+    for cell in ("=1+1", "+cmd", "-2+3", "@SUM(A1)", "\t=HYPERLINK(1)", "\r=1", " =1"):
+        assert neutralise(cell).startswith("'"), repr(cell)
+    for cell in ("+14155550100", "-3", "I agree", ""):
+        assert neutralise(cell) == cell
+    formula = '\t=HYPERLINK("http://evil.example")'
+    recorded = event(evidence={"method": "web_form", "text": formula})
+    posted = api.client.post("/v1/events", json={"events": [recorded]}, headers=api.headers())
+    assert posted.status_code == 200, posted.text
+    ledger = ConsentLedger(storage.eventsourcing_env())
+    try:
+        new_sealer(ledger, Ed25519PrivateKey.generate()).checkpoint_once()
+    finally:
+        ledger.close()
+    response = api.client.get(
+        f"/v1/subjects/whatsapp/{ALICE}/attestation",
+        params={"format": "csv"},
+        headers=api.headers("auditor"),
+    )
+    assert response.status_code == 200, response.text
+    [row] = list(csv.DictReader(io.StringIO(response.text)))
+    assert row["text"] == "'" + formula
+
+
+def test_bad_units_sent_beside_good_ones_fail_alone_in_the_shared_group_commit(api: Api) -> None:
+    """NUL bytes in message ids and source ids (which PostgreSQL cannot store) are sent
+    at the same time as valid writes of two tenants: only the bad ones are refused."""
+
+    def send(n: int) -> tuple[str, int]:
+        bad = n % 3 == 0
+        key = "other_tenant" if n % 2 else "ingest"
+        message_id = f"wamid.{n}\x00" if bad else f"wamid.{n}"
+        if n % 5 == 0:
+            item = event(
+                address=f"+1415555{n:04d}",
+                source={"kind": "web_form", "id": message_id},
+            )
+            response = api.client.post(
+                "/v1/events",
+                headers=api.headers("all" if key == "ingest" else key),
+                json={"events": [item]},
+            )
+        else:
+            response = api.client.post(
+                "/v1/messages/inbound",
+                headers=api.headers(key),
+                json=inbound(**{"from": f"+1415555{n:04d}", "message_id": message_id}),
+            )
+        return ("bad" if bad else "good"), response.status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(send, range(120)))
+    assert {status for kind, status in answers if kind == "bad"} == {422}
+    assert {status for kind, status in answers if kind == "good"} == {200}
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\ud800"])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("put", "/v1/tenants/acme/texts", lambda v: {"help": f"Reply STOP{v}"}, "help"),
+        (
+            "put",
+            "/v1/tenants/acme/gateways/gupshup",
+            lambda v: {"app_name": v, "token": "t"},
+            "app_name",
+        ),
+        ("put", "/v1/tenants/acme/capture-methods", lambda v: {"methods": [v]}, "methods[0]"),
+        (
+            "post",
+            "/v1/eligibility",
+            lambda v: {"channel": "whatsapp", "purpose": "marketing", "addresses": [v]},
+            "addresses[0]",
+        ),
+        (
+            "post",
+            "/v1/optin-requests",
+            lambda v: {
+                "channel": "whatsapp",
+                "address": ALICE,
+                "purposes": ["marketing"],
+                "template": {"id": "t", "version": "1", "text": f"Reply YES{v}"},
+                "business_name": "Acme",
+            },
+            "template.text",
+        ),
+    ],
+)
+def test_nul_and_lone_surrogates_in_any_body_string_are_a_422_naming_the_field(
+    api: Api, bad: str, method: str, path: str, body: Any, field: str
+) -> None:
+    # json.dumps escapes both (\\u0000, \\ud800), as a client's JSON library would.
+    content = json.dumps(body(bad)).encode()
+    response = api.client.request(
+        method.upper(),
+        path,
+        headers={
+            **api.headers("admin" if "tenants" in path else "all"),
+            "content-type": "application/json",
+        },
+        content=content,
+    )
+    assert refused(response, 422, field)["code"] == "invalid_text"
+    settings = api.client.get("/v1/tenants/acme", headers=api.headers("admin")).json()
+    assert "gupshup" not in settings["gateways"]
+    assert all(bad not in text for text in settings["texts"].values())
+    assert history(api) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/tenants/acme/texts", {"help": "h" * 1025}, "help"),
+        ("/v1/tenants/acme/keywords", {"buttons": {"b" * 257: "accept"}}, "buttons"),
+        ("/v1/tenants/acme/keywords", {"opt_out": ["S" * 65]}, "opt_out[0]"),
+        ("/v1/tenants/acme/gateways/gupshup", {"app_name": "a" * 2049, "token": "t"}, "app_name"),
+        (
+            "/v1/tenants/acme/first-message-request",
+            {"enabled": True, "template": {"id": "t", "version": "1", "text": "x" * 4097}},
+            "template.text",
+        ),
+    ],
+)
+def test_every_tenant_setting_string_has_a_length_limit(
+    api: Api, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = api.client.put(path, json=body, headers=api.headers("admin"))
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["field"].startswith(field), error
+    assert error["code"] == "too_long"
+    assert len(response.content) < 1_000  # the value is not echoed back
+
+
+def test_the_key_cache_evicts_its_oldest_entries_and_counts_them(api: Api) -> None:
+    services = api.client.app.state.services  # type: ignore[attr-defined]
+    services.access.cache_entries = 5  # as CONSENT_LEDGER_KEY_CACHE_ENTRIES=5 would
+    before = REGISTRY.get_sample_value(
+        "consent_ledger_cache_evictions_total", {"cache": "api_keys"}
+    )
+    for n in range(12):
+        wrong = api.client.get("/v1/outbound", headers={"Authorization": f"Bearer cl_{n:016x}_x"})
+        assert wrong.status_code == 401
+    assert len(services.access._cache) <= 5
+    after = REGISTRY.get_sample_value("consent_ledger_cache_evictions_total", {"cache": "api_keys"})
+    assert (after or 0) - (before or 0) >= 7
+    metrics = api.client.get("/metrics").text
+    assert 'consent_ledger_cache_evictions_total{cache="api_keys"}' in metrics
+    assert 'consent_ledger_cache_entries{cache="addresses"}' in metrics
+
+
+@pytest.mark.parametrize(
+    ("path", "role"),
+    [
+        ("/v1/events", "all"),
+        ("/v1/messages/inbound", "ingest"),
+        ("/v1/eligibility", "campaign"),
+        ("/v1/optin-requests", "ingest"),
+    ],
+)
+def test_a_ten_thousand_level_body_is_a_400_on_the_json_routes(
+    api: Api, path: str, role: str
+) -> None:
+    nested = b'{"x":' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+    response = api.client.post(
+        path, headers={**api.headers(role), "content-type": "application/json"}, content=nested
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "malformed_json"

@@ -22,7 +22,9 @@ import pytest
 from api.cli.schema import create_side_tables
 from ledger.application.api_keys import AccessRegistry
 from ledger.application.consent_ledger import ConsentLedger
+from ledger.attestation.campaigns.receipts import CampaignReceipts
 from ledger.attestation.storage import open_cosignature_store
+from ledger.domain.campaign_receipts import draft_receipt
 from ledger.domain.roles import Role
 from ledger.persistence.deliveries import Delivery, delivery_table
 from ledger.persistence.gateway_secrets import StoredSecrets, gateway_secret_table
@@ -52,6 +54,7 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "_events_contacts": KEEP_DELETE,  # erasure unlinks the subject from its contact
     "_events_contact_secrets": APPEND_ONLY,  # the key of a tenant's contact index
     "_events_cosignatures": APPEND_ONLY,  # witnesses' cosignatures of checkpoints
+    "_events_campaign_receipt_lists": APPEND_ONLY,  # the subject ids of campaign receipts
 }
 ACCESS = "access"  # the API-key registry's events: append-only
 # Working tables beside the ledger that change by design (no triggers): the service role
@@ -103,6 +106,10 @@ def fill(storage: StorageSettings) -> Filled:
         opt_out_counts(ledger.recorder)  # and the working tables, created where used
         WebhookOutbox(ledger.recorder)
         SubscriptionTable(ledger.recorder)
+        CampaignReceipts(ledger).record(
+            draft_receipt("acme", "c-1", "whatsapp", "marketing", 1, addresses=[ALICE]),
+            recorded_by=None,
+        )
     finally:
         ledger.close()
     with AccessRegistry(access_env(storage)) as registry:

@@ -45,6 +45,7 @@ LEDGER_TABLES = {
     "consentledger_events_contacts": {"DELETE"},  # erasure unlinks the subject
     "consentledger_events_contact_secrets": set(),
     "consentledger_events_cosignatures": set(),
+    "consentledger_events_campaign_receipt_lists": set(),
 }
 
 
