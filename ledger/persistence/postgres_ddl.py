@@ -169,7 +169,11 @@ class PostgresSideTable:
         create_table_once(
             datastore, self._q("CREATE TABLE IF NOT EXISTS {table} (" + self.COLUMNS_SQL + ")")
         )
-        if self.REFUSED:
+        with ddl_lock(datastore, SerialisedDDL.ddl_lock_name) as conn:
+            # The owner role created it (and its triggers and indexes): nothing more to do
+            # here, and the service role may not (docs/sql/roles.sql).
+            self.owned_elsewhere = owned_by_another_role(conn, datastore.schema, table)
+        if self.REFUSED and not self.owned_elsewhere:
             schema = datastore.schema
             with ddl_lock(datastore, SerialisedDDL.ddl_lock_name) as conn, conn.transaction():
                 conn.execute(refuse_change_function(schema, REFUSE_CHANGE_FUNCTION))
