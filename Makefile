@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 SOURCES := ledger projections consumers api tests bench
 
-.PHONY: install serve test lint format bench bench-quick bench-tools clean
+.PHONY: install serve test lint format bench bench-quick bench-tools browser-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,16 @@ format: $(VENV)/.dev-installed
 
 # Lint, then every test tier against real PostgreSQL and a real Kafka-protocol broker.
 # PostgreSQL: $$DATABASE_URL, else 127.0.0.1:5432, else a throwaway embedded server.
-test: lint
-	$(BIN)/pytest tests/unit tests/integration tests/e2e
+test: lint browser-tools
+	$(BIN)/pytest tests/unit tests/integration tests/e2e tests/browser
+
+# The browser the console's tests drive (tests/browser/): Debian's chromium and its
+# driver, installed here when missing (as root, else through sudo). Nothing downloads a
+# browser build of its own.
+browser-tools:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y chromium chromium-driver; \
+		else sudo apt-get update -qq && sudo apt-get install -y chromium chromium-driver; fi
 
 # Schemathesis against /openapi.json of a real `serve`, every /v1 operation: the run in
 # `make test` is 80 repeatable cases per operation on SQLite; this one is 1,000 random

@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.cli.json_logs import configure_logging
+from api.console.install import install_console
+from api.console.settings import ConsoleSettings
 from api.errors import install_error_handlers
 from api.gateways.services import GatewayServices
 from api.openapi_errors import declare_error_answers
@@ -23,17 +25,26 @@ from api.routers import (
     attestation,
     campaigns,
     checkpoints,
+    consent_as_of,
+    contacts,
     events,
     health,
+    held_opt_outs,
     imports,
+    lifecycle_settings,
     messages,
     ops,
     optin_deliveries,
     optin_requests,
     outbound,
     personal_data,
+    reconciliations,
+    sender_scope,
     subjects,
+    subscriptions,
     tenants,
+    tlog,
+    tlog_proofs,
     webhooks_gupshup,
     webhooks_twilio,
     webhooks_whatsapp,
@@ -54,7 +65,9 @@ def app_from_environment() -> FastAPI:
     return create_app(ServeSettings(), StorageSettings())
 
 
-def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
+def create_app(
+    settings: ServeSettings, storage: StorageSettings, console: ConsoleSettings | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.start(settings, storage)
@@ -117,8 +130,19 @@ def create_app(settings: ServeSettings, storage: StorageSettings) -> FastAPI:
         outbound.router,
         optin_deliveries.router,
         campaigns.router,
+        contacts.router,
+        tlog.router,
+        tlog_proofs.router,
+        consent_as_of.router,
+        subscriptions.router,
+        sender_scope.router,
+        lifecycle_settings.router,
+        held_opt_outs.router,
+        reconciliations.router,
     ):
         app.include_router(router)
+    # The web pages (issue 16): console, operations dashboard, preference page.
+    install_console(app, console if console is not None else ConsoleSettings())
 
     app.add_middleware(RequestLog, max_body_bytes=settings.max_body_bytes)
     return app

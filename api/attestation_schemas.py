@@ -15,6 +15,16 @@ class CheckpointOut(BaseModel):
     time: str
     key_name: str
     key_id: str = Field(description="hex of the note signature's 4-byte key id")
+    cosigned_by: list[str] = Field(
+        default=[], description="witnesses whose cosignature (in the note) verifies"
+    )
+    final: bool = Field(
+        default=True, description="whether the cosignatures meet the witness policy"
+    )
+    quorum: str = Field(default="no witness needed", description="the witness policy")
+    latest_final_tree_size: int | None = Field(
+        default=None, description="the tree size of the latest checkpoint that counts"
+    )
 
 
 class ConsistencyOut(BaseModel):

@@ -76,6 +76,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
 
 Ingest = Annotated[Principal, Depends(require(Role.INGEST))]
 StatusReader = Annotated[Principal, Depends(require(Role.CAMPAIGN, Role.AUDITOR, Role.INGEST))]
+DeliveryReader = Annotated[Principal, Depends(require(Role.INGEST, Role.AUDITOR))]
 Auditor = Annotated[Principal, Depends(require(Role.AUDITOR))]
 Campaign = Annotated[Principal, Depends(require(Role.CAMPAIGN))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

@@ -17,11 +17,15 @@ class OutboundOut(BaseModel):
 
 
 class DeliveryOut(BaseModel):
-    status: str
+    status: str = Field(description="sent, delivered, read; failed: it cannot reach the person")
     gateway: str
     gateway_message_id: str
     occurred_at: str
     recorded_at: str
+    error_code: str | None = Field(None, description="the gateway's error code of a failure")
+    fallback: str | None = Field(
+        None, description="the channel to try instead after a failure (e.g. sms)"
+    )
 
 
 class DeliveriesOut(BaseModel):

@@ -1,4 +1,5 @@
-"""Readiness: the database answers, the read model keeps up, the broker answers."""
+"""Readiness: the database answers, the read model keeps up, the broker answers, and (with
+Kafka) the publisher keeps up with the ledger (``ledger/publishing/progress.py``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 from kafka import KafkaAdminClient
 
 from api.services import Services
+from ledger.publishing.kafka import KafkaSettings
+from ledger.publishing.progress import PublisherWatch, PublisherWatchSettings
 from ledger.runtime.metrics import PROJECTION_POSITION
 
 CACHE_SECONDS = 2.0
@@ -64,6 +67,14 @@ def broker(bootstrap_servers: str) -> Check:
     return Check(True, {"topics": len(topics)})
 
 
+def publisher(watch: PublisherWatch) -> Check:
+    try:
+        report = watch.report()
+    except Exception as error:
+        return Check(False, {"error": f"{type(error).__name__}: {error}"})
+    return Check(report.ok, report.as_dict())
+
+
 class Readiness:
     """Runs the checks at most every ``CACHE_SECONDS``, so probes cannot load the database."""
 
@@ -71,6 +82,18 @@ class Readiness:
         self.services = services
         self._lock = threading.Lock()
         self._cached: tuple[float, bool, dict[str, Any]] | None = None
+        servers = services.settings.kafka_bootstrap_servers
+        # With Kafka the read models heal from the ledger even when nothing is published:
+        # watch the publisher itself, or its death goes unnoticed.
+        self.publisher = (
+            PublisherWatch(
+                services.ledger,
+                KafkaSettings(bootstrap_servers=servers).events_topic,
+                PublisherWatchSettings(),
+            )
+            if servers
+            else None
+        )
 
     def report(self) -> tuple[bool, dict[str, Any]]:
         with self._lock:
@@ -83,6 +106,8 @@ class Readiness:
             servers = self.services.settings.kafka_bootstrap_servers
             if servers:
                 checks["broker"] = broker(servers)
+            if self.publisher is not None:
+                checks["publisher"] = publisher(self.publisher)
             ready = all(c.ok for c in checks.values())
             body = {
                 "status": "ready" if ready else "not_ready",

@@ -19,6 +19,7 @@ from api.openapi_rules import (
 )
 from api.text_fields import Text
 from ledger.domain.commands import CaptureMethod
+from ledger.domain.contacts import MAX_CONTACT_ID
 from ledger.domain.records import Recorded
 
 MAX_BATCH = 10_000
@@ -65,6 +66,19 @@ class EvidenceIn(Input):
     user_agent: Text | None = Field(default=None, json_schema_extra=TEXT)
     profile_name: Text | None = Field(default=None, json_schema_extra=SHORT)
     button_payload: Text | None = Field(default=None, json_schema_extra=SHORT)
+    sender: Text | None = Field(
+        default=None,
+        description="the business sender (phone number id, number, brand)",
+        json_schema_extra=SHORT,
+    )
+
+
+class NumberCheckIn(Input):
+    data_source: Text = Field(
+        examples=["fcc_rnd"], description="who said so", json_schema_extra=SHORT
+    )
+    queried_at: AwareDatetime = Field(description="when it was asked")
+    result: Text = Field(examples=["yes"], description="what it answered", json_schema_extra=SHORT)
 
 
 class EventIn(Input):
@@ -78,6 +92,20 @@ class EventIn(Input):
     source: SourceIn
     evidence: EvidenceIn
     request_id: UUID | None = None
+    contact_id: str | None = Field(
+        default=None,
+        max_length=MAX_CONTACT_ID,
+        description="the business's own id of the person (several numbers, one contact); "
+        "personal data: committed and sealed, never stored in clear in a document",
+        examples=["cust-10042"],
+    )
+    reason: str | None = Field(
+        default=None,
+        description="consent_invalidated only: number_reassigned or number_disconnected",
+    )
+    number_check: NumberCheckIn | None = Field(
+        default=None, description="consent_invalidated only: the evidence of the invalidation"
+    )
 
 
 class EventsIn(Input):
@@ -118,6 +146,11 @@ class InboundIn(Input):
     message_id: Text = Field(json_schema_extra=SOURCE_ID)
     occurred_at: AwareDatetime | None = None
     profile_name: Text | None = Field(default=None, json_schema_extra=SHORT)
+    sender: Text | None = Field(
+        default=None,
+        description="the business sender the message went to (number, app)",
+        json_schema_extra=SHORT,
+    )
 
 
 class InboundOut(BaseModel):
@@ -152,6 +185,13 @@ class OptInRequestIn(Input):
         description="how the request was made, e.g. agent; default: the source kind when "
         "it is a capture method, else api",
     )
+    contact_id: str | None = Field(
+        default=None,
+        max_length=MAX_CONTACT_ID,
+        description="the business's own id of the person (several numbers, one contact); "
+        "personal data: committed and sealed, never stored in clear in a document",
+        examples=["cust-10042"],
+    )
 
 
 class OptInRequestOut(BaseModel):
@@ -172,6 +212,9 @@ class PurposeOut(BaseModel):
     event_id: UUID
     method: str | None = None
     keyword: str | None = None
+    lapses_at: str | None = Field(
+        default=None, description="when an opted-in grant lapses under the tenant's policy"
+    )
 
 
 class PendingOut(BaseModel):
@@ -190,6 +233,13 @@ class SubjectOut(BaseModel):
     )
     pending_request: PendingOut | None = None
     position: int = Field(description="ledger position of the last event applied to this subject")
+    sender: str | None = Field(
+        default=None, description="the sender asked about (?sender=): purposes are its view"
+    )
+    senders: dict[str, dict[str, PurposeOut]] = Field(
+        default_factory=dict,
+        description="opt-outs scoped to one sender that stand, by sender and purpose",
+    )
 
 
 class HistoryOut(BaseModel):

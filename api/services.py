@@ -9,14 +9,20 @@ from functools import cached_property
 from api.serve_settings import ServeSettings
 from ledger.application.api_keys import AccessRegistry
 from ledger.application.consent_ledger import ConsentLedger
+from ledger.application.webhooks.settings import WebhookSettings
+from ledger.application.webhooks.subscriptions import WebhookSubscriptions
 from ledger.attestation.bundle import ProofCache
 from ledger.attestation.checkpoint_loop import CheckpointLoop
 from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.embedded_checkpoints import start_checkpoints
-from ledger.attestation.storage import open_merkle_store
+from ledger.attestation.storage import open_cosignature_store, open_merkle_store
+from ledger.attestation.witness_settings import WitnessSettings
+from ledger.attestation.witnessed import WitnessedCheckpoints
+from ledger.crypto.secret_box import SecretBox, SecretsSettings
 from ledger.domain.addresses import bound_address_cache
 from ledger.domain.errors import InvalidInput, NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
+from ledger.publishing.webhooks.in_process import SenderThread, start_in_serve
 from ledger.runtime.leadership import Leadership
 from ledger.runtime.limit_metrics import LIMIT_REFUSALS
 from ledger.runtime.storage_settings import StorageSettings, access_env
@@ -35,6 +41,8 @@ class Services:
     embedded: EmbeddedProjections | None
     # The in-process sealer (the embedded default), if this process seals.
     checkpoints: CheckpointLoop | None = field(default=None)
+    # The in-process webhook sender (the embedded default), if this process delivers.
+    webhook_sender: SenderThread | None = field(default=None)
     # Reads waiting for ``?after=`` at once (``CONSENT_LEDGER_READ_WAITERS``).
     waiters: threading.BoundedSemaphore = field(init=False)
 
@@ -47,9 +55,11 @@ class Services:
     def start(cls, settings: ServeSettings, storage: StorageSettings) -> Services:
         services = cls._start(settings, storage)
         try:
+            _ = services.witnessed  # a malformed witness setting stops serve at start
             services.checkpoints = start_checkpoints(
                 services.ledger, storage, CheckpointSettings(), settings.seal_every_seconds
             )
+            services.webhook_sender = start_in_serve(services.ledger, storage)
         except BaseException:
             services.close()
             raise
@@ -123,7 +133,22 @@ class Services:
         """The attestation log (leaves, nodes, signed checkpoints) in the ledger's database."""
         return open_merkle_store(self.ledger)
 
+    @cached_property
+    def webhooks(self) -> WebhookSubscriptions:
+        """The tenants' webhook subscriptions and their deliveries."""
+        return WebhookSubscriptions(
+            self.ledger, SecretBox.from_settings(SecretsSettings()), WebhookSettings().policy
+        )
+
+    @cached_property
+    def witnessed(self) -> WitnessedCheckpoints:
+        """Checkpoints with their witnesses' cosignatures, and the policy that says which
+        count (``CONSENT_LEDGER_WITNESSES``, default: every checkpoint counts)."""
+        return WitnessedCheckpoints(open_cosignature_store(self.ledger), WitnessSettings().policy())
+
     def close(self) -> None:
+        if self.webhook_sender is not None:
+            self.webhook_sender.close()
         if self.checkpoints is not None:
             self.checkpoints.close()
         if self.embedded is not None:

@@ -120,6 +120,10 @@ class TenantSettingsOut(BaseModel):
     capture_methods: list[str] = Field(
         default_factory=list, description="the tenant's own capture methods"
     )
+    opt_out_scope: str = Field(
+        default="channel",
+        description="what an opt-out sent to one sender withdraws: channel or sender",
+    )
 
 
 class TenantHistoryOut(BaseModel):
@@ -152,4 +156,5 @@ def settings_out(settings: TenantSettings) -> TenantSettingsOut:
             settings.first_message.to_dict() if settings.first_message is not None else None
         ),
         capture_methods=list(settings.capture_methods),
+        opt_out_scope=settings.opt_out_scope,
     )

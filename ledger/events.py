@@ -138,6 +138,65 @@ class PersonalDataErased(LedgerEvent):
     requested_by: str | None
 
 
+@dataclass(frozen=True)
+class ConsentInvalidated(ConsentEvent):
+    """The consent on record no longer speaks for whoever holds the address now.
+
+    The number was reassigned to someone else or disconnected (``reason``); every purpose
+    ends until a new opt-in that occurred after it. ``number_check`` is the evidence:
+    which data source said so (``data_source``), when it was asked (``queried_at``) and
+    what it answered (``result``).
+    """
+
+    type_name = "consent_invalidated"
+    reason: str
+    number_check: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ConsentLapsed(ConsentEvent):
+    """A grant reached the age the tenant's policy allows for its purposes (``months``
+    since the grant or renewal of ``granted_at``) without a renewal: it lapsed.
+
+    Not ``opt_in_request_expired``, which is a request nobody answered.
+    """
+
+    type_name = "consent_lapsed"
+    granted_at: datetime
+    months: int
+
+
+@dataclass(frozen=True)
+class OptOutHeld(ConsentEvent):
+    """A gateway's opt-out arrived in an unusual spike of them and is held for review.
+
+    The subject gets no messages while held; an admin releases the hold (the opt-out is
+    recorded as ``held_opt_out_released``) or dismisses it. ``burst`` is why: the
+    tenant's limit, its window and how many provider opt-outs the window had seen.
+    """
+
+    type_name = "opt_out_held"
+    burst: dict[str, int]
+
+
+@dataclass(frozen=True)
+class HeldOptOutReleased(ConsentEvent):
+    """An admin released a held opt-out: the subject opted out as the gateway said, at
+    the time the gateway said (``occurred_at``), for the purposes held."""
+
+    type_name = "held_opt_out_released"
+    hold_id: UUID
+
+
+@dataclass(frozen=True)
+class HeldOptOutDismissed(ConsentEvent):
+    """An admin dismissed a held opt-out (e.g. a gateway's wrong error code): nothing
+    changes but the hold ends."""
+
+    type_name = "held_opt_out_dismissed"
+    hold_id: UUID
+
+
 CONSENT_EVENT_TYPES: dict[str, type[ConsentEvent]] = {
     cls.type_name: cls
     for cls in (
@@ -149,6 +208,7 @@ CONSENT_EVENT_TYPES: dict[str, type[ConsentEvent]] = {
         OptedOut,
         OptedIn,
         ConfirmationSent,
+        ConsentInvalidated,
     )
 }
 
@@ -198,3 +258,11 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
     return value
+
+
+# Events the ledger decides itself (never reported through ``POST /v1/events``), that a
+# subject's fold reads like the consent events.
+LIFECYCLE_EVENT_TYPES: dict[str, type[ConsentEvent]] = {
+    cls.type_name: cls
+    for cls in (ConsentLapsed, OptOutHeld, HeldOptOutReleased, HeldOptOutDismissed)
+}

@@ -21,14 +21,18 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
 
 from ledger.application.core import LedgerCore
-from ledger.events import CONSENT_EVENT_TYPES, PersonalDataErased
+from ledger.events import CONSENT_EVENT_TYPES, LIFECYCLE_EVENT_TYPES, PersonalDataErased
 from projections.ledger_source import Positioned
 from projections.subject_projection import SubjectProjection
 
 SUBJECTS_PER_WRITE = 2_000
 FETCH_ROWS = 5_000
 _UUID_SPACE = 2**128
-SUBJECT_EVENT_CLASSES: tuple[type, ...] = (*CONSENT_EVENT_TYPES.values(), PersonalDataErased)
+SUBJECT_EVENT_CLASSES: tuple[type, ...] = (
+    *CONSENT_EVENT_TYPES.values(),
+    *LIFECYCLE_EVENT_TYPES.values(),
+    PersonalDataErased,
+)
 SUBJECT_TOPICS = tuple(get_topic(cls) for cls in SUBJECT_EVENT_CLASSES)
 
 

@@ -1,7 +1,8 @@
 """The ``consent_daily`` read model: per tenant, day and channel, how many people opted
 in and out, by capture method and keyword.
 
-Opt-ins are ``opted_in`` and ``opt_in_accepted``; opt-outs are ``opted_out``. The day is
+Opt-ins are ``opted_in`` and ``opt_in_accepted``; opt-outs are ``opted_out`` and
+``held_opt_out_released`` (a gateway's opt-out an admin released after a hold). The day is
 the UTC date the event *occurred* (a late delivery counts on the day it happened). The
 engine applies each event once per subject version, so the counters never double-count a
 redelivery.
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ledger.events import OptedIn, OptedOut, OptInAccepted
+from ledger.events import HeldOptOutReleased, OptedIn, OptedOut, OptInAccepted
 from projections.database import Cursor
 from projections.read_model import BatchChanges, ReadModel
 from projections.subject_projection import SubjectProjection
@@ -53,7 +54,7 @@ class ConsentDailyModel(ReadModel):
             event = applied.event
             if isinstance(event, OptedIn | OptInAccepted):
                 kind = OPT_IN
-            elif isinstance(event, OptedOut):
+            elif isinstance(event, OptedOut | HeldOptOutReleased):
                 kind = OPT_OUT
             else:
                 continue

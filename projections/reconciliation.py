@@ -23,7 +23,11 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import resolve_topic
 
-from ledger.runtime.metrics import PROJECTION_GAP_REPAIRS, PROJECTION_POSITION
+from ledger.runtime.metrics import (
+    PROJECTION_GAP_REPAIRS,
+    PROJECTION_HEALED_EVENTS,
+    PROJECTION_POSITION,
+)
 from projections.checkpoints import Checkpoint
 from projections.ledger_source import LedgerSource
 from projections.subject_projection import SUBJECT_EVENTS, SubjectProjection
@@ -98,6 +102,7 @@ class Reconciler:
         applied = self.projection.apply(items, Checkpoint())
         self.projection.metrics.add(healed_events=applied)
         PROJECTION_GAP_REPAIRS.labels(self.projection.name).inc(applied)
+        PROJECTION_HEALED_EVENTS.labels(self.projection.name).inc(applied)
         log.warning(
             "reconciliation applied events the feed had not delivered",
             extra={

@@ -12,6 +12,7 @@ the states and the feed's checkpoint. Rules that make any feed safe:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from uuid import UUID
 from ledger.crypto.encryption import readable_disclosures
 from ledger.domain.consent_status import SubjectState, apply
 from ledger.events import ConsentEvent, LedgerEvent, PersonalDataErased
-from ledger.runtime.metrics import PROJECTION_GAP_REPAIRS
+from ledger.runtime.metrics import PROJECTION_GAP_REPAIRS, PROJECTION_GAPS_FILLED
 from projections.checkpoints import Checkpoint, Checkpoints
 from projections.database import Cursor
 from projections.ledger_source import LedgerSource, Positioned
@@ -32,6 +33,8 @@ from projections.subject_snapshot import dump_state, load_state
 # The events of subjects' histories; other events in the log only advance positions.
 SUBJECT_EVENTS = (ConsentEvent, PersonalDataErased)
 CHUNK = 500
+
+log = logging.getLogger(__name__)
 
 
 class MissingInLedger(Exception):
@@ -168,6 +171,17 @@ class SubjectProjection:
                 raise MissingInLedger(f"subject {sid}: versions {have + 1}..{got - 1}")
             self.metrics.add(gap_repairs=1, repaired_events=len(missing))
             PROJECTION_GAP_REPAIRS.labels(self.name).inc(len(missing))
+            PROJECTION_GAPS_FILLED.labels(self.name).inc()
+            log.warning(
+                "filled a gap in a subject's versions from the ledger",
+                extra={
+                    "projection": self.name,
+                    "subject_id": str(sid),
+                    "from_version": have + 1,
+                    "to_version": got - 1,
+                    "position": item.position,
+                },
+            )
             for earlier in missing:
                 self._fold(subject, earlier, changes, keys)
         self._fold(subject, item, changes, keys)

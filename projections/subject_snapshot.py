@@ -8,7 +8,7 @@ from uuid import UUID
 
 import orjson
 
-from ledger.domain.consent_status import PendingRequest, PurposeStatus, Status, SubjectState
+from ledger.domain.consent_status import Hold, PendingRequest, PurposeStatus, Status, SubjectState
 from ledger.domain.times import format_time, parse_time
 
 
@@ -23,6 +23,12 @@ def dump_state(state: SubjectState) -> str:
             "everything": _dump_status(state.everything) if state.everything else None,
             "pending": _dump_pending(state.pending) if state.pending else None,
             "erasure": _dump_status(state.erasure) if state.erasure else None,
+            "senders": {
+                sender: {p: _dump_status(s) for p, s in own.items()}
+                for sender, own in state.senders.items()
+            },
+            "invalidation": _dump_status(state.invalidation) if state.invalidation else None,
+            "hold": _dump_hold(state.hold) if state.hold else None,
         }
     ).decode("utf-8")
 
@@ -40,6 +46,16 @@ def load_state(subject_id: UUID, text: str) -> SubjectState:
         pending=_load_pending(data["pending"]) if data["pending"] else None,
         # Absent from states stored before erasures ended targeting.
         erasure=_load_status(data["erasure"]) if data.get("erasure") else None,
+        # Absent from states stored before opt-outs could be scoped to a sender.
+        senders=MappingProxyType(
+            {
+                sender: MappingProxyType({p: _load_status(s) for p, s in own.items()})
+                for sender, own in (data.get("senders") or {}).items()
+            }
+        ),
+        # Absent from states stored before invalidations.
+        invalidation=_load_status(data["invalidation"]) if data.get("invalidation") else None,
+        hold=_load_hold(data["hold"]) if data.get("hold") else None,
     )
 
 
@@ -51,6 +67,7 @@ def _dump_status(status: PurposeStatus) -> dict[str, Any]:
         "version": status.version,
         "method": status.method,
         "keyword": status.keyword,
+        "sender": status.sender,
     }
 
 
@@ -62,6 +79,7 @@ def _load_status(data: dict[str, Any]) -> PurposeStatus:
         version=data["version"],
         method=data["method"],
         keyword=data["keyword"],
+        sender=data.get("sender"),  # absent before senders were recorded
     )
 
 
@@ -82,4 +100,24 @@ def _load_pending(data: dict[str, Any]) -> PendingRequest:
         purposes=tuple(data["purposes"]),
         requested_at=parse_time(data["requested_at"]),
         expires_at=parse_time(data["expires_at"]),
+    )
+
+
+def _dump_hold(hold: Hold) -> dict[str, Any]:
+    return {
+        "event_id": str(hold.event_id),
+        "version": hold.version,
+        "since": format_time(hold.since),
+        "purposes": list(hold.purposes),
+        "all_purposes": hold.all_purposes,
+    }
+
+
+def _load_hold(data: dict[str, Any]) -> Hold:
+    return Hold(
+        event_id=UUID(data["event_id"]),
+        version=data["version"],
+        since=parse_time(data["since"]),
+        purposes=tuple(data["purposes"]),
+        all_purposes=data["all_purposes"],
     )

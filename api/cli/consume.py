@@ -12,6 +12,7 @@ from api.cli.pipeline_settings import (
     quiet_kafka_client,
     refuse,
 )
+from api.cli.publisher_health import publisher_part
 from api.cli.stopping import stop_on_signals, worker_http
 from consumers.consume_settings import ConsumeSettings
 from consumers.service import ProjectionConsumers, UnknownProjection
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
             consumers = ProjectionConsumers(ledger, kafka, settings)
         except UnknownProjection as error:
             return refuse(MissingSetting(f"consent-ledger consume: {error}"))
-        with worker_http(), stop_on_signals() as stop:
+        parts = {"publisher": publisher_part(ledger, kafka, fails=False)}
+        with worker_http("consume", parts=parts), stop_on_signals() as stop:
             consumers.run(stop)
     finally:
         ledger.close()

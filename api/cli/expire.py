@@ -1,4 +1,5 @@
-"""``consent-ledger expire``: record the expiry of opt-in requests left unanswered.
+"""``consent-ledger expire``: record the expiry of opt-in requests left unanswered, and
+the lapse of grants older than their tenant's policy allows (``consent_lapsed``).
 
 Candidates come from the ``pending_requests`` read model (kept by ``consume`` when Kafka
 is configured; caught up from the ledger first on the embedded default). One pass, or a
@@ -15,12 +16,16 @@ import time
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.cli.lapse_pass import lapse_pass
+from api.cli.publisher_health import publisher_part
 from api.cli.stopping import stop_on_signals, worker_http
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.expiry import DueRequest, expire_due
 from ledger.domain.times import utc_now
+from ledger.publishing.kafka import KafkaSettings
 from ledger.runtime.liveness import beat
 from ledger.runtime.storage_settings import StorageSettings
+from projections.consent_status.projection import ConsentStatusProjection
 from projections.ledger_feed import catch_up
 from projections.ledger_source import LedgerSource
 from projections.pending_requests import PendingRequestsProjection
@@ -38,7 +43,9 @@ class ExpireSettings(BaseSettings):
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
-        "expire", help="record OptInRequestExpired for requests unanswered past expires_at"
+        "expire",
+        help="record OptInRequestExpired for requests unanswered past expires_at, and "
+        "ConsentLapsed for grants older than the tenant's lapse policy",
     )
     parser.add_argument(
         "--every", type=float, metavar="SECONDS", help="repeat every SECONDS until stopped"
@@ -49,17 +56,33 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     storage = StorageSettings()
-    kafka_mode = storage.uses_postgres and ExpireSettings().kafka_bootstrap_servers is not None
+    servers = ExpireSettings().kafka_bootstrap_servers
+    kafka_mode = storage.uses_postgres and servers is not None
     ledger = ConsentLedger(storage.eventsourcing_env())
     try:
         pending = open_typed("pending_requests", ledger, PendingRequestsProjection)
-        with worker_http(enabled=args.every is not None), stop_on_signals() as stop:
+        statuses = open_typed("consent_status", ledger, ConsentStatusProjection)
+        parts = (
+            {
+                "publisher": publisher_part(
+                    ledger, KafkaSettings(bootstrap_servers=servers), fails=False
+                )
+            }
+            if kafka_mode
+            else {}
+        )
+        with (
+            worker_http("expire", enabled=args.every is not None, parts=parts),
+            stop_on_signals() as stop,
+        ):
             while True:
                 beat()
                 if not kafka_mode:
                     catch_up(pending, LedgerSource(ledger))
+                    catch_up(statuses, LedgerSource(ledger))
                 expired = expire_pass(ledger, pending, args.limit)
-                log.info("expiry pass", extra={"expired": expired})
+                lapsed = lapse_pass(ledger, statuses, utc_now(), args.limit)
+                log.info("expiry pass", extra={"expired": expired, "lapsed": lapsed})
                 if args.every is None or rest(stop, args.every):
                     break
     finally:

@@ -8,15 +8,18 @@ from collections.abc import Sequence
 
 from api.cli import (
     consume,
+    deliver,
     expire,
     imports,
     keys,
     projections,
     publish,
+    reconcile,
     seal,
     serve,
     tenants,
     verify,
+    witness,
 )
 from api.cli.json_logs import configure_logging
 
@@ -39,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         projections,
         expire,
         tenants,
+        witness,
+        deliver,
+        reconcile,
     ):
         module.add_parser(commands)
     return parser

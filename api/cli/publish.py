@@ -12,6 +12,7 @@ from api.cli.pipeline_settings import (
     quiet_kafka_client,
     refuse,
 )
+from api.cli.publisher_health import publisher_part
 from api.cli.stopping import stop_on_signals, worker_http
 from ledger.publishing.publisher import Publisher, PublishSettings
 
@@ -36,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     ledger = open_ledger(storage)
     try:
         publisher = Publisher(ledger, kafka, settings, lock_conninfo=conninfo)
-        with worker_http(), stop_on_signals() as stop:
+        parts = {"publisher": publisher_part(ledger, kafka, fails=True)}
+        with worker_http("publish", parts=parts), stop_on_signals() as stop:
             publisher.run(stop)
     finally:
         ledger.close()

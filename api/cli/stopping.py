@@ -5,23 +5,33 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from api.cli.worker_http import WorkerHttpSettings, start_worker_http
+from api.cli.worker_http import HealthPart, PortTaken, WorkerHttpSettings, start_worker_http
 
 log = logging.getLogger(__name__)
 
 
 @contextmanager
-def worker_http(*, enabled: bool = True) -> Iterator[None]:
-    """A long-running worker's ``/healthz`` and ``/metrics`` (``CONSENT_LEDGER_METRICS_*``)."""
+def worker_http(
+    kind: str, *, enabled: bool = True, parts: dict[str, HealthPart] | None = None
+) -> Iterator[None]:
+    """A long-running worker's ``/healthz`` and ``/metrics`` (``CONSENT_LEDGER_METRICS_*``,
+    the kind's own default port). A taken port ends the process with exit code 2 and one
+    line on stderr naming the variable to set (no traceback)."""
     if not enabled:
         yield
         return
-    server = start_worker_http(WorkerHttpSettings())
+    try:
+        server = start_worker_http(WorkerHttpSettings(), kind, parts)
+    except PortTaken as taken:
+        log.error("worker http port taken", extra={"error": str(taken)})
+        print(str(taken), file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         yield
     finally:

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from api.gateways.fields import obj, optional, phone, required, source_id, unix_time
+from api.gateways.senders import with_sender
 from ledger.application.signals.intake import GatewayItem, Ignored
 from ledger.domain.addresses import Channel
 from ledger.domain.commands import CaptureMethod, Evidence, ReceiveMessage, Source
@@ -50,9 +51,9 @@ def parse(tenant: str, payload: Any, app_name: str) -> GatewayItem:
     occurred_at = unix_time(root.get("timestamp"), "timestamp", milliseconds=True)
     body = obj(root.get("payload"), "payload")
     if kind == "user-event":
-        return _user_event(tenant, body, occurred_at, root.get("timestamp"))
+        return with_sender(_user_event(tenant, body, occurred_at, root.get("timestamp")), app_name)
     if kind == "message":
-        return _message(tenant, body, occurred_at)
+        return with_sender(_message(tenant, body, occurred_at), app_name)
     return Ignored(f"type:{kind}")
 
 

@@ -14,7 +14,10 @@ Parameters as documented (twilio.com/docs/messaging/guides/webhook-request and
 ``ProfileName``, ``ButtonText``, ``ButtonPayload``, ``OptOutType`` (STOP, START, HELP:
 present when Advanced Opt-Out handled the message and already replied), and in status
 callbacks ``MessageStatus`` and ``ErrorCode``. Error 21610: the recipient replied STOP,
-evidence of an opt-out already in force.
+evidence of an opt-out already in force. Errors 30005 (unknown destination handset: the
+number may no longer exist) and 30006 (a landline, or an unreachable carrier) mean the
+number no longer reaches the person who consented: a ``consent_invalidated``
+(``number_disconnected``, the error code as the evidence's result).
 """
 
 from __future__ import annotations
@@ -26,10 +29,17 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from api.gateways.fields import optional, phone, required, source_id
+from api.gateways.senders import with_sender
 from ledger.application.signals.intake import GatewayItem, Ignored
 from ledger.domain.addresses import Channel
-from ledger.domain.commands import CaptureMethod, Evidence, ReceiveMessage, Source
-from ledger.domain.outbound.ids import parse_outbound_id
+from ledger.domain.commands import (
+    CaptureMethod,
+    Evidence,
+    InvalidationReason,
+    ReceiveMessage,
+    Source,
+)
+from ledger.domain.outbound.ids import OutboundKind, parse_outbound_id
 from ledger.domain.signals.reports import (
     DELIVERY_STATES,
     DeliveryReport,
@@ -44,6 +54,12 @@ GATEWAY = "twilio"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 RECORDED_BY = "webhook:twilio"
 UNSUBSCRIBED_RECIPIENT = "21610"
+# "Channel could not find To address": on WhatsApp, the number is not a WhatsApp user
+# (Twilio's mapping of WhatsApp's 1006, 1013 and 1021; twilio.com/docs/whatsapp/api/
+# error-code-mapping).
+NOT_ON_CHANNEL = "63003"
+# twilio.com/docs/api/errors/30005 and /30006
+NUMBER_GONE = frozenset({"30005", "30006"})
 OUTBOUND_ID_PARAM = "outbound_id"  # query parameter senders add to StatusCallback
 
 
@@ -76,8 +92,9 @@ def signature_valid(
         return False
     signed_params = _signed_params(params)
     candidates = {_without_port(url), _with_port(url)}
+    presented = signature.encode("utf-8")  # bytes: a non-ASCII str would raise
     return any(
-        hmac.compare_digest(_signature(auth_token, candidate, signed_params), signature)
+        hmac.compare_digest(_signature(auth_token, candidate, signed_params).encode(), presented)
         for candidate in candidates
     )
 
@@ -98,8 +115,13 @@ def _with_port(url: str) -> str:
 
 
 def parse(tenant: str, params: Sequence[tuple[str, str]], query: dict[str, str]) -> GatewayItem:
-    """One inbound message or one status callback."""
+    """One inbound message or one status callback, with its sender (``senders.py``)."""
     form = dict(params)
+    sender = form.get("MessagingServiceSid") or form.get("To")
+    return with_sender(_parse(tenant, form, query), sender)
+
+
+def _parse(tenant: str, form: dict[str, str], query: dict[str, str]) -> GatewayItem:
     if "MessageStatus" in form:
         return _status(tenant, form, query)
     sender = required(form, "From", "")
@@ -154,6 +176,16 @@ def _status(tenant: str, form: dict[str, str], query: dict[str, str]) -> Gateway
     address = phone(channel, recipient, "To")
     error = optional(form, "ErrorCode", "")
     now = utc_now()
+    outbound = parse_outbound_id(query.get(OUTBOUND_ID_PARAM))
+    evidence = Evidence(
+        method=CaptureMethod.PROVIDER_SIGNAL,
+        recorded_by=RECORDED_BY,
+        gateway=GATEWAY,
+        gateway_message_id=message_id,
+        gateway_status=state,
+        gateway_error=error,
+    )
+    source = Source(kind="twilio_status", id=f"{message_id}:{state}")
     if error == UNSUBSCRIBED_RECIPIENT:
         return ProviderSignal(
             tenant=tenant,
@@ -161,18 +193,38 @@ def _status(tenant: str, form: dict[str, str], query: dict[str, str]) -> Gateway
             address=address,
             action=SignalAction.OPTED_OUT,
             occurred_at=now,
-            source=Source(kind="twilio_status", id=f"{message_id}:{state}"),
-            evidence=Evidence(
-                method=CaptureMethod.PROVIDER_SIGNAL,
-                recorded_by=RECORDED_BY,
-                gateway=GATEWAY,
-                gateway_message_id=message_id,
-                gateway_status=state,
-                gateway_error=error,
-            ),
+            source=source,
+            evidence=evidence,
             unless_in_force=True,
         )
-    outbound = parse_outbound_id(query.get(OUTBOUND_ID_PARAM))
+    if error in NUMBER_GONE:
+        return ProviderSignal(
+            tenant=tenant,
+            channel=channel.value,
+            address=address,
+            action=SignalAction.INVALIDATED,
+            occurred_at=now,
+            source=source,
+            evidence=evidence,
+            unless_in_force=True,
+            reason=InvalidationReason.NUMBER_DISCONNECTED.value,
+        )
+    if (
+        error == NOT_ON_CHANNEL
+        and channel is Channel.WHATSAPP
+        and outbound is not None
+        and outbound.kind is OutboundKind.OPT_IN_REQUEST
+    ):
+        return ProviderSignal(
+            tenant=tenant,
+            channel=channel.value,
+            address=address,
+            action=SignalAction.UNDELIVERABLE,
+            occurred_at=now,
+            source=source,
+            evidence=evidence,
+            refers_to=outbound.ref,
+        )
     if state in DELIVERY_STATES and outbound is not None:
         return DeliveryReport(
             tenant=tenant,

@@ -3,10 +3,10 @@ answering the gateway.
 
 A webhook is authenticated by the gateway's signature (or token), not by an API key;
 the tenant comes from the path. A tenant that does not exist, or has not configured
-this gateway, is answered ``404 unknown_webhook`` and nothing is stored: there is no
-credential that could make the request succeed (so not 401), and both cases get the
-same answer, so the endpoint does not reveal which tenants exist. A configured
-gateway with a missing or wrong signature gets ``401 invalid_signature``.
+this gateway, is answered exactly as a configured gateway answers a missing or wrong
+signature (``401 invalid_signature``, Gupshup ``401 invalid_token``; the WhatsApp
+handshake ``403`` as for a wrong verify token), and nothing is stored: a caller cannot
+tell from the answer which tenants exist or which gateways they use.
 
 ``200`` once every item was recorded or deliberately ignored; ``503`` if the ledger
 failed part-way: what was recorded stays recorded and the gateway's retry records the
@@ -30,26 +30,31 @@ from ledger.domain.validation import SOURCE_KIND_PATTERN
 
 # What a webhook endpoint may answer besides 200, for the OpenAPI document.
 WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut} for status in (400, 401, 404, 422, 503)
+    status: {"model": ErrorOut} for status in (400, 401, 422, 503)
 }
 
 
 def configured(
-    services: GatewayServices, tenant: str, gateway: Gateway
+    services: GatewayServices, tenant: str, gateway: Gateway, refusal: ApiError
 ) -> tuple[GatewayConfig, dict[str, str]]:
+    """The tenant's configuration of ``gateway``; else ``refusal``, the very answer a
+    wrong signature gets."""
     found = services.tenants.gateway(tenant, gateway) if SOURCE_KIND_PATTERN.match(tenant) else None
     if found is None:
-        raise ApiError(
-            404,
-            "unknown_webhook",
-            f"no {gateway.value} gateway is configured for this tenant",
-            "tenant",
-        )
+        raise refusal
     return found
 
 
 def refuse_signature(header: str) -> ApiError:
     return ApiError(401, "invalid_signature", f"the {header} signature is missing or wrong", header)
+
+
+def refuse_token() -> ApiError:
+    return ApiError(401, "invalid_token", "the Gupshup token is missing or wrong", "Authorization")
+
+
+def refuse_verify_token() -> ApiError:
+    return ApiError(403, "forbidden", "wrong hub.mode or hub.verify_token", "hub.verify_token")
 
 
 def json_body(raw: bytes) -> Any:

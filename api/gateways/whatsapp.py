@@ -19,6 +19,7 @@ import hmac
 from typing import Any
 
 from api.gateways.fields import obj, objects, optional, phone, required, source_id, unix_time
+from api.gateways.senders import with_sender
 from ledger.application.signals.intake import GatewayItem, Ignored
 from ledger.domain.addresses import Channel
 from ledger.domain.commands import CaptureMethod, Evidence, ReceiveMessage, Source
@@ -47,7 +48,10 @@ def signature_valid(app_secret: str, body: bytes, header: str | None) -> bool:
     if not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    presented = header.removeprefix("sha256=").strip().lower()
+    # As bytes: ``compare_digest`` refuses a str with non-ASCII characters (a TypeError,
+    # a 500) and a header may hold any latin-1 character.
+    return hmac.compare_digest(expected.encode(), presented.encode("utf-8"))
 
 
 def parse(tenant: str, payload: Any, phone_number_id: str) -> list[GatewayItem]:
@@ -64,12 +68,15 @@ def parse(tenant: str, payload: Any, phone_number_id: str) -> list[GatewayItem]:
             if str(metadata.get("phone_number_id", phone_number_id)) != phone_number_id:
                 items.append(Ignored("other_phone_number"))
                 continue
+            sender = str(metadata.get("phone_number_id", phone_number_id))
             if field == "messages":
-                items += _messages(tenant, value, f"{path}.value")
+                found = _messages(tenant, value, f"{path}.value")
             elif field == "user_preferences":
-                items += _preferences(tenant, value, f"{path}.value")
+                found = _preferences(tenant, value, f"{path}.value")
             else:
                 items.append(Ignored(f"field:{field}"))
+                continue
+            items += [with_sender(item, sender) for item in found]
     return items
 
 

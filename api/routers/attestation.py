@@ -3,6 +3,7 @@ or a printable HTML report), optionally ``as_of`` a past moment of the ledger.""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -14,6 +15,7 @@ from api.deps import Auditor, ServicesDep
 from api.errors import ApiError
 from api.json_responses import json_response
 from api.schemas import ErrorOut
+from api.services import Services
 from ledger.attestation.bundle import build_bundle
 from ledger.domain.errors import InvalidInput
 from ledger.domain.times import parse_time
@@ -51,33 +53,9 @@ def attestation(
     fmt: Format = "json",
     as_of: AsOf = None,
 ) -> Response:
-    moment = None
-    if as_of is not None:
-        try:
-            moment = parse_time(as_of)
-        except ValueError:
-            raise InvalidInput(
-                f"as_of {as_of!r} is not an RFC 3339 time with a zone offset",
-                field="as_of",
-                code="invalid_time",
-            ) from None
+    moment = parse_as_of(as_of)
 
-    def build() -> dict[str, Any]:
-        return build_bundle(
-            services.ledger,
-            services.merkle,
-            principal.tenant,
-            channel,
-            address,
-            as_of=moment,
-            proofs=services.proofs,
-        )
-
-    bundle = build()
-    unsealed = any(event.get("inclusion_proof") is None for event in bundle["events"])
-    sealer = services.checkpoints  # set when this process seals (the embedded default)
-    if unsealed and sealer is not None and sealer.seal_now(services.settings.read_wait_seconds):
-        bundle = build()  # sealed what the bundle lacked, at once
+    bundle = sealed_bundle(services, principal.tenant, channel, address, moment)
     if not bundle["events"] and moment is None:
         raise ApiError(
             404, "subject_not_found", "the ledger holds no events of this subject", "address"
@@ -92,3 +70,56 @@ def attestation(
     if fmt == "html":
         return HTMLResponse(render_html(bundle))
     return json_response(bundle)
+
+
+def parse_as_of(as_of: str | None) -> datetime | None:
+    if as_of is None:
+        return None
+    try:
+        return parse_time(as_of)
+    except ValueError:
+        raise InvalidInput(
+            f"as_of {as_of!r} is not an RFC 3339 time with a zone offset",
+            field="as_of",
+            code="invalid_time",
+        ) from None
+
+
+def sealed_bundle(
+    services: Services, tenant: str, channel: str, address: str, moment: datetime | None
+) -> dict[str, Any]:
+    """The subject's bundle, with its witnesses' cosignatures; on the embedded default,
+    sealed first if it lacks proofs."""
+
+    def build() -> dict[str, Any]:
+        bundle = build_bundle(
+            services.ledger,
+            services.merkle,
+            tenant,
+            channel,
+            address,
+            as_of=moment,
+            proofs=services.proofs,
+        )
+        return with_cosignatures(bundle, services)
+
+    bundle = build()
+    unsealed = any(event.get("inclusion_proof") is None for event in bundle["events"])
+    sealer = services.checkpoints  # set when this process seals (the embedded default)
+    if unsealed and sealer is not None and sealer.seal_now(services.settings.read_wait_seconds):
+        bundle = build()  # sealed what the bundle lacked, at once
+    return bundle
+
+
+def with_cosignatures(bundle: dict[str, Any], services: Services) -> dict[str, Any]:
+    """The bundle's checkpoint note with its witnesses' verified cosignatures (issue 18),
+    and whether it counts under the witness policy (``final``)."""
+    checkpoint = bundle.get("checkpoint")
+    if checkpoint is not None:
+        witnessed = services.witnessed.witnessed(
+            checkpoint["tree_size"], bytes.fromhex(checkpoint["root_hash"]), checkpoint["note"]
+        )
+        checkpoint["note"] = witnessed.note
+        checkpoint["cosigned_by"] = list(witnessed.cosigned_by)
+        checkpoint["final"] = witnessed.final
+    return bundle

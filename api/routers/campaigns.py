@@ -24,6 +24,7 @@ from api.streaming import chosen_format, stream_rows
 from api.text_fields import Text
 from ledger.domain.addresses import parse_channel
 from ledger.domain.errors import InvalidInput
+from ledger.domain.lapses import add_months
 from ledger.domain.times import format_time
 from ledger.domain.validation import check_purposes
 from projections.consent_status.projection import ConsentStatusProjection
@@ -41,6 +42,14 @@ After = Annotated[
 ]
 Format = Annotated[str | None, Query(description="ndjson (default) or csv; or send Accept")]
 Limit = Annotated[int | None, Query(ge=1, le=MAX_PAGE, description="one page of at most N rows")]
+SenderParam = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="the business sender the campaign goes out from: an opt-out scoped to "
+        "it counts (unset: an opt-out scoped to any sender counts)",
+    ),
+]
 CursorParam = Annotated[
     str | None, Query(alias="cursor", description="X-Next-Cursor of the page before")
 ]
@@ -51,6 +60,11 @@ class EligibilityIn(Input):
     purpose: Text = Field(json_schema_extra=PURPOSE)
     addresses: list[Annotated[Text, Field(json_schema_extra=ADDRESS)]] = Field(
         min_length=1, max_length=MAX_ADDRESSES
+    )
+    sender: Text | None = Field(
+        default=None,
+        max_length=200,
+        description="the sender the campaign goes out from (see the audiences' sender)",
     )
 
 
@@ -82,9 +96,15 @@ def eligibility(
 ) -> StreamingResponse:
     channel, purpose = checked_target(body.channel, body.purpose)
     queries, position = queries_for(services, after)
+    # A grant lapses this many months after it was given or renewed (None: never).
+    months = services.ledger.policy_for(principal.tenant).lapse_months.get(purpose)
 
     def rows() -> Iterator[dict[str, Any]]:
-        for answer in queries.eligibility(principal.tenant, channel, purpose, body.addresses):
+        for answer in queries.eligibility(
+            principal.tenant, channel, purpose, body.addresses, body.sender
+        ):
+            since = answer.since if answer.eligible else None
+            lapses = add_months(since, months) if months and since else None
             yield {
                 "address": answer.address,
                 "eligible": answer.eligible,
@@ -92,9 +112,10 @@ def eligibility(
                 "since": format_time(answer.since) if answer.since else None,
                 "method": answer.method,
                 "keyword": answer.keyword,
+                "lapses_at": format_time(lapses) if lapses else None,
             }
 
-    columns = ["address", "eligible", "reason", "since", "method", "keyword"]
+    columns = ["address", "eligible", "reason", "since", "method", "keyword", "lapses_at"]
     headers = {"X-Ledger-Position": str(position)}
     return stream_rows(rows(), columns, "application/x-ndjson", headers)
 
@@ -158,11 +179,14 @@ def audience(
     format: Format = None,
     cursor: CursorParam = None,
     limit: Limit = None,
+    sender: SenderParam = None,
 ) -> StreamingResponse:
     media_type = chosen_format(request, format)
     channel, checked = checked_target(channel, purpose)
     queries, position = queries_for(services, after)
-    found = queries.audience(principal.tenant, channel, checked, after=_cursor(cursor), limit=limit)
+    found = queries.audience(
+        principal.tenant, channel, checked, after=_cursor(cursor), limit=limit, sender=sender
+    )
     columns = ["address", "subject_id", "since", "method", "keyword", "event_id"]
     return _export(found, limit, position, columns, media_type)
 
@@ -173,11 +197,16 @@ def audience(
     summary="How many subjects are opted in to the purpose on the channel",
 )
 def audience_count(
-    channel: str, purpose: str, principal: Campaign, services: ServicesDep, after: After = None
+    channel: str,
+    purpose: str,
+    principal: Campaign,
+    services: ServicesDep,
+    after: After = None,
+    sender: SenderParam = None,
 ) -> dict[str, Any]:
     channel, checked = checked_target(channel, purpose)
     queries, position = queries_for(services, after)
-    count = queries.audience_count(principal.tenant, channel, checked)
+    count = queries.audience_count(principal.tenant, channel, checked, sender)
     return {"channel": channel, "purpose": checked, "count": count, "position": position}
 
 
@@ -189,7 +218,8 @@ def audience_count(
         422: {"model": ErrorOut},
     },
     summary="Everyone opted out on the channel, with when and how (purpose * = everything); "
-    "erased subjects as status erased, without an address",
+    "erased subjects as status erased, without an address; reassigned or disconnected "
+    "numbers as invalidated, gateway opt-outs under review as held",
 )
 def suppressions(
     request: Request,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, Response
@@ -42,8 +42,16 @@ def _latest(services: Services) -> StoredCheckpoint:
 def latest_checkpoint(_: AnyKey, services: ServicesDep) -> CheckpointOut:
     checkpoint = _latest(services)
     key = public_key_from_raw(checkpoint.public_key)
+    witnessed = services.witnessed.witnessed(
+        checkpoint.tree_size, checkpoint.root_hash, checkpoint.note
+    )
+    final = witnessed if witnessed.final else services.witnessed.latest_final()
     return CheckpointOut(
-        note=checkpoint.note,
+        note=witnessed.note,
+        cosigned_by=list(witnessed.cosigned_by),
+        final=witnessed.final,
+        quorum=services.witnessed.policy.describe(),
+        latest_final_tree_size=final.tree_size if final else None,
         origin=checkpoint.origin,
         tree_size=checkpoint.tree_size,
         root_hash=checkpoint.root_hash.hex(),
@@ -109,3 +117,35 @@ def public_key(
         public_key_pem=public_pem(key),
         verifier_key=verifier_key(checkpoint.origin, key),
     )
+
+
+@router.get(
+    "/v1/public-keys",
+    responses={404: {"model": ErrorOut}},
+    summary="Every key that signed checkpoints, with its validity range and rotation",
+)
+def public_keys(services: ServicesDep) -> dict[str, Any]:
+    """The key history (no API key needed): each key in the order it took over, the first
+    and last tree size it signed (``until_tree_size`` null: it signs now), and, for every
+    key after the first, the rotation checkpoint signed by the key before it and by it."""
+    spans = services.witnessed.cosignatures.key_spans()
+    if not spans:
+        raise ApiError(404, "no_checkpoint", "no checkpoint has been signed yet")
+    origin = _latest(services).origin
+    keys = []
+    for position, span in enumerate(spans):
+        key = public_key_from_raw(span.public_key)
+        current = position == len(spans) - 1
+        keys.append(
+            {
+                "key_id": key_id(origin, key).hex(),
+                "verifier_key": verifier_key(origin, key),
+                "public_key_pem": public_pem(key),
+                "from_tree_size": span.first_tree_size,
+                "until_tree_size": None if current else span.last_tree_size,
+                "from_time": format_time(span.first_time),
+                "until_time": None if current else format_time(span.last_time),
+                "rotation_note": span.first_note if position else None,
+            }
+        )
+    return {"origin": origin, "keys": keys}

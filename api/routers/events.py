@@ -11,7 +11,7 @@ from api.json_responses import json_response, recorded_json
 from api.raw_body import documented_body, parse_body
 from api.schemas import ErrorOut, EventIn, EventsIn, EventsOut
 from api.services import Services
-from ledger.domain.commands import Evidence, Notice, RecordConsent, Source
+from ledger.domain.commands import Evidence, Notice, NumberCheck, RecordConsent, Source
 from ledger.domain.roles import Role
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -22,6 +22,7 @@ LARGE_BODY = 64 * 1024
 def to_command(tenant: str, key_id: str, item: EventIn) -> RecordConsent:
     evidence = item.evidence
     notice = evidence.notice
+    check = item.number_check
     return RecordConsent(
         tenant=tenant,
         channel=item.channel,
@@ -31,6 +32,7 @@ def to_command(tenant: str, key_id: str, item: EventIn) -> RecordConsent:
         occurred_at=item.occurred_at,
         source=Source(kind=item.source.kind, id=item.source.id),
         request_id=item.request_id,
+        contact_id=item.contact_id,
         evidence=Evidence(
             method=evidence.method,
             text=evidence.text,
@@ -41,7 +43,12 @@ def to_command(tenant: str, key_id: str, item: EventIn) -> RecordConsent:
             profile_name=evidence.profile_name,
             button_payload=evidence.button_payload,
             recorded_by=key_id,
+            sender=evidence.sender,
         ),
+        reason=item.reason,
+        number_check=NumberCheck(check.data_source, check.queried_at, check.result)
+        if check
+        else None,
     )
 
 

@@ -63,5 +63,6 @@ async def _receive(services: Services, principal: Principal, body: InboundIn) ->
             button_payload=body.button_payload,
             profile_name=body.profile_name,
             recorded_by=principal.key_id,
+            sender=body.sender,
         )
     )

@@ -38,6 +38,7 @@ def request_opt_in(
             source=source,
             recorded_by=principal.key_id,
             method=method,
+            contact_id=body.contact_id,
         )
     )
     answer, request_id = requested.recorded, requested.request_id

@@ -8,7 +8,11 @@ from fastapi import APIRouter, Query
 
 from api.deps import Auditor, ServicesDep, StatusReader
 from api.schemas import MAX_POSITION, ErrorOut, HistoryOut, PendingOut, PurposeOut, SubjectOut
-from ledger.domain.subjects import resolve_subject
+from api.services import Services
+from ledger.domain.consent_status import PurposeStatus, Status, SubjectState
+from ledger.domain.lapses import add_months
+from ledger.domain.records import History
+from ledger.domain.subjects import SubjectRef, resolve_subject
 from ledger.domain.times import format_time
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
@@ -30,22 +34,50 @@ After = Annotated[
     summary="Current status per purpose (from the consent_status read model)",
 )
 def subject_status(
-    channel: str, address: str, principal: StatusReader, services: ServicesDep, after: After = None
+    channel: str,
+    address: str,
+    principal: StatusReader,
+    services: ServicesDep,
+    after: After = None,
+    sender: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="status for messages from this business sender (opt-outs scoped to "
+            "it count); unset: the channel's status, with scoped opt-outs under senders",
+        ),
+    ] = None,
 ) -> SubjectOut:
     subject = resolve_subject(principal.tenant, channel, address)
     services.wait_for(after)
+    return status_out(subject, services, sender)
+
+
+def status_out(subject: SubjectRef, services: Services, sender: str | None = None) -> SubjectOut:
+    """The subject's status per purpose, as the read model has it (``sender``: for
+    messages from that business sender, opt-outs scoped to it counted)."""
     projected = services.consent_status.subject(subject.id)
     purposes: dict[str, PurposeOut] = {}
     pending_out = None
+    scoped: dict[str, dict[str, PurposeOut]] = {}
     if projected is not None:
+        lapse_months = services.ledger.policy_for(subject.tenant).lapse_months
         for row in projected.rows:
+            months = lapse_months.get(row.purpose) if row.status == Status.OPTED_IN else None
             purposes[row.purpose] = PurposeOut(
                 status=row.status,
                 since=format_time(row.since),
                 event_id=row.event_id,
                 method=row.method,
                 keyword=row.keyword,
+                lapses_at=format_time(add_months(row.since, months)) if months else None,
             )
+        if sender is not None:
+            purposes = {p: _purpose(s) for p, s in projected.state.statuses_for(sender).items()}
+        scoped = {
+            owner: {p: _purpose(s) for p, s in _standing(projected.state, owner).items()}
+            for owner in sorted(projected.state.senders)
+        }
         pending = projected.state.pending
         if pending is not None:
             pending_out = PendingOut(
@@ -61,7 +93,25 @@ def subject_status(
         purposes=purposes,
         pending_request=pending_out,
         position=projected.position if projected else 0,
+        sender=sender,
+        senders=scoped,
     )
+
+
+def _purpose(status: PurposeStatus) -> PurposeOut:
+    return PurposeOut(
+        status=status.status.value,
+        since=format_time(status.since),
+        event_id=status.event_id,
+        method=status.method,
+        keyword=status.keyword,
+    )
+
+
+def _standing(state: SubjectState, owner: str) -> dict[str, PurposeStatus]:
+    """The opt-outs scoped to ``owner`` that still stand, by purpose."""
+    own = {w.event_id for w in state.senders.get(owner, {}).values()}
+    return {p: s for p, s in state.statuses_for(owner).items() if s.event_id in own}
 
 
 @router.get(
@@ -73,7 +123,10 @@ def subject_status(
 def subject_history(
     channel: str, address: str, principal: Auditor, services: ServicesDep
 ) -> HistoryOut:
-    history = services.ledger.history(principal.tenant, channel, address)
+    return history_out(services.ledger.history(principal.tenant, channel, address))
+
+
+def history_out(history: History) -> HistoryOut:
     subject, entries = history.subject, history.entries
     events: list[dict[str, Any]] = []
     for entry in entries:

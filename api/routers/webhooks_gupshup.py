@@ -8,10 +8,9 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import ApiError
 from api.gateways import gupshup
 from api.gateways.services import GatewaysDep
-from api.gateways.webhook import WEBHOOK_RESPONSES, answer, configured, json_body
+from api.gateways.webhook import WEBHOOK_RESPONSES, answer, configured, json_body, refuse_token
 from ledger.domain.tenants.gateways import Gateway
 
 router = APIRouter(prefix="/v1/webhooks/gupshup", tags=["webhooks"])
@@ -29,11 +28,11 @@ async def receive(
     authorization: Annotated[str | None, Header()] = None,
     token: Annotated[str | None, Query()] = None,
 ) -> Response:
-    config, secrets = await run_in_threadpool(configured, gateways, tenant, Gateway.GUPSHUP)
+    config, secrets = await run_in_threadpool(
+        configured, gateways, tenant, Gateway.GUPSHUP, refuse_token()
+    )
     if not gupshup.token_valid(secrets["token"], authorization, token):
-        raise ApiError(
-            401, "invalid_token", "the Gupshup token is missing or wrong", "Authorization"
-        )
+        raise refuse_token()
     payload = json_body(await request.body())
     item = gupshup.parse(tenant, payload, config.settings["app_name"])
     report = await run_in_threadpool(gateways.intake.accept, gupshup.GATEWAY, tenant, [item])

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import ApiError
 from api.gateways import twilio
 from api.gateways.services import GatewaysDep
 from api.gateways.webhook import WEBHOOK_RESPONSES, answer, configured, refuse_signature
@@ -31,12 +30,17 @@ async def receive(
     gateways: GatewaysDep,
     signature: Annotated[str | None, Header(alias=twilio.SIGNATURE_HEADER)] = None,
 ) -> Response:
-    config, secrets = await run_in_threadpool(configured, gateways, tenant, Gateway.TWILIO)
+    config, secrets = await run_in_threadpool(
+        configured, gateways, tenant, Gateway.TWILIO, refuse_signature(twilio.SIGNATURE_HEADER)
+    )
     raw = await request.body()
     try:
         params = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw))
     except (UnicodeDecodeError, ValueError):
-        raise ApiError(400, "malformed_form", "the body is not form-encoded") from None
+        # Twilio signs the form's fields: a body that is not a form cannot carry a valid
+        # signature, and answering it apart would tell a configured tenant from an
+        # unknown one.
+        raise refuse_signature(twilio.SIGNATURE_HEADER) from None
     query = request.url.query
     url = twilio.signed_url(config.settings["webhook_url"], query)
     if not twilio.signature_valid(secrets["auth_token"], url, params, signature):

@@ -9,10 +9,16 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import ApiError
 from api.gateways import whatsapp
 from api.gateways.services import GatewaysDep
-from api.gateways.webhook import WEBHOOK_RESPONSES, answer, configured, json_body, refuse_signature
+from api.gateways.webhook import (
+    WEBHOOK_RESPONSES,
+    answer,
+    configured,
+    json_body,
+    refuse_signature,
+    refuse_verify_token,
+)
 from api.schemas import ErrorOut
 from ledger.domain.tenants.gateways import Gateway
 
@@ -22,7 +28,7 @@ router = APIRouter(prefix="/v1/webhooks/whatsapp", tags=["webhooks"])
 @router.get(
     "/{tenant}",
     response_class=PlainTextResponse,
-    responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+    responses={403: {"model": ErrorOut}},
     summary="The subscription handshake: echoes hub.challenge for the right verify token",
 )
 async def handshake(
@@ -32,14 +38,16 @@ async def handshake(
     token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
     challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
 ) -> PlainTextResponse:
-    _, secrets = await run_in_threadpool(configured, gateways, tenant, Gateway.WHATSAPP)
+    _, secrets = await run_in_threadpool(
+        configured, gateways, tenant, Gateway.WHATSAPP, refuse_verify_token()
+    )
     expected = secrets["verify_token"].encode("utf-8")
     if (
         mode != "subscribe"
         or token is None
         or not hmac.compare_digest(token.encode("utf-8"), expected)
     ):
-        raise ApiError(403, "forbidden", "wrong hub.mode or hub.verify_token", "hub.verify_token")
+        raise refuse_verify_token()
     return PlainTextResponse(challenge or "")
 
 
@@ -54,7 +62,9 @@ async def receive(
     gateways: GatewaysDep,
     signature: Annotated[str | None, Header(alias=whatsapp.SIGNATURE_HEADER)] = None,
 ) -> Response:
-    config, secrets = await run_in_threadpool(configured, gateways, tenant, Gateway.WHATSAPP)
+    config, secrets = await run_in_threadpool(
+        configured, gateways, tenant, Gateway.WHATSAPP, refuse_signature(whatsapp.SIGNATURE_HEADER)
+    )
     raw = await request.body()
     if not whatsapp.signature_valid(secrets["app_secret"], raw, signature):
         raise refuse_signature(whatsapp.SIGNATURE_HEADER)

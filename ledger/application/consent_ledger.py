@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Generic, TypeVar
 from uuid import UUID
 
+from ledger.application.contacts import ContactIndex
 from ledger.application.core import LedgerCore
 from ledger.application.outbound.replies import (
     InboundReplies,
@@ -17,8 +19,10 @@ from ledger.application.outbound.replies import (
 )
 from ledger.application.writer.work import Decision, ItemResult, WorkItem, recorded
 from ledger.crypto.encryption import readable_disclosures
+from ledger.crypto.secret_box import SecretBox, SecretsSettings
 from ledger.domain.commands import ReceiveMessage, RecordConsent, RequestOptIn
 from ledger.domain.consent_status import SubjectState
+from ledger.domain.contacts import check_contact_id
 from ledger.domain.decisions import (
     classify_message,
     decide_first_message,
@@ -28,8 +32,10 @@ from ledger.domain.decisions import (
     request_evidence,
 )
 from ledger.domain.errors import InvalidInput, LedgerError, join_field
+from ledger.domain.invalidations import check_invalidation
 from ledger.domain.keywords import Intent
 from ledger.domain.records import History, HistoryEntry, InboundOutcome, Recorded, RequestRecorded
+from ledger.domain.sender_scope import scope_opt_outs
 from ledger.domain.subjects import SubjectRef, resolve_subject
 from ledger.domain.tenants.policy import TenantPolicy
 from ledger.domain.validation import (
@@ -41,6 +47,7 @@ from ledger.domain.validation import (
     check_text,
 )
 from ledger.events import CONSENT_EVENT_TYPES, ConsentEvent, LedgerEvent
+from ledger.persistence.contacts import contact_tables
 
 T = TypeVar("T")
 
@@ -75,6 +82,48 @@ LARGE_BATCH = 64
 class ConsentLedger(LedgerCore):
     """The commands (``record``, ``receive_message``, ``request_opt_in``; each also as
     ``…_async`` for the event loop) and the queries callers use."""
+
+    # -------------------------------------------------------------- contacts
+    @functools.cached_property
+    def contacts(self) -> ContactIndex:
+        """The tenants' contact index (its secrets sealed like the gateway secrets)."""
+        return ContactIndex(
+            contact_tables(self.recorder), SecretBox.from_settings(SecretsSettings())
+        )
+
+    def contact_key_of(self, tenant: str, contact_id: str | None, *, field: str) -> str | None:
+        """The index key of a contact id given with a command (checked), or None."""
+        checked = check_contact_id(contact_id, field=field)
+        return None if checked is None else self.contacts.key(tenant, checked)
+
+    def contact_subjects(self, tenant: str, contact_id: str) -> list[SubjectRef]:
+        """Every number of a contact still linked (erasure unlinks), oldest link first.
+
+        Each address is read from the subject's sealed personal data: the index holds
+        none."""
+        checked = check_contact_id(contact_id)
+        if checked is None:  # pragma: no cover - a str is never None
+            return []
+        links = self.contacts.subjects(tenant, checked)
+        ids = [link.subject_id for link in links]
+        keys = self.store.data_keys(ids)
+        stored = self.store.select_subjects(ids)
+        subjects: list[SubjectRef] = []
+        for link in links:
+            address = None
+            for event in reversed(stored.get(link.subject_id, [])):
+                disclosed = _disclosed(self.ledger_event(event), keys.get(link.subject_id))
+                if disclosed and "address" in disclosed:
+                    address = disclosed["address"]
+                    break
+            if address is not None:
+                subjects.append(resolve_subject(tenant, link.channel, address))
+        return subjects
+
+    async def _know_contact_secret(self, tenant: str, named: bool) -> None:
+        """Read (or make) the tenant's contact secret off the loop, before deciding."""
+        if named and not self.contacts.cached(tenant):
+            await asyncio.to_thread(self.contacts.warm, tenant)
 
     # ------------------------------------------------------------- execution
     def execute(self, prepared: Prepared[T]) -> T:
@@ -118,6 +167,9 @@ class ConsentLedger(LedgerCore):
         if not commands:
             return []
         policy = await self.policy_async(commands[0].tenant)
+        await self._know_contact_secret(
+            commands[0].tenant, any(c.contact_id is not None for c in commands)
+        )
         if len(commands) > LARGE_BATCH:
             prepared = await asyncio.to_thread(
                 self.prepare_batch, commands, policy, field_prefix=field_prefix
@@ -143,16 +195,26 @@ class ConsentLedger(LedgerCore):
                 )
             try:
                 subject, checked = self.check_record(command, methods=policy.capture_methods)
+                contact_key = self.contact_key_of(tenant, checked.contact_id, field="contact_id")
             except LedgerError as error:
                 raise (error.at(prefix) if prefix else error) from None
 
             def decide(
                 state: SubjectState, now: datetime, checked: RecordConsent = checked
             ) -> Decision:
-                return Decision(decide_record(state, checked, now=now, policy=policy))
+                drafts = decide_record(state, checked, now=now, policy=policy)
+                return Decision(scope_opt_outs(drafts, policy.opt_out_scope))
 
             source_key = (checked.source.kind, checked.source.id) if checked.source.id else None
-            items.append(WorkItem(subject, decide, source_key=source_key, field_prefix=prefix))
+            items.append(
+                WorkItem(
+                    subject,
+                    decide,
+                    source_key=source_key,
+                    field_prefix=prefix,
+                    contact_key=contact_key,
+                )
+            )
 
         def finish(results: list[ItemResult]) -> list[Recorded]:
             answers = [recorded(result) for result in results]
@@ -177,6 +239,7 @@ class ConsentLedger(LedgerCore):
         check_text(message.text, field="text")
         check_text(message.button_payload, field="button_payload", limit=MAX_SHORT)
         check_text(message.profile_name, field="profile_name", limit=MAX_SHORT)
+        check_text(message.sender, field="sender", limit=MAX_SHORT)
         if not (message.text or message.button_payload):
             raise InvalidInput("a message needs text or a button payload", field="text")
         message = replace(message, address=subject.address)
@@ -188,7 +251,7 @@ class ConsentLedger(LedgerCore):
             drafts = decide_message(state, message, match, policy=policy) or decide_first_message(
                 state, message, match, policy.first_message, now=now, policy=policy
             )
-            return Decision(drafts, match=match)
+            return Decision(scope_opt_outs(drafts, policy.opt_out_scope), match=match)
 
         source_key = (message.source_kind, message.message_id)
         item = WorkItem(subject, decide, source_key=source_key, messages=replies)
@@ -240,8 +303,11 @@ class ConsentLedger(LedgerCore):
         if request.occurred_at is not None:
             check_occurred_at(request.occurred_at)
         method = check_method(request.method, extra=policy.capture_methods, field="method")
-        evidence = request_evidence(
-            request.template, request.business_name, request.recorded_by, method
+        contact_id = check_contact_id(request.contact_id)
+        contact_key = self.contact_key_of(request.tenant, contact_id, field="contact_id")
+        evidence = replace(
+            request_evidence(request.template, request.business_name, request.recorded_by, method),
+            contact_id=contact_id,
         )
 
         def decide(state: SubjectState, now: datetime) -> Decision:
@@ -258,7 +324,9 @@ class ConsentLedger(LedgerCore):
 
         source_key = (request.source.kind, request.source.id) if request.source.id else None
         outbound = OptInRequestOutbound(request.business_name)  # the message to send
-        item = WorkItem(subject, decide, source_key=source_key, messages=outbound)
+        item = WorkItem(
+            subject, decide, source_key=source_key, messages=outbound, contact_key=contact_key
+        )
 
         def finish(results: list[ItemResult]) -> RequestRecorded:
             [result] = results
@@ -326,14 +394,22 @@ class ConsentLedger(LedgerCore):
         check_method(evidence.method, extra=methods)
         for name in ("text", "user_agent"):
             check_text(getattr(evidence, name), field=f"evidence.{name}")
-        for name in ("business_name", "ip", "profile_name", "button_payload"):
+        for name in ("business_name", "ip", "profile_name", "button_payload", "sender"):
             check_text(getattr(evidence, name), field=f"evidence.{name}", limit=MAX_SHORT)
         if evidence.notice is not None:
             check_text(evidence.notice.id, field="evidence.notice.id", limit=MAX_SHORT)
             check_text(evidence.notice.version, field="evidence.notice.version", limit=MAX_SHORT)
             check_text(evidence.notice.text, field="evidence.notice.text")
+        command = check_invalidation(command)
         purposes = check_purposes(command.purposes)
-        return subject, replace(command, address=subject.address, purposes=purposes)
+        contact_id = check_contact_id(command.contact_id)
+        return subject, replace(
+            command,
+            address=subject.address,
+            purposes=purposes,
+            contact_id=contact_id,
+            evidence=replace(evidence, contact_id=contact_id),
+        )
 
 
 def _disclosed(event: LedgerEvent, key: bytes | None) -> dict[str, str] | None:

@@ -5,6 +5,9 @@ transaction each); a bad row is rejected with its reason and never stops the oth
 import never overrides a newer opt-out: an imported opt-in older than the subject's last
 opt-out of that purpose is rejected. Re-importing the same file is a no-op: a row without
 a ``source_id`` gets one derived from its content.
+
+A ``consent_invalidated`` row (a reassigned or disconnected number) names its ``reason``
+and the evidence: ``data_source``, ``queried_at`` and ``result`` columns.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from typing import Any
 
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.writer.work import Decision, ItemResult, WorkItem, recorded
-from ledger.domain.commands import CaptureMethod, Evidence, Notice, RecordConsent, Source
+from ledger.domain.commands import (
+    CaptureMethod,
+    Evidence,
+    Notice,
+    NumberCheck,
+    RecordConsent,
+    Source,
+)
 from ledger.domain.consent_status import Status, SubjectState
 from ledger.domain.decisions import decide_record, refuse_before_erasure
 from ledger.domain.drafts import Draft
@@ -29,7 +39,7 @@ from ledger.domain.times import format_time, parse_time
 from ledger.domain.validation import check_method
 
 REQUIRED_COLUMNS = ("channel", "address", "type", "occurred_at")
-IMPORTABLE_TYPES = ("opted_in", "opted_out")
+IMPORTABLE_TYPES = ("opted_in", "opted_out", "consent_invalidated")
 BATCH_SIZE = 1000
 
 
@@ -99,7 +109,7 @@ def parse_csv(
         except csv.Error as error:
             raise _unreadable(index, columns, "".join(record), str(error)) from None
         try:
-            yield ParsedRow(line=index, command=_command(row, tenant, recorded_by))
+            yield ParsedRow(line=index, command=command_of_row(row, tenant, recorded_by))
         except LedgerError as error:
             yield ParsedRow(line=index, error=error)
 
@@ -133,7 +143,9 @@ def _long_cell(text: str, limit: int) -> int | None:
     return None
 
 
-def _command(row: dict[str, str | None], tenant: str, recorded_by: str | None) -> RecordConsent:
+def command_of_row(
+    row: dict[str, str | None], tenant: str, recorded_by: str | None
+) -> RecordConsent:
     def cell(name: str) -> str | None:
         value = (row.get(name) or "").strip()
         return value or None
@@ -158,6 +170,13 @@ def _command(row: dict[str, str | None], tenant: str, recorded_by: str | None) -
     if cell("notice_id"):
         notice = Notice(cell("notice_id") or "", cell("notice_version") or "", cell("notice_text"))
     source_id = cell("source_id") or _content_id(row)
+    number_check = None
+    if kind == "consent_invalidated":
+        number_check = NumberCheck(
+            data_source=cell("data_source") or "",
+            queried_at=_time(cell("queried_at"), "queried_at"),
+            result=cell("result") or "",
+        )
     return RecordConsent(
         tenant=tenant,
         channel=cell("channel") or "",
@@ -166,6 +185,7 @@ def _command(row: dict[str, str | None], tenant: str, recorded_by: str | None) -
         purposes=purposes,
         occurred_at=occurred_at,
         source=Source(kind="import", id=source_id),
+        contact_id=cell("contact_id"),
         evidence=Evidence(
             # Checked against the tenant's capture methods when the row is recorded.
             method=cell("method") or CaptureMethod.IMPORT.value,
@@ -176,7 +196,20 @@ def _command(row: dict[str, str | None], tenant: str, recorded_by: str | None) -
             user_agent=cell("user_agent"),
             recorded_by=recorded_by,
         ),
+        reason=cell("reason") if kind == "consent_invalidated" else None,
+        number_check=number_check,
     )
+
+
+def _time(text: str | None, name: str) -> datetime:
+    try:
+        return parse_time(text or "")
+    except ValueError:
+        raise InvalidInput(
+            f"{name} must be an RFC 3339 time with a zone, e.g. 2024-03-01T10:00:00Z",
+            field=name,
+            code="invalid_time",
+        ) from None
 
 
 def _content_id(row: dict[str, str | None]) -> str:
@@ -276,6 +309,7 @@ def _submit(
         try:
             check_method(row.command.evidence.method, extra=policy.capture_methods, field="method")
             subject, checked = ledger.check_record(row.command, methods=policy.capture_methods)
+            contact_key = ledger.contact_key_of(tenant, checked.contact_id, field="contact_id")
         except LedgerError as error:
             report.rejected.append(_rejection(row.line, error))
             continue
@@ -286,7 +320,7 @@ def _submit(
             return Decision(decide_import(state, checked, now=now, policy=policy))
 
         source_key = (checked.source.kind, checked.source.id or "")
-        items.append(WorkItem(subject, decide, source_key=source_key))
+        items.append(WorkItem(subject, decide, source_key=source_key, contact_key=contact_key))
         lines.append(row.line)
     if not items:
         return _Submitted(lines, None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from eventsourcing.persistence import PersistenceError
 
@@ -29,10 +30,19 @@ log = logging.getLogger("ledger.sealer")
 
 
 class CheckpointLoop:
-    def __init__(self, checkpointer: Checkpointer, *, every: float) -> None:
+    def __init__(
+        self,
+        checkpointer: Checkpointer,
+        *,
+        every: float,
+        after_pass: Callable[[], object] | None = None,
+    ) -> None:
         if every <= 0:
             raise ValueError("the checkpoint interval must be positive")
         self.checkpointer = checkpointer
+        # Run after every pass that did not fail (witness submissions, issue 18).
+        self.after_pass = after_pass
+        self.on_close: list[Callable[[], object]] = []
         self.every = every
         self.passes = 0  # passes finished
         self.stopped_by: str | None = None  # why the loop stopped, if it did
@@ -62,6 +72,8 @@ class CheckpointLoop:
             self._cond.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
+        for close in self.on_close:
+            close()
 
     def seal_now(self, timeout: float) -> bool:
         """Ask for a pass and wait until one that started after this call has finished;
@@ -141,6 +153,11 @@ class CheckpointLoop:
                 },
             )
         CHECKPOINT_PASSES.labels(outcome).inc()
+        if self.after_pass is not None and outcome in ("signed", "unchanged"):
+            try:
+                self.after_pass()
+            except Exception:  # logged; the next pass tries again
+                log.exception("the step after sealing failed")
         with self._cond:
             self._busy = False
             self.passes += 1

@@ -19,7 +19,7 @@ from ledger.application.core import LedgerCore
 from ledger.attestation.checkpoint import Checkpoint
 from ledger.attestation.leaves import entry_leaf_hash, event_object
 from ledger.crypto.merkle import CompactRange, NewNode, NodeKey, root_hash, root_keys
-from ledger.crypto.signed_note import check_key_name, raw_public_key
+from ledger.crypto.signed_note import NoteError, check_key_name, open_note, raw_public_key
 from ledger.domain.times import utc_now
 from ledger.persistence.merkle_store import Leaf, MerkleStore, StoredCheckpoint
 
@@ -28,6 +28,11 @@ DEFAULT_BATCH = 5000
 
 class LogCorrupted(Exception):
     """The stored tree no longer matches a checkpoint the log signed: nothing is signed."""
+
+
+class KeyRetired(LogCorrupted):
+    """This sealer's key was rotated away (the latest checkpoint is a rotation from it):
+    it must not sign again; restart the sealer with the new key."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,8 @@ class Checkpointer:
         latest = self.store.latest_checkpoint()
         if latest is not None and latest.tree_size >= size and latest.public_key == self.public_key:
             return None
+        if latest is not None and latest.public_key != self.public_key:
+            self._refuse_if_rotated_away(latest)
         wanted = set(root_keys(size))
         if latest is not None:
             wanted.update(root_keys(latest.tree_size))
@@ -126,6 +133,16 @@ class Checkpointer:
             )
         )
         return checkpoint
+
+    def _refuse_if_rotated_away(self, latest: StoredCheckpoint) -> None:
+        try:
+            open_note(latest.note, self.key.public_key())
+        except NoteError:
+            return  # another key signs this log, not a rotation from ours
+        raise KeyRetired(
+            f"the signing key was rotated away at tree size {latest.tree_size}; restart the "
+            "sealer with the new key (CONSENT_LEDGER_SIGNING_KEY)"
+        )
 
     def _nodes(self, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
         wanted = set(keys)

@@ -20,6 +20,7 @@ from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.checkpointer import Checkpointer
 from ledger.attestation.signing_keys import SigningKeyError, ensure_private_key, load_private_key
 from ledger.attestation.storage import open_merkle_store
+from ledger.attestation.witness_client import WitnessWorker, witness_submitter
 from ledger.runtime.storage_settings import StorageSettings
 
 log = logging.getLogger("ledger.sealer")
@@ -81,7 +82,11 @@ def start_checkpoints(
         origin=settings.origin,
         batch_size=settings.batch_size,
     )
-    loop = CheckpointLoop(checkpointer, every=every)
+    submitter = witness_submitter(ledger, checkpointer.store)
+    worker = WitnessWorker(submitter) if submitter else None
+    loop = CheckpointLoop(checkpointer, every=every, after_pass=worker.notify if worker else None)
+    if worker is not None:
+        loop.on_close.append(worker.close)
     loop.start()
     log.info("in-process sealing started", extra={"every": every, "origin": settings.origin})
     return loop

@@ -106,6 +106,8 @@ def evidence_document(evidence: Evidence) -> dict[str, Any]:
         "gateway_status": evidence.gateway_status,
         "gateway_error": evidence.gateway_error,
         "triggered_by": evidence.triggered_by,
+        "sender": evidence.sender,
+        "opt_out_scope": evidence.opt_out_scope,
     }
     doc.update({k: v for k, v in optional.items() if v is not None})
     return doc
@@ -120,6 +122,7 @@ def personal_values(address: str, evidence: Evidence) -> list[tuple[str, str]]:
         ("ip", evidence.ip),
         ("user_agent", evidence.user_agent),
         ("profile_name", evidence.profile_name),
+        ("contact_id", evidence.contact_id),
     )
     return [(name, value) for name, value in values if value is not None]
 
@@ -154,6 +157,8 @@ def link_consent(
     }
     if draft.expires_at is not None:
         values["expires_at"] = draft.expires_at
+    if draft.own_fields:
+        values.update(draft.own_fields)
     # ``personal_data`` lies outside the hashed document, like ``hash`` itself.
     return link(
         draft.cls,

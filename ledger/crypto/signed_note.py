@@ -124,3 +124,20 @@ def open_note(note: str, key: Ed25519PublicKey) -> Note:
                 "verify: the note was altered or forged"
             ) from None
     return Note(text=parsed.text, signatures=tuple(known))
+
+
+def parse_verifier_key(vkey: str) -> tuple[str, Ed25519PublicKey]:
+    """``(key name, key)`` of a note verifier key ``<name>+<key id hex>+base64(0x01 || key)``."""
+    name, _, rest = vkey.strip().partition("+")
+    spelled_id, _, encoded = rest.partition("+")
+    check_key_name(name)
+    try:
+        blob = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise NoteError(f"{vkey!r} is not a verifier key <name>+<id>+<key>") from None
+    if len(blob) != 33 or blob[:1] != ED25519_TYPE:
+        raise NoteError(f"{vkey!r} is not an Ed25519 note key (type 0x01)")
+    key = Ed25519PublicKey.from_public_bytes(blob[1:])
+    if key_id(name, key).hex() != spelled_id:
+        raise NoteError(f"the key id of {vkey!r} does not match its key")
+    return name, key

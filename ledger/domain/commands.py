@@ -74,6 +74,31 @@ class Evidence:
     # The gateway message id of the inbound message that made the ledger record this
     # event (a first message that asked for consent).
     triggered_by: str | None = None
+    # The business's own id of the person (personal: committed and sealed, never in
+    # clear in a document; ledger/domain/contacts.py).
+    contact_id: str | None = None
+    # The business sender the person wrote to or heard from, where the gateway says:
+    # a WhatsApp phone number id, an SMS number or Messaging Service, a Gupshup app.
+    sender: str | None = None
+    # "sender" on an opt-out that withdraws consent from that sender only (the tenant's
+    # opt-out scope setting when it was recorded); absent: the whole channel.
+    opt_out_scope: str | None = None
+
+
+class InvalidationReason(StrEnum):
+    """Why a consent stopped speaking for whoever holds the address now."""
+
+    NUMBER_REASSIGNED = "number_reassigned"  # e.g. the FCC Reassigned Numbers Database
+    NUMBER_DISCONNECTED = "number_disconnected"  # no longer in service, or not a mobile
+
+
+@dataclass(frozen=True)
+class NumberCheck:
+    """The evidence of an invalidation: who said so, when they were asked, what they said."""
+
+    data_source: str  # e.g. fcc_rnd, a carrier lookup, twilio
+    queried_at: datetime
+    result: str  # the source's own answer (``yes``, an error code…)
 
 
 @dataclass(frozen=True)
@@ -89,6 +114,10 @@ class RecordConsent:
     evidence: Evidence
     purposes: tuple[str, ...] = ()
     request_id: UUID | None = None
+    contact_id: str | None = None  # the business's own id of the person (several numbers)
+    # ``consent_invalidated`` only: why, and the check that said so.
+    reason: str | None = None
+    number_check: NumberCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +137,8 @@ class ReceiveMessage:
     # False when the gateway already answered the person (Twilio's Advanced Opt-Out):
     # no confirmation or help reply is queued.
     send_replies: bool = True
+    # The business sender the message went to (Evidence.sender).
+    sender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,3 +156,4 @@ class RequestOptIn:
     recorded_by: str | None = None
     # How the request was made: ``agent`` for an agent's, ``api`` by default.
     method: str = CaptureMethod.API.value
+    contact_id: str | None = None  # the business's own id of the person (several numbers)

@@ -29,6 +29,7 @@ from ledger.events import (
     CONSENT_EVENT_TYPES,
     ConfirmationSent,
     ConsentEvent,
+    ConsentInvalidated,
     OptedIn,
     OptedOut,
     OptInAccepted,
@@ -91,6 +92,8 @@ def decide_record(
         base = replace(base, cls=cls, request_id=None)
     if cls is OptedOut:
         return [replace(base, all_purposes=not command.purposes)]
+    if cls is ConsentInvalidated:
+        return [invalidation(state, command)]
     if cls is OptedIn and not command.purposes:
         raise _purposes_required()
     if cls is OptedIn:
@@ -129,6 +132,13 @@ def decide_request(
                 purposes=pending.purposes,
                 request_id=pending.request_id,
             )
+        )
+    if state.hold is not None:
+        raise RuleViolation(
+            "a gateway's opt-out of this subject is held for review; no request is sent "
+            "until an admin releases or dismisses it",
+            field="address",
+            code="held_for_review",
         )
     erased = [p for p in purposes if state.is_erased(p)]
     if erased:
@@ -184,6 +194,7 @@ def decide_message(
         profile_name=message.profile_name,
         recorded_by=message.recorded_by,
         rules_version=policy.version,
+        sender=message.sender,
     )
     source = Source(kind=message.source_kind, id=message.message_id)
     base = Draft(cls=OptedOut, occurred_at=message.occurred_at, source=source, evidence=evidence)
@@ -240,6 +251,7 @@ def decide_first_message(
         recorded_by=message.recorded_by,
         rules_version=policy.version,
         triggered_by=message.message_id,
+        sender=message.sender,
     )
     try:
         return decide_request(
@@ -265,6 +277,29 @@ def refuse_before_erasure(state: SubjectState, occurred_at: datetime, *, what: s
             f"this {what}; only consent given after the erasure is recorded",
             field="occurred_at",
         )
+
+
+def invalidation(state: SubjectState, command: RecordConsent) -> Draft:
+    """A ``ConsentInvalidated``: every purpose on record, and the channel-wide status."""
+    check = command.number_check
+    if command.reason is None or check is None:  # check_record refuses these first
+        raise InvalidInput("a reason and a number check are required", field="reason")
+    return Draft(
+        cls=ConsentInvalidated,
+        occurred_at=command.occurred_at,
+        source=command.source,
+        evidence=command.evidence,
+        purposes=state.known_purposes,
+        all_purposes=True,
+        own_fields={
+            "reason": command.reason,
+            "number_check": {
+                "data_source": check.data_source,
+                "queried_at": format_time(check.queried_at),
+                "result": check.result,
+            },
+        },
+    )
 
 
 def _purposes_required() -> InvalidInput:

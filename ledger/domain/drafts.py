@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from ledger.domain.commands import Evidence, Source
@@ -23,3 +25,6 @@ class Draft:
     request_id: UUID | None = None
     # Only an ``OptInRequested`` has one: when the request's window closes.
     expires_at: datetime | None = None
+    # Values of the fields the event class adds of its own (a ``ConsentInvalidated``'s
+    # ``reason``…), as JSON values or datetimes.
+    own_fields: Mapping[str, Any] | None = None

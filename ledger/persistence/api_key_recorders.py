@@ -1,11 +1,22 @@
-"""Recorders of the API-key registry: the library's, in a table of their own."""
+"""Recorders of the API-key registry: the library's, in a table of their own.
+
+The keys' events table is append-only in the database, like the ledger's: deleting a
+revocation must not bring a revoked key back.
+"""
 
 from __future__ import annotations
 
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
-from ledger.persistence.postgres_ddl import SerialisedDDL
+from ledger.persistence import sqlite_triggers
+from ledger.persistence.postgres_ddl import (
+    APPEND_ONLY,
+    REFUSE_CHANGE_FUNCTION,
+    SerialisedDDL,
+    refuse_change_function,
+    refuse_changes,
+)
 
 
 class AccessSQLiteRecorder(SQLiteApplicationRecorder):
@@ -14,6 +25,23 @@ class AccessSQLiteRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "access_events"):
         super().__init__(datastore, events_table_name)
 
+    def construct_create_table_statements(self) -> list[str]:
+        return super().construct_create_table_statements() + sqlite_triggers.refuse_in_sqlite(
+            self.events_table_name, sqlite_triggers.APPEND_ONLY
+        )
+
 
 class AccessPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder):
     """The library's recorder, with its schema creation serialised across processes."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = datastore.schema
+        self.sql_create_statements.extend(
+            [
+                refuse_change_function(schema, REFUSE_CHANGE_FUNCTION),
+                *refuse_changes(schema, events_table_name, REFUSE_CHANGE_FUNCTION, APPEND_ONLY),
+            ]
+        )

@@ -1,8 +1,11 @@
 """Delivery evidence of opt-in requests: sent, delivered and read, as the gateway reported.
 
 Kept beside the events table on both backends, one row per (request event, status): a
-redelivered status is a no-op. It is evidence *on* the request (the person was shown
-the question), not a change of consent, so it is not an event of the subject's chain.
+redelivered status is a no-op, and no row is ever changed or removed (the database's
+triggers refuse it). A request that could not reach the person (the gateway's "not on
+WhatsApp") is a ``failed`` row with the gateway's error code and the channel to try
+instead. It is evidence *on* the request (the person was shown the question, or could
+not be), not a change of consent, so it is not an event of the subject's chain.
 """
 
 from __future__ import annotations
@@ -13,17 +16,20 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from ledger.domain.times import format_time, parse_time
-from ledger.persistence.postgres_ddl import PostgresSideTable
+from ledger.persistence.postgres_ddl import APPEND_ONLY, PostgresSideTable, create_table_once
+from ledger.persistence.sqlite_triggers import refuse_in_sqlite
 
 SUFFIX = "_deliveries"
 COLUMNS = (
     "(tenant, request_id, subject_id, event_id, status, gateway, gateway_message_id, "
-    "occurred_at, recorded_at)"
+    "occurred_at, recorded_at, error_code, fallback)"
 )
+# Columns added after the first release: tables made before lack them.
+ERROR_COLUMNS = {"error_code": "text", "fallback": "text"}
 
 
 @dataclass(frozen=True)
@@ -32,11 +38,13 @@ class Delivery:
     request_id: UUID
     subject_id: UUID
     event_id: UUID  # the OptInRequested event
-    status: str  # sent, delivered, read
+    status: str  # sent, delivered, read; failed (the request cannot reach the person)
     gateway: str
     gateway_message_id: str
     occurred_at: datetime
     recorded_at: datetime
+    error_code: str | None = None  # the gateway's, for a failed request
+    fallback: str | None = None  # the channel to try instead, for a failed request
 
 
 class DeliveryTable(ABC):
@@ -71,6 +79,8 @@ def _delivery(row: Any) -> Delivery:
         gateway_message_id=row["gateway_message_id"],
         occurred_at=moment(row["occurred_at"]),
         recorded_at=moment(row["recorded_at"]),
+        error_code=row["error_code"],
+        fallback=row["fallback"],
     )
 
 
@@ -80,16 +90,33 @@ class PostgresDeliveries(PostgresSideTable, DeliveryTable):
         "request_id uuid NOT NULL, subject_id uuid NOT NULL, "
         "event_id uuid NOT NULL, status text NOT NULL, gateway text NOT NULL, "
         "gateway_message_id text NOT NULL, occurred_at timestamptz NOT NULL, "
-        "recorded_at timestamptz NOT NULL, "
+        "recorded_at timestamptz NOT NULL, error_code text, fallback text, "
         "PRIMARY KEY (tenant, event_id, status)"
     )
+    REFUSED = APPEND_ONLY
+
+    def __init__(self, datastore: PostgresDatastore, table: str) -> None:
+        super().__init__(datastore, table)
+        with datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = %s",
+                (datastore.schema or "public", table),
+            )
+            have = {row["column_name"] for row in curs.fetchall()}
+        for name, kind in ERROR_COLUMNS.items():
+            if name not in have:  # a table of an earlier release
+                create_table_once(
+                    datastore,
+                    self._q(f"ALTER TABLE {{table}} ADD COLUMN IF NOT EXISTS {name} {kind}"),
+                )
 
     def add(self, delivery: Delivery) -> bool:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 self._q(
                     "INSERT INTO {table} " + COLUMNS + " VALUES (%s, %s, %s, %s, %s, %s, %s, "
-                    "%s, %s) ON CONFLICT DO NOTHING"
+                    "%s, %s, %s, %s) ON CONFLICT DO NOTHING"
                 ),
                 (
                     delivery.tenant,
@@ -101,6 +128,8 @@ class PostgresDeliveries(PostgresSideTable, DeliveryTable):
                     delivery.gateway_message_id,
                     delivery.occurred_at,
                     delivery.recorded_at,
+                    delivery.error_code,
+                    delivery.fallback,
                 ),
             )
             return curs.rowcount == 1
@@ -127,13 +156,21 @@ class SQLiteDeliveries(DeliveryTable):
                 "request_id TEXT NOT NULL, subject_id TEXT NOT NULL, event_id TEXT NOT NULL, "
                 "status TEXT NOT NULL, gateway TEXT NOT NULL, gateway_message_id TEXT NOT NULL, "
                 "occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, "
+                "error_code TEXT, fallback TEXT, "
                 "PRIMARY KEY (tenant, event_id, status))"
             )
+            c.execute(f"PRAGMA table_info({table})")
+            columns = {row["name"] for row in c.fetchall()}
+            for name in ERROR_COLUMNS:
+                if name not in columns:  # a table of an earlier release
+                    c.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT")
+            for statement in refuse_in_sqlite(table, ("UPDATE", "DELETE")):
+                c.execute(statement)
 
     def add(self, delivery: Delivery) -> bool:
         with self.datastore.transaction(commit=True) as c:
             c.execute(
-                f"INSERT INTO {self.table} {COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO {self.table} {COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
                 (
                     delivery.tenant,
@@ -145,6 +182,8 @@ class SQLiteDeliveries(DeliveryTable):
                     delivery.gateway_message_id,
                     format_time(delivery.occurred_at),
                     format_time(delivery.recorded_at),
+                    delivery.error_code,
+                    delivery.fallback,
                 ),
             )
             return bool(c.sqlite_cursor.rowcount == 1)

@@ -4,7 +4,8 @@ Secrets never enter the events table (its rows are published and sealed into pub
 proofs). A row is written *before* the settings event that names it; only the row the
 latest event names is in force, so a write that fails half-way leaves at most an unused
 row, never a configuration the ledger does not show. A row is deleted once an event
-that supersedes it is recorded.
+that supersedes it is recorded; a row is never rewritten (the database's triggers refuse
+UPDATE and TRUNCATE: a rewritten secret would change a configuration with no event).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
-from ledger.persistence.postgres_ddl import PostgresSideTable
+from ledger.persistence.postgres_ddl import KEEP_DELETE, PostgresSideTable
+from ledger.persistence.sqlite_triggers import refuse_in_sqlite
 
 SUFFIX = "_gateway_secrets"
 COLUMNS = "(tenant, gateway, secret_id, scheme, sealed, salt)"
@@ -74,6 +76,7 @@ class PostgresGatewaySecrets(PostgresSideTable, GatewaySecretTable):
         "sealed text NOT NULL, salt bytea NOT NULL, "
         "PRIMARY KEY (tenant, gateway, secret_id)"
     )
+    REFUSED = KEEP_DELETE
 
     def insert(self, row: StoredSecrets) -> None:
         with self.datastore.transaction(commit=True) as curs:
@@ -114,6 +117,8 @@ class SQLiteGatewaySecrets(GatewaySecretTable):
                 "sealed TEXT NOT NULL, salt BLOB NOT NULL, "
                 "PRIMARY KEY (tenant, gateway, secret_id))"
             )
+            for statement in refuse_in_sqlite(table, ("UPDATE",)):
+                c.execute(statement)
 
     def insert(self, row: StoredSecrets) -> None:
         with self.datastore.transaction(commit=True) as c:

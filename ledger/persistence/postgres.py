@@ -16,9 +16,12 @@ from psycopg.sql import SQL, Composed, Identifier
 from ledger.domain.outbound.outbox import OutboxMessage
 from ledger.domain.receipts import Receipt
 from ledger.persistence.postgres_ddl import (
+    KEEP_DELETE,
+    REFUSE_CHANGE_FUNCTION,
     SerialisedDDL,
     create_trigger_once,
     refuse_change_function,
+    refuse_changes,
 )
 from ledger.persistence.postgres_groups import PostgresGroupIO
 from ledger.persistence.store import (
@@ -29,8 +32,6 @@ from ledger.persistence.store import (
     RowsBeside,
     rows_beside,
 )
-
-REFUSE_CHANGE_FUNCTION = "consent_ledger_refuse_change"
 
 
 def _json_ids(ids: Sequence[UUID]) -> str:
@@ -53,6 +54,7 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
         self.receipts_table = f"{events_table_name}_receipts"
         self.keys_table = f"{events_table_name}_subject_keys"
         self.outbox_table = f"{events_table_name}_outbox"
+        self.contacts_table = f"{events_table_name}_contacts"
         self.sql_create_statements.extend(self._extension_statements())
         pool_kwargs = datastore.pool.kwargs
         if not isinstance(pool_kwargs, dict):  # pragma: no cover - the library passes a dict
@@ -70,6 +72,7 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
             keys=self.keys_table,
             outbox=self.outbox_table,
             channel=self.channel_name,
+            contacts=self.contacts_table,
         )
 
     def _q(self, template: str, **names: str) -> Composed:
@@ -83,6 +86,7 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
             "receipts": self.receipts_table,
             "keys": self.keys_table,
             "outbox": self.outbox_table,
+            "contacts": self.contacts_table,
             "refuse": REFUSE_CHANGE_FUNCTION,
             "no_change": f"{self.events_table_name}_append_only",
             "no_truncate": f"{self.events_table_name}_no_truncate",
@@ -109,6 +113,14 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
                 "payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
                 **names,
             ),
+            # The keyed index of contacts (ledger/domain/contacts.py); erasure deletes rows.
+            self._q(
+                "CREATE TABLE IF NOT EXISTS {schema}.{contacts} ("
+                "tenant text NOT NULL, contact_key text NOT NULL, subject_id uuid NOT NULL, "
+                "channel text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
+                "PRIMARY KEY (tenant, contact_key, subject_id))",
+                **names,
+            ),
             refuse_change_function(schema, REFUSE_CHANGE_FUNCTION),
             create_trigger_once(
                 schema,
@@ -132,6 +144,12 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
                 "BEFORE UPDATE OR DELETE OR TRUNCATE",
                 REFUSE_CHANGE_FUNCTION,
             ),
+            # Erasure deletes a subject's data key and its unsent outbox rows (the
+            # crypto-shredding); nothing ever rewrites one, or empties either table.
+            *refuse_changes(schema, self.keys_table, REFUSE_CHANGE_FUNCTION, KEEP_DELETE),
+            *refuse_changes(schema, self.outbox_table, REFUSE_CHANGE_FUNCTION, KEEP_DELETE),
+            # Erasure unlinks the subject from its contact; a link never changes.
+            *refuse_changes(schema, self.contacts_table, REFUSE_CHANGE_FUNCTION, KEEP_DELETE),
         ]
 
     def _insert_events(
@@ -152,6 +170,13 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
                 ),
                 (list(erase_keys),),
             )
+            curs.execute(  # the contact index forgets erased subjects
+                self._q(
+                    "DELETE FROM {schema}.{contacts} WHERE subject_id = ANY(%s)",
+                    contacts=self.contacts_table,
+                ),
+                (list(erase_keys),),
+            )
             # Messages not yet sent to an erased subject go too (a help reply holds the
             # address in clear).
             curs.execute(
@@ -160,6 +185,15 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
                     outbox=self.outbox_table,
                 ),
                 (list(erase_keys),),
+            )
+        if beside.contact_links:
+            curs.executemany(
+                self._q(
+                    "INSERT INTO {schema}.{contacts} (tenant, contact_key, subject_id, channel) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    contacts=self.contacts_table,
+                ),
+                [(c.tenant, c.contact_key, c.subject_id, c.channel) for c in beside.contact_links],
             )
         if outbox:
             curs.executemany(

@@ -45,12 +45,23 @@ class SerialisedDDL:
 
 def refuse_change_function(schema: str, name: str) -> Composed:
     """The trigger function that refuses a change to an append-only table, for anyone."""
+    # Created only when missing: a service role that does not own it may not replace it
+    # (``docs/sql/roles.sql``), and must still start.
     return SQL(
-        "CREATE OR REPLACE FUNCTION {schema}.{name}() RETURNS trigger "
+        "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_proc p "
+        "JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE p.proname = {name_literal} AND n.nspname = {schema_literal}) THEN "
+        "CREATE FUNCTION {schema}.{name}() RETURNS trigger "
         "LANGUAGE plpgsql AS $$ BEGIN "
         "RAISE EXCEPTION 'consent ledger table % is append-only: % refused', "
-        "TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege'; END $$"
-    ).format(schema=Identifier(schema), name=Identifier(name))
+        "TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege'; END $$; "
+        "END IF; END $do$"
+    ).format(
+        schema=Identifier(schema),
+        name=Identifier(name),
+        name_literal=Literal(name),
+        schema_literal=Literal(schema),
+    )
 
 
 def create_trigger_once(
@@ -76,6 +87,42 @@ def create_trigger_once(
     )
 
 
+REFUSE_CHANGE_FUNCTION = "consent_ledger_refuse_change"
+# What the triggers refuse: everything, or all but the DELETE that erasure (or a
+# superseded configuration) needs.
+APPEND_ONLY = ("UPDATE", "DELETE", "TRUNCATE")
+KEEP_DELETE = ("UPDATE", "TRUNCATE")
+
+
+def refuse_changes(
+    schema: str, table: str, function: str, operations: tuple[str, ...]
+) -> list[Composed]:
+    """Triggers that refuse ``operations`` (``UPDATE``, ``DELETE``, ``TRUNCATE``) on a table.
+
+    UPDATE and DELETE are refused per row (a statement that matches nothing passes), and
+    TRUNCATE per statement (it has no rows). Triggers bind every role, the table's owner
+    and superusers included; only the owner can drop or disable them.
+    """
+    statements = []
+    rows = [op for op in operations if op in ("UPDATE", "DELETE")]
+    if rows:
+        statements.append(
+            create_trigger_once(
+                schema,
+                table,
+                f"{table}_no_{'_'.join(op.lower() for op in rows)}",
+                "BEFORE " + " OR ".join(rows),
+                function,
+                per_row=True,
+            )
+        )
+    if "TRUNCATE" in operations:
+        statements.append(
+            create_trigger_once(schema, table, f"{table}_no_truncate", "BEFORE TRUNCATE", function)
+        )
+    return statements
+
+
 def create_table_once(datastore: PostgresDatastore, statement: Composed) -> None:
     """Run a ``CREATE TABLE IF NOT EXISTS``; another process may create it at the same moment."""
     try:
@@ -89,6 +136,8 @@ class PostgresSideTable:
     """A table of the project's own beside the events table (``COLUMNS_SQL`` its columns)."""
 
     COLUMNS_SQL: ClassVar[str]
+    # The operations its triggers refuse (``APPEND_ONLY``, ``KEEP_DELETE``), if any.
+    REFUSED: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, datastore: PostgresDatastore, table: str) -> None:
         self.datastore = datastore
@@ -96,6 +145,14 @@ class PostgresSideTable:
         create_table_once(
             datastore, self._q("CREATE TABLE IF NOT EXISTS {table} (" + self.COLUMNS_SQL + ")")
         )
+        if self.REFUSED:
+            schema = datastore.schema
+            with ddl_lock(datastore, SerialisedDDL.ddl_lock_name) as conn, conn.transaction():
+                conn.execute(refuse_change_function(schema, REFUSE_CHANGE_FUNCTION))
+                for statement in refuse_changes(
+                    schema, table, REFUSE_CHANGE_FUNCTION, self.REFUSED
+                ):
+                    conn.execute(statement)
 
     def _q(self, template: str) -> Composed:
         """``template`` with ``{table}`` as the table's schema-qualified name."""

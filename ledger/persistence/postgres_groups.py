@@ -44,6 +44,7 @@ from ledger.persistence.store import GroupRead, GroupReads, RowsBeside
 CONNECT_TIMEOUT_SECONDS = 2
 LOCK_TIMEOUT = "5s"
 OUTBOX_COLUMNS = ("tenant", "channel", "subject_id", "event_id", "kind", "payload")
+CONTACT_COLUMNS = ("tenant", "contact_key", "subject_id", "channel")
 RECEIPT_COLUMNS = (
     "tenant",
     "source_kind",
@@ -89,6 +90,7 @@ class PostgresGroupIO:
         keys: str,
         outbox: str,
         channel: str,
+        contacts: str,
     ) -> None:
         self.conninfo = conninfo
         self._connections: dict[str, psycopg.AsyncConnection[DictRow]] = {}
@@ -99,6 +101,7 @@ class PostgresGroupIO:
                 receipts=Identifier(schema, receipts),
                 keys=Identifier(schema, keys),
                 outbox=Identifier(schema, outbox),
+                contacts=Identifier(schema, contacts),
                 channel=Identifier(channel),
             )
 
@@ -127,6 +130,12 @@ class PostgresGroupIO:
         self.lock_timeout = SQL("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT + "'")
         self.erase_keys = q("DELETE FROM {keys} WHERE subject_id = ANY(%b)")
         self.erase_outbox = q("DELETE FROM {outbox} WHERE subject_id = ANY(%b)")
+        self.erase_contacts = q("DELETE FROM {contacts} WHERE subject_id = ANY(%b)")
+        self.insert_contacts = q(
+            "INSERT INTO {contacts} (tenant, contact_key, subject_id, channel) "
+            "SELECT * FROM unnest(%b::text[], %b::text[], %b::uuid[], %b::text[]) "
+            "ON CONFLICT DO NOTHING"
+        )
         self.insert_outbox = q(
             "INSERT INTO {outbox} (tenant, channel, subject_id, event_id, kind, payload) "
             "SELECT * FROM unnest(%b::text[], %b::text[], %b::uuid[], %b::uuid[], %b::text[], "
@@ -289,6 +298,7 @@ class PostgresGroupIO:
             # Messages not yet sent to an erased subject go too (a help reply holds the
             # address in clear).
             statements.append((self.erase_outbox, (erased,)))
+            statements.append((self.erase_contacts, (erased,)))  # the contact index forgets
         if beside.outbox:
             statements.append((self.insert_outbox, _columns(beside.outbox, OUTBOX_COLUMNS)))
         if beside.new_keys:
@@ -297,6 +307,10 @@ class PostgresGroupIO:
             )
         if beside.receipts:
             statements.append((self.insert_receipts, _columns(beside.receipts, RECEIPT_COLUMNS)))
+        if beside.contact_links:
+            statements.append(
+                (self.insert_contacts, _columns(beside.contact_links, CONTACT_COLUMNS))
+            )
         return statements
 
 

@@ -15,6 +15,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from ledger.domain.outbound.outbox import OutboxMessage
 from ledger.domain.receipts import Receipt
 from ledger.persistence.sqlite_subscription import SQLitePollingSubscription, signal_commit
+from ledger.persistence.sqlite_triggers import APPEND_ONLY, KEEP_DELETE, refuse_in_sqlite
 from ledger.persistence.store import (
     GroupRead,
     GroupReads,
@@ -30,6 +31,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
         self.receipts_table = f"{events_table_name}_receipts"
         self.keys_table = f"{events_table_name}_subject_keys"
         self.outbox_table = f"{events_table_name}_outbox"
+        self.contacts_table = f"{events_table_name}_contacts"
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
@@ -47,14 +49,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
             "tenant TEXT NOT NULL, channel TEXT NOT NULL, subject_id TEXT NOT NULL, "
             "event_id TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL, "
             "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+            # The keyed index of contacts (ledger/domain/contacts.py); erasure deletes rows.
+            f"CREATE TABLE IF NOT EXISTS {self.contacts_table} (tenant TEXT NOT NULL, "
+            "contact_key TEXT NOT NULL, subject_id TEXT NOT NULL, channel TEXT NOT NULL, "
+            "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, "
+            "PRIMARY KEY (tenant, contact_key, subject_id))",
         ]
         for table in (events, receipts):
-            for operation in ("UPDATE", "DELETE"):
-                statements.append(
-                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{operation.lower()} "
-                    f"BEFORE {operation} ON {table} BEGIN SELECT RAISE(ABORT, "
-                    f"'consent ledger table {table} is append-only: {operation} refused'); END"
-                )
+            statements += refuse_in_sqlite(table, APPEND_ONLY)
+        # Erasure deletes a subject's data key, its unsent outbox rows and its contact link.
+        for table in (keys, self.outbox_table, self.contacts_table):
+            statements += refuse_in_sqlite(table, KEEP_DELETE)
         return statements
 
     def insert_events(
@@ -76,6 +81,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
             # Messages not yet sent to an erased subject go too (a help reply holds the
             # address in clear).
             c.executemany(f"DELETE FROM {self.outbox_table} WHERE subject_id = ?", erased)
+            # The contact index forgets erased subjects.
+            c.executemany(f"DELETE FROM {self.contacts_table} WHERE subject_id = ?", erased)
+        if beside.contact_links:
+            c.executemany(
+                f"INSERT INTO {self.contacts_table} (tenant, contact_key, subject_id, channel) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [
+                    (k.tenant, k.contact_key, k.subject_id.hex, k.channel)
+                    for k in beside.contact_links
+                ],
+            )
         if outbox:
             c.executemany(
                 f"INSERT INTO {self.outbox_table} (tenant, channel, subject_id, event_id, kind, "

@@ -25,6 +25,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from ledger.domain.contacts import ContactLink
 from ledger.domain.outbound.outbox import OutboxMessage
 from ledger.domain.receipts import Receipt
 
@@ -37,6 +38,7 @@ class RowsBeside:
     new_keys: dict[UUID, bytes] = field(default_factory=dict)  # data keys of new subjects
     erase_keys: Sequence[UUID] = ()  # subjects whose data keys are destroyed (erasure)
     outbox: Sequence[OutboxMessage] = ()  # messages for the gateways
+    contact_links: Sequence[ContactLink] = ()  # subjects that belong to a contact (index)
 
 
 NOTHING_BESIDE = RowsBeside()

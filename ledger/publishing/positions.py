@@ -36,6 +36,16 @@ class PublisherPositions:
             row = curs.fetchone()
         return int(row["position"]) if row else 0
 
+    def published(self, name: str) -> int:
+        """The stored position, 0 before the publisher ever ran (no table yet)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT to_regclass(%s) IS NOT NULL AS present",
+                (f'"{self.datastore.schema or "public"}"."{TABLE}"',),
+            )
+            row = curs.fetchone()
+        return self.load(name) if row and row["present"] else 0
+
     def store(self, name: str, position: int) -> None:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(

@@ -30,7 +30,7 @@ from ledger.publishing.outbound_relay import OutboundRelay
 from ledger.publishing.positions import PublisherPositions
 from ledger.runtime.leadership import Leadership, LeadershipLost
 from ledger.runtime.liveness import beat
-from ledger.runtime.metrics import PUBLISHER_LAG
+from ledger.runtime.metrics import PUBLISHER_LAG, PUBLISHER_RETRIES
 from ledger.runtime.notification_log import NotificationLog
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,12 @@ class PublishSettings(BaseSettings):
     ack_timeout_seconds: float = Field(
         default=60.0, gt=0, alias="CONSENT_LEDGER_PUBLISH_ACK_TIMEOUT_SECONDS"
     )
+    # After a broker failure: wait retry_seconds, doubling with each failure in a row up
+    # to retry_max_seconds; one published batch resets it.
     retry_seconds: float = Field(default=2.0, gt=0, alias="CONSENT_LEDGER_PUBLISH_RETRY_SECONDS")
+    retry_max_seconds: float = Field(
+        default=30.0, gt=0, alias="CONSENT_LEDGER_PUBLISH_RETRY_MAX_SECONDS"
+    )
     # How often the acknowledged position is stored (a durable commit each time); after a
     # crash at most this much is published again (duplicates, never a gap).
     position_seconds: float = Field(
@@ -57,6 +62,12 @@ class PublishSettings(BaseSettings):
     )
     # Also relay the outbox (messages the gateways must send) to the outbound topic.
     outbound: bool = Field(default=True, alias="CONSENT_LEDGER_PUBLISH_OUTBOUND")
+
+
+def retry_wait(settings: PublishSettings, failures: int) -> float:
+    """Seconds to wait after ``failures`` failures in a row (exponential, capped)."""
+    wait: float = settings.retry_seconds * 2.0 ** min(failures - 1, 30)
+    return min(wait, max(settings.retry_max_seconds, settings.retry_seconds))
 
 
 class PublishFailed(Exception):
@@ -99,6 +110,7 @@ class Publisher:
         if self.settings.outbound:
             topics.append(self.kafka.outbound_topic)
         ensure_topics(self.kafka, topics)
+        failures, published = 0, self.stats.published
         try:
             while not stop.is_set():
                 beat()  # waiting for the lock is healthy too
@@ -110,11 +122,20 @@ class Publisher:
                 except LeadershipLost:
                     log.warning("publisher lost its lock; waiting to lead again")
                 except (PublishFailed, KafkaError) as exc:
+                    failures = 1 if self.stats.published > published else failures + 1
+                    published = self.stats.published
+                    wait = retry_wait(self.settings, failures)
+                    PUBLISHER_RETRIES.inc()
                     log.error(
                         "publishing failed; resuming from the last acknowledged position",
-                        extra={"error": str(exc), "position": self.stats.position},
+                        extra={
+                            "error": str(exc),
+                            "position": self.stats.position,
+                            "failures_in_a_row": failures,
+                            "retry_in_seconds": wait,
+                        },
                     )
-                    stop.wait(self.settings.retry_seconds)
+                    stop.wait(wait)
         finally:
             self.leadership.release()
 

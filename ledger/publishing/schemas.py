@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.domain.commands import CaptureMethod
+from ledger.domain.outbound.messages import FALLBACKS
 from ledger.events import RENAMED_FIELDS, LedgerEvent
 from ledger.publishing.cloudevents import TYPE_PREFIX, ledger_event_types
 
@@ -74,6 +75,8 @@ EVIDENCE_SCHEMA: dict[str, Any] = {
         "gateway_status": TEXT,
         "gateway_error": TEXT,
         "triggered_by": TEXT,
+        "sender": TEXT,
+        "opt_out_scope": TEXT,
     },
 }
 # Named fields get precise schemas; others follow their annotation.
@@ -155,7 +158,9 @@ def outbound_schema() -> dict[str, Any]:
         "$id": f"{BASE_ID}outbound.json",
         "title": "consent.outbound message",
         "description": "A message a gateway must send: an opt-in request, a confirmation "
-        "of a change of consent, or a help reply. Deduplicate by id.",
+        "of a change of consent, or a help reply; or a notice that is not one to send (kind "
+        "fallback: a request could not reach the person, and the channel to try instead). "
+        "Deduplicate by id.",
         "oneOf": [
             kind(
                 "opt_in_request",
@@ -183,6 +188,26 @@ def outbound_schema() -> dict[str, Any]:
                 ["change", "purposes", "all_purposes", "text"],
             ),
             kind("help", {"text": TEXT}, ["text"]),
+            kind(
+                "fallback",
+                {
+                    "category": {"const": "notice"},  # not a message to send
+                    "event_id": UUID_SCHEMA,
+                    "request_id": UUID_SCHEMA,
+                    "purposes": FIELD_SCHEMAS["purposes"],
+                    "failure": {
+                        "type": "object",
+                        "required": ["gateway", "status", "error_code", "gateway_message_id"],
+                        "additionalProperties": False,
+                        "properties": {
+                            name: {"type": ["string", "null"]}
+                            for name in ("gateway", "status", "error_code", "gateway_message_id")
+                        },
+                    },
+                    "fallback": {"enum": sorted(set(FALLBACKS.values()))},
+                },
+                ["category", "event_id", "request_id", "purposes", "failure", "fallback"],
+            ),
         ],
     }
 

@@ -101,3 +101,66 @@ UNANNOUNCED_BATCHES = Counter(
     "consent_ledger_log_unannounced_batches_total",
     "Batches a follower of the log found by polling, with no wake-up announcing them",
 )
+PUBLISHER_UNPUBLISHED = Gauge(
+    "consent_ledger_publisher_unpublished_positions",
+    "Ledger head minus the position the publisher stored, as this process last checked it "
+    "(serve's /readyz, the workers' /healthz)",
+)
+PUBLISHER_STALLED_SECONDS = Gauge(
+    "consent_ledger_publisher_stalled_seconds",
+    "Seconds the publisher has been behind the ledger without advancing, as this process "
+    "last checked it (0: keeping up)",
+)
+PUBLISHER_RETRIES = Counter(
+    "consent_ledger_publisher_retries_total",
+    "Times the publisher started over from its stored position after a broker failure",
+)
+PROJECTION_HEALED_EVENTS = Counter(
+    "consent_ledger_projection_healed_events_total",
+    "Events the reconciliation applied from the ledger because the feed had not delivered "
+    "them in time (a safety net: the publisher or the consumers are behind)",
+    ["projection"],
+)
+PROJECTION_GAPS_FILLED = Counter(
+    "consent_ledger_projection_gaps_filled_total",
+    "Times a subject's next event skipped versions and the missing ones were read from the ledger",
+    ["projection"],
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "consent_ledger_webhook_attempts_total",
+    "Webhook delivery attempts by outcome (delivered, retry, dead)",
+    ["outcome"],
+)
+WEBHOOK_FAILURES = Counter(
+    "consent_ledger_webhook_failures_total",
+    "Failed webhook delivery attempts by reason "
+    "(status, timeout, connection, blocked_address, unresolvable, refused_url)",
+    ["reason"],
+)
+WEBHOOK_OUTBOX_ROWS = Gauge(
+    "consent_ledger_webhook_outbox_rows",
+    "Webhook deliveries in the outbox by status (pending, delivered, dead, skipped)",
+    ["status"],
+)
+WEBHOOK_OLDEST_PENDING = Gauge(
+    "consent_ledger_webhook_oldest_pending_seconds",
+    "Age of the oldest webhook delivery not yet delivered (0: none pending)",
+)
+WEBHOOK_FANOUT_LAG = Gauge(
+    "consent_ledger_webhook_fanout_lag_positions",
+    "Ledger positions recorded but not yet fanned out into the webhook outbox",
+)
+WEBHOOK_SENDER_RESTARTS = Counter(
+    "consent_ledger_webhook_sender_restarts_total",
+    "Times the webhook sender started over from its stored position after an error",
+)
+PROVIDER_OPT_OUTS_HELD = Counter(
+    "consent_ledger_provider_opt_outs_held_total",
+    "Gateway opt-outs held for review by a tenant's burst guard (an unusual spike)",
+    ["tenant"],
+)
+HELD_OPT_OUT_DECISIONS = Counter(
+    "consent_ledger_held_opt_out_decisions_total",
+    "Held gateway opt-outs an admin released or dismissed",
+    ["decision"],
+)

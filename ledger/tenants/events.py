@@ -86,3 +86,32 @@ class CaptureMethodsChanged(TenantSettingsEvent):
 
     type_name = "tenant_capture_methods_changed"
     methods: list[str]
+
+
+@dataclass(frozen=True)
+class OptOutScopeChanged(TenantSettingsEvent):
+    """Whether an opt-out sent to one of the tenant's senders withdraws consent from that
+    sender only (``sender``) or from the whole channel (``channel``, the default)."""
+
+    type_name = "tenant_opt_out_scope_changed"
+    scope: str
+
+
+@dataclass(frozen=True)
+class LapsePolicyChanged(TenantSettingsEvent):
+    """How many months a grant of each purpose stays in force without a renewal (purposes
+    not named never lapse)."""
+
+    type_name = "tenant_lapse_policy_changed"
+    months: dict[str, int]
+
+
+@dataclass(frozen=True)
+class BurstGuardChanged(TenantSettingsEvent):
+    """Whether an unusual spike of gateway opt-outs is held for review, and what is
+    unusual: ``max_opt_outs`` within ``window_seconds``."""
+
+    type_name = "tenant_burst_guard_changed"
+    enabled: bool
+    max_opt_outs: int
+    window_seconds: int

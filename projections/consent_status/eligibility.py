@@ -4,8 +4,11 @@ A pure function of the subject's ``consent_status`` rows: eligible only when the
 effective status is ``opted_in``. Reasons: ``opted_in`` (since, by method), ``opted_out``
 (at, by keyword; a plain STOP shows as purpose ``*``), ``pending``, ``no_consent``
 (never asked, rejected, expired, undeliverable, or a status this module does not
-know yet), ``erased`` (the subject's personal data was erased: never targeted again)
-and, decided before any lookup, ``invalid_address``.
+know yet), ``erased`` (the subject's personal data was erased: never targeted again),
+``invalidated`` (the number was reassigned or disconnected: no purpose until a new
+opt-in), ``lapsed`` (a grant older than the tenant's lapse policy, not renewed),
+``held`` (a gateway's opt-out is held for review: no messages meanwhile) and, decided
+before any lookup, ``invalid_address``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ class Reason(StrEnum):
     PENDING = "pending"
     NO_CONSENT = "no_consent"
     ERASED = "erased"
+    INVALIDATED = "invalidated"
+    LAPSED = "lapsed"
+    HELD = "held"
     INVALID_ADDRESS = "invalid_address"
 
 
@@ -50,10 +56,19 @@ class Eligibility:
 
 
 def decide(
-    address: str, subject_id: UUID, purpose: str, cells: dict[str, StatusCell]
+    address: str,
+    subject_id: UUID,
+    purpose: str,
+    cells: dict[str, StatusCell],
+    withdrawn: StatusCell | None = None,
 ) -> Eligibility:
-    """``cells`` maps purpose (and ``*``) to the subject's rows; absent rows mean none."""
+    """``cells`` maps purpose (and ``*``) to the subject's rows; absent rows mean none.
+    ``withdrawn``: an opt-out scoped to the sender asked about that stands."""
     cell = cells.get(purpose) or cells.get(ALL_PURPOSES)
+    if withdrawn is not None and (
+        cell is None or cell.status not in (Status.OPTED_OUT.value, Status.ERASED.value)
+    ):
+        cell = withdrawn
     if cell is None:
         return Eligibility(address, False, Reason.NO_CONSENT, subject_id=subject_id, status="none")
     reason = {
@@ -61,6 +76,9 @@ def decide(
         Status.OPTED_OUT.value: Reason.OPTED_OUT,
         Status.PENDING.value: Reason.PENDING,
         Status.ERASED.value: Reason.ERASED,
+        Status.INVALIDATED.value: Reason.INVALIDATED,
+        Status.LAPSED.value: Reason.LAPSED,
+        Status.HELD.value: Reason.HELD,
     }.get(cell.status, Reason.NO_CONSENT)
     return Eligibility(
         address=address,

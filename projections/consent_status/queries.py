@@ -17,7 +17,7 @@ from ledger.domain.consent_status import ALL_PURPOSES, Status
 from ledger.domain.errors import LedgerError
 from ledger.domain.subjects import resolve_subject
 from projections.consent_status.eligibility import Eligibility, StatusCell, decide, invalid
-from projections.consent_status.table import ConsentStatusModel
+from projections.consent_status.table import SENDERS, ConsentStatusModel
 
 CHUNK = 1000
 PAGE = 5000
@@ -56,11 +56,18 @@ class ConsentQueries:
         self.model = model
         self.db = model.db
         self.table = model.t("consent_status")
+        self.senders = model.t(SENDERS)
 
     def eligibility(
-        self, tenant: str, channel: str, purpose: str, addresses: Sequence[str]
+        self,
+        tenant: str,
+        channel: str,
+        purpose: str,
+        addresses: Sequence[str],
+        sender: str | None = None,
     ) -> Iterator[Eligibility]:
-        """One answer per address, in the order given, reading ``CHUNK`` subjects at a time."""
+        """One answer per address, in the order given, reading ``CHUNK`` subjects at a time;
+        an opt-out scoped to ``sender`` (to any sender when None) that stands counts."""
         for start in range(0, len(addresses), CHUNK):
             chunk = addresses[start : start + CHUNK]
             resolved: list[tuple[str, UUID | None]] = []
@@ -69,12 +76,43 @@ class ConsentQueries:
                     resolved.append((address, resolve_subject(tenant, channel, address).id))
                 except LedgerError:
                     resolved.append((address, None))
-            cells = self._cells([sid for _, sid in resolved if sid is not None], purpose)
+            known = [sid for _, sid in resolved if sid is not None]
+            cells = self._cells(known, purpose)
+            withdrawn = self._withdrawn(known, purpose, sender)
             for address, sid in resolved:
                 if sid is None:
                     yield invalid(address)
-                else:
-                    yield decide(address, sid, purpose, cells.get(sid, {}))
+                    continue
+                own = cells.get(sid, {})
+                scoped = withdrawn.get(sid, {})
+                # The row that decides: the purpose's own, or "*" for a purpose never named.
+                key = purpose if purpose in own else ALL_PURPOSES
+                yield decide(address, sid, purpose, own, scoped.get(key))
+
+    def _withdrawn(
+        self, subject_ids: list[UUID], purpose: str, sender: str | None
+    ) -> dict[UUID, dict[str, StatusCell]]:
+        """Opt-outs scoped to ``sender`` (any, when None) that stand, by subject and purpose."""
+        if not subject_ids:
+            return {}
+        db = self.db
+        where, params = db.in_list("subject_id", "uuid", [db.uuid(s) for s in subject_ids])
+        by_sender = " AND sender = ?" if sender is not None else ""
+        with db.read() as cursor:
+            rows = cursor.execute(
+                f"SELECT subject_id, purpose, since FROM {self.senders} "
+                f"WHERE {where} AND purpose IN (?, ?){by_sender} ORDER BY since",
+                (*params, purpose, ALL_PURPOSES, *((sender,) if sender is not None else ())),
+            ).fetchall()
+        found: dict[UUID, dict[str, StatusCell]] = {}
+        for row in rows:
+            found.setdefault(db.uuid_of(row["subject_id"]), {})[row["purpose"]] = StatusCell(
+                status=Status.OPTED_OUT.value,
+                since=db.time_of(row["since"]),
+                method=None,
+                keyword=None,
+            )
+        return found
 
     def _cells(self, subject_ids: list[UUID], purpose: str) -> dict[UUID, dict[str, StatusCell]]:
         if not subject_ids:
@@ -105,23 +143,39 @@ class ConsentQueries:
         *,
         after: PageCursor | None = None,
         limit: int | None = None,
+        sender: str | None = None,
     ) -> Iterator[AudienceRow]:
-        """Every subject opted in to ``purpose``, in subject-id order, after ``after``."""
+        """Every subject opted in to ``purpose``, in subject-id order, after ``after``,
+        but those with an opt-out scoped to ``sender`` (to any sender when None)."""
+        unscoped, unscoped_params = self._not_withdrawn(purpose, sender)
         yield from self._keyset(
-            "tenant = ? AND channel = ? AND purpose = ? AND status = ?",
-            (tenant, channel, purpose, Status.OPTED_IN.value),
+            "tenant = ? AND channel = ? AND purpose = ? AND status = ?" + unscoped,
+            (tenant, channel, purpose, Status.OPTED_IN.value, *unscoped_params),
             # One row per subject for a given purpose: the subject id alone is the key.
             keyset=" AND subject_id > ?",
             after=after,
             limit=limit,
         )
 
-    def audience_count(self, tenant: str, channel: str, purpose: str) -> int:
+    def _not_withdrawn(self, purpose: str, sender: str | None) -> tuple[str, tuple[str, ...]]:
+        """The condition that leaves out subjects with a standing scoped opt-out of
+        ``purpose`` (an audience's rows are of a purpose on record: its own row decides)."""
+        by_sender = " AND s.sender = ?" if sender is not None else ""
+        condition = (
+            f" AND NOT EXISTS (SELECT 1 FROM {self.senders} s WHERE "
+            f"s.subject_id = {self.table}.subject_id AND s.purpose = ?{by_sender})"
+        )
+        return condition, (purpose, *((sender,) if sender is not None else ()))
+
+    def audience_count(
+        self, tenant: str, channel: str, purpose: str, sender: str | None = None
+    ) -> int:
+        unscoped, unscoped_params = self._not_withdrawn(purpose, sender)
         with self.db.read() as cursor:
             row = cursor.execute(
                 f"SELECT count(*) AS n FROM {self.table} "
-                "WHERE tenant = ? AND channel = ? AND purpose = ? AND status = ?",
-                (tenant, channel, purpose, Status.OPTED_IN.value),
+                "WHERE tenant = ? AND channel = ? AND purpose = ? AND status = ?" + unscoped,
+                (tenant, channel, purpose, Status.OPTED_IN.value, *unscoped_params),
             ).fetchone()
         return int(row["n"]) if row else 0
 
@@ -136,8 +190,11 @@ class ConsentQueries:
         """Every opted-out (subject, purpose) on the channel; ``*`` means all purposes.
 
         An erased subject stays on the list as its ``*`` row, status ``erased`` and no
-        address: its subject id (a hash of the number) still matches a re-import. Two
-        index range scans, merged in (subject id, purpose) order ("*" sorts first)."""
+        address: its subject id (a hash of the number) still matches a re-import. An
+        invalidated subject (a reassigned or disconnected number) and a held one (a
+        gateway's opt-out under review) are on it as their ``*`` rows too, statuses
+        ``invalidated`` and ``held``. Index range scans, merged in (subject id, purpose)
+        order ("*" sorts first)."""
         keyset = " AND (subject_id, purpose) > (?, ?)"
         withdrawn = self._keyset(
             "tenant = ? AND channel = ? AND status = ?",
@@ -146,14 +203,19 @@ class ConsentQueries:
             after=after,
             limit=limit,
         )
-        erased = self._keyset(
-            "tenant = ? AND channel = ? AND status = ? AND purpose = ?",
-            (tenant, channel, Status.ERASED.value, ALL_PURPOSES),
-            keyset=keyset,
-            after=after,
-            limit=limit,
+        channel_wide = [
+            self._keyset(
+                "tenant = ? AND channel = ? AND status = ? AND purpose = ?",
+                (tenant, channel, status.value, ALL_PURPOSES),
+                keyset=keyset,
+                after=after,
+                limit=limit,
+            )
+            for status in (Status.ERASED, Status.INVALIDATED, Status.HELD)
+        ]
+        merged = heapq.merge(
+            withdrawn, *channel_wide, key=lambda row: (row.subject_id, row.purpose)
         )
-        merged = heapq.merge(withdrawn, erased, key=lambda row: (row.subject_id, row.purpose))
         yield from merged if limit is None else itertools.islice(merged, limit)
 
     def _keyset(

@@ -10,9 +10,11 @@ from typing import Any
 from uuid import UUID
 
 from projections.consent_status.rows import StatusRow, rows_of
+from projections.consent_status.sender_rows import sender_rows_of
 from projections.database import Cursor
 from projections.read_model import BatchChanges, Index, ReadModel
 
+SENDERS = "consent_sender_opt_outs"
 COLUMN_TYPES = (
     "uuid", "text", "text", "text", "text", "text", "timestamptz", "uuid", "text", "text",
     "bigint", "bigint",
@@ -24,7 +26,7 @@ class ConsentStatusModel(ReadModel):
 
     @property
     def tables(self) -> tuple[str, ...]:
-        return ("consent_status",)
+        return ("consent_status", SENDERS)
 
     def create_statements(self) -> list[str]:
         db = self.db
@@ -34,7 +36,13 @@ class ConsentStatusModel(ReadModel):
             "channel TEXT NOT NULL, address TEXT, status TEXT NOT NULL, "
             f"since {db.time_type} NOT NULL, event_id {db.uuid_type} NOT NULL, method TEXT, "
             f"keyword TEXT, version {db.int_type} NOT NULL, position {db.int_type} NOT NULL, "
-            f"CONSTRAINT consent_status{self.suffix}_pkey PRIMARY KEY (subject_id, purpose))"
+            f"CONSTRAINT consent_status{self.suffix}_pkey PRIMARY KEY (subject_id, purpose))",
+            # Opt-outs scoped to one sender that stand (sender_rows.py).
+            f"CREATE TABLE IF NOT EXISTS {self.t(SENDERS)} ("
+            f"subject_id {db.uuid_type} NOT NULL, sender TEXT NOT NULL, purpose TEXT NOT NULL, "
+            "tenant TEXT NOT NULL, channel TEXT NOT NULL, "
+            f"since {db.time_type} NOT NULL, event_id {db.uuid_type} NOT NULL, "
+            f"CONSTRAINT {SENDERS}{self.suffix}_pkey PRIMARY KEY (subject_id, sender, purpose))",
         ]
 
     def indexes(self) -> list[Index]:
@@ -79,6 +87,29 @@ class ConsentStatusModel(ReadModel):
                     r.keyword,
                     r.version,
                     r.position,
+                )
+                for r in rows
+            ],
+        )
+        self.write_senders(cursor, changes)
+
+    def write_senders(self, cursor: Cursor, changes: BatchChanges) -> None:
+        db, table = self.db, self.t(SENDERS)
+        ids = [db.uuid(sid) for sid in changes.subjects]
+        cursor.delete_where_in(f"DELETE FROM {table} WHERE subject_id", "uuid", ids)
+        rows = [row for now in changes.subjects.values() for row in sender_rows_of(now.state)]
+        cursor.insert_rows(
+            f"INSERT INTO {table} (subject_id, sender, purpose, tenant, channel, since, event_id)",
+            ("uuid", "text", "text", "text", "text", "timestamptz", "uuid"),
+            [
+                (
+                    db.uuid(r.subject_id),
+                    r.sender,
+                    r.purpose,
+                    r.tenant,
+                    r.channel,
+                    db.time(r.since),
+                    db.uuid(r.event_id),
                 )
                 for r in rows
             ],

@@ -52,7 +52,7 @@ def test_the_subscription_handshake_echoes_the_challenge_for_the_right_token(wa:
     assert wrong.status_code == 403
     assert wrong.json()["error"]["field"] == "hub.verify_token"
     unknown = wa.client.get(f"/v1/webhooks/whatsapp/globex?{query}")
-    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_webhook")
+    assert (unknown.status_code, unknown.json()) == (403, wrong.json())  # as a wrong token
 
 
 def test_a_missing_or_wrong_signature_is_refused_and_nothing_is_stored(wa: Api) -> None:
@@ -68,13 +68,15 @@ def test_a_missing_or_wrong_signature_is_refused_and_nothing_is_stored(wa: Api) 
     assert history(wa, ALICE_E164) == []
 
 
-def test_an_unknown_tenant_or_an_unconfigured_gateway_is_refused_alike(api: Api) -> None:
+def test_an_unknown_tenant_or_an_unconfigured_gateway_is_refused_as_a_wrong_signature(
+    api: Api,
+) -> None:
     configure(api, "twilio")  # acme has Twilio, not WhatsApp
     payload = wa_payload(wa_messages(wa_text("wamid.1", ALICE, "STOP")))
     for tenant in ("acme", "globex", "Not A Tenant"):
         response = post_whatsapp(api, payload, tenant=tenant)
-        assert response.status_code == 404, tenant
-        assert response.json()["error"]["code"] == "unknown_webhook"
+        assert response.status_code == 401, tenant
+        assert response.json()["error"]["code"] == "invalid_signature"
     assert log_size(api) == 1  # only acme's Twilio configuration
 
 

@@ -4,12 +4,14 @@ duplicates, lost records, poison messages, two members sharing the partitions.""
 from __future__ import annotations
 
 import json
+import logging
 import random
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kafka import KafkaProducer
+from prometheus_client import REGISTRY
 
 from consumers.consent_events import ConsentEventsConsumer
 from consumers.service import ProjectionConsumers
@@ -121,10 +123,20 @@ class LossyConsumers(ProjectionConsumers):
         self.consumer.__class__ = DroppingConsumer
 
 
+def counted(metric: str) -> float:
+    return REGISTRY.get_sample_value(metric, {"projection": "consent_status"}) or 0.0
+
+
 def test_records_lost_between_broker_and_projection_are_repaired_from_the_ledger(
-    pg_storage: StorageSettings, ledger: ConsentLedger, broker: Broker
+    pg_storage: StorageSettings,
+    ledger: ConsentLedger,
+    broker: Broker,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Given a consumer that drops about 15% of the records it polls
+    caplog.set_level(logging.WARNING)
+    gaps_before = counted("consent_ledger_projection_gaps_filled_total")
+    healed_before = counted("consent_ledger_projection_healed_events_total")
     kafka = broker.settings()
     with (
         publisher(pg_storage, kafka),
@@ -139,6 +151,26 @@ def test_records_lost_between_broker_and_projection_are_repaired_from_the_ledger
         metrics = service.projections[0].metrics
         assert metrics.gap_repairs > 0  # later events of a subject showed the gap
         assert metrics.healed_events > 0  # last events of a subject came from the ledger
+    # ... loudly: a counter in /metrics and a warning line for every occurrence
+    gaps = counted("consent_ledger_projection_gaps_filled_total") - gaps_before
+    healed = counted("consent_ledger_projection_healed_events_total") - healed_before
+    assert gaps == metrics.gap_repairs
+    assert healed == metrics.healed_events
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    gap_lines = [
+        r
+        for r in warnings
+        if r.getMessage() == "filled a gap in a subject's versions from the ledger"
+        and getattr(r, "projection", "") == "consent_status"
+    ]
+    heal_lines = [
+        r
+        for r in warnings
+        if r.getMessage() == "reconciliation applied events the feed had not delivered"
+        and getattr(r, "projection", "") == "consent_status"
+    ]
+    assert len(gap_lines) == metrics.gap_repairs
+    assert sum(getattr(r, "events", 0) for r in heal_lines) == metrics.healed_events
 
 
 def test_two_consumers_in_one_group_share_the_partitions_and_agree_with_the_ledger(

@@ -9,18 +9,29 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from ledger.application.consent_ledger import ConsentLedger
-from ledger.domain.commands import Notice, ReceiveMessage, RequestOptIn
+from ledger.application.signals.recorder import SignalRecorder
+from ledger.domain.commands import (
+    CaptureMethod,
+    Evidence,
+    Notice,
+    ReceiveMessage,
+    RequestOptIn,
+    Source,
+)
+from ledger.domain.signals.reports import ProviderSignal, SignalAction
 from ledger.domain.times import utc_now
 from ledger.publishing.kafka import ensure_topics, make_producer
 from ledger.publishing.outbound_relay import POSITION_NAME, OutboundRelay
 from ledger.publishing.positions import PublisherPositions
 from ledger.runtime.storage_settings import StorageSettings
+from tests.integration.test_published_schemas import schema
 from tests.support.kafka import Broker, read_topic, start_broker
 
 ALICE, BOB = "+14155550100", "+14155550101"
@@ -121,3 +132,45 @@ def test_the_position_moves_only_after_the_broker_acknowledged(ledger: ConsentLe
         assert positions.load(POSITION_NAME) == 0  # the message will be sent again
     finally:
         producer.close(timeout=5)
+
+
+def test_a_request_that_cannot_reach_the_person_puts_a_fallback_notice_on_the_topic(
+    ledger: ConsentLedger, broker: Broker
+) -> None:
+    settings = broker.settings()
+    ensure_topics(settings, [settings.outbound_topic])
+    ask(ledger, ALICE)
+    [request] = ledger.history("acme", "whatsapp", ALICE).entries
+    outcome = SignalRecorder(ledger).record_signal(
+        ProviderSignal(
+            tenant="acme",
+            channel="whatsapp",
+            address=ALICE,
+            action=SignalAction.UNDELIVERABLE,
+            occurred_at=utc_now() - timedelta(seconds=1),
+            source=Source(kind="whatsapp_status", id="wamid.req:failed"),
+            evidence=Evidence(
+                method=CaptureMethod.PROVIDER_SIGNAL,
+                gateway="whatsapp",
+                gateway_message_id="wamid.req",
+                gateway_status="failed",
+                gateway_error="131026",
+            ),
+            refers_to=UUID(request.document["event_id"]),
+        )
+    )
+    assert outcome.outcome == "recorded"
+    producer = make_producer(settings)
+    relay = OutboundRelay(ledger, producer, settings.outbound_topic, positions_of(ledger))
+    try:
+        assert relay.run_once() == 2
+    finally:
+        producer.close()
+    records = read_topic(broker.bootstrap, settings.outbound_topic, expect=2)
+    documents = sorted((json.loads(r.value) for r in records), key=lambda d: d["outbox_id"])
+    notice = documents[1]
+    assert (notice["kind"], notice["category"], notice["to"]) == ("fallback", "notice", ALICE)
+    assert (notice["fallback"], notice["failure"]["error_code"]) == ("sms", "131026")
+    assert notice["request_id"] == documents[0]["request_id"]
+    for document in documents:  # as docs/schemas/outbound.json describes them
+        assert list(schema("outbound.json").iter_errors(document)) == []

@@ -13,6 +13,9 @@ from jsonschema import Draft202012Validator
 
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.erasure import erase_personal_data
+from ledger.application.lapses import LapsingSubject, lapse_due
+from ledger.application.signals.holds import HoldDecision, decide_hold
+from ledger.application.signals.recorder import SignalRecorder
 from ledger.application.tenants.book import TenantSettingsBook
 from ledger.crypto.secret_box import SecretBox
 from ledger.domain.commands import Notice, Source
@@ -20,7 +23,13 @@ from ledger.domain.keywords import KeywordRules
 from ledger.domain.tenants.first_message import FirstMessageRequest
 from ledger.domain.tenants.gateways import Gateway
 from ledger.runtime.storage_settings import StorageSettings
-from tests.support.commands import message, opt_in, optin_request
+from tests.support.commands import (
+    gateway_opt_out,
+    invalidation,
+    message,
+    opt_in,
+    optin_request,
+)
 from tests.support.kafka import Broker, read_topic
 from tests.support.pipeline import ledger_on, publisher
 
@@ -46,6 +55,7 @@ def every_kind_of_event(ledger: ConsentLedger) -> None:
         ledger.request_opt_in(optin_request(address))
         ledger.record(opt_in(address, kind=kind, purposes=()))
     ledger.receive_message(message("+14155550105", "HELP"))
+    ledger.record(invalidation("+14155550107"))
     erase_personal_data(ledger, "acme", "whatsapp", "+14155550100", reason="gdpr_art17")
     book = TenantSettingsBook(ledger, SecretBox(None))
     book.change_keywords("acme", KeywordRules(), {}, ("marketing",), changed_by="test")
@@ -58,9 +68,25 @@ def every_kind_of_event(ledger: ConsentLedger) -> None:
         changed_by="test",
     )
     book.change_capture_methods("acme", ["kiosk"], changed_by="test")
+    book.change_opt_out_scope("acme", "sender", changed_by="test")
     ask = FirstMessageRequest(("marketing",), Notice("welcome", "1", "Reply YES"), "Acme")
     book.change_first_message_request("acme", ask, changed_by="test")
     ledger.receive_message(message("+14155550106", "Hello"))  # asks: evidence.triggered_by
+    book.change_lapse_policy("acme", {"marketing": 12}, changed_by="test")
+    old = opt_in("+14155550108")
+    ledger.record(replace(old, occurred_at=old.occurred_at - timedelta(days=400)))
+    assert lapse_due(ledger, [LapsingSubject("acme", "whatsapp", "+14155550108")])
+    book.change_burst_guard(
+        "acme", enabled=True, max_opt_outs=1, window_seconds=3600, changed_by="test"
+    )
+    signals = SignalRecorder(ledger)
+    for address in ("+14155550109", "+14155550110", "+14155550111"):
+        signals.record_signal(gateway_opt_out(address))
+    for address, decision in (
+        ("+14155550110", HoldDecision.RELEASE),
+        ("+14155550111", HoldDecision.DISMISS),
+    ):
+        decide_hold(ledger, "acme", "whatsapp", address, decision, decided_by="admin-key")
 
 
 def test_every_published_record_matches_the_schema_of_its_type(

@@ -9,11 +9,13 @@ from ledger.domain.commands import (
     CaptureMethod,
     Evidence,
     Notice,
+    NumberCheck,
     ReceiveMessage,
     RecordConsent,
     RequestOptIn,
     Source,
 )
+from ledger.domain.signals.reports import ProviderSignal, SignalAction
 
 
 def now() -> datetime:
@@ -65,4 +67,38 @@ def optin_request(address: str, *, tenant: str = "acme") -> RequestOptIn:
         template=Notice(id="welcome", version="2", text="Reply YES to get updates"),
         business_name="Acme",
         source=Source(kind="api"),
+    )
+
+
+def invalidation(
+    address: str, *, tenant: str = "acme", reason: str = "number_reassigned"
+) -> RecordConsent:
+    """A ``consent_invalidated`` from a reassigned-numbers query (FCC RND answered yes)."""
+    at = now() - timedelta(seconds=1)
+    return RecordConsent(
+        tenant=tenant,
+        channel="whatsapp",
+        address=address,
+        type="consent_invalidated",
+        occurred_at=at,
+        source=Source("rnd_query", f"rnd-{uuid4().hex}"),
+        evidence=Evidence(method=CaptureMethod.API),
+        reason=reason,
+        number_check=NumberCheck("fcc_rnd", at, "yes"),
+    )
+
+
+def gateway_opt_out(address: str, *, tenant: str = "acme") -> ProviderSignal:
+    """A gateway's own opt-out (WhatsApp 131050: the person stopped marketing)."""
+    return ProviderSignal(
+        tenant=tenant,
+        channel="whatsapp",
+        address=address,
+        action=SignalAction.OPTED_OUT,
+        occurred_at=now() - timedelta(seconds=1),
+        source=Source("whatsapp_status", f"wamid.{uuid4().hex}"),
+        evidence=Evidence(
+            method=CaptureMethod.PROVIDER_SIGNAL, gateway="whatsapp", gateway_error="131050"
+        ),
+        purposes=("marketing",),
     )

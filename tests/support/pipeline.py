@@ -13,7 +13,7 @@ from typing import Any
 from consumers.consume_settings import ConsumeSettings
 from consumers.service import ProjectionConsumers
 from ledger.application.consent_ledger import ConsentLedger
-from ledger.events import OptedIn, OptedOut, OptInAccepted
+from ledger.events import HeldOptOutReleased, OptedIn, OptedOut, OptInAccepted
 from ledger.publishing.kafka import KafkaSettings
 from ledger.publishing.publisher import Publisher, PublishSettings
 from ledger.runtime.storage_settings import StorageSettings
@@ -154,6 +154,7 @@ def expected_daily(ledger: ConsentLedger, addresses: list[str]) -> Counter[tuple
                 OptedIn.type_name: "opt_in",
                 OptInAccepted.type_name: "opt_in",
                 OptedOut.type_name: "opt_out",
+                HeldOptOutReleased.type_name: "opt_out",
             }.get(doc["type"])
             if kind:
                 evidence = doc["evidence"]

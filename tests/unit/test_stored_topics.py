@@ -11,12 +11,15 @@ import pytest
 from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.access import ApiKey
-from ledger.events import CONSENT_EVENT_TYPES, PersonalDataErased
+from ledger.events import CONSENT_EVENT_TYPES, LIFECYCLE_EVENT_TYPES, PersonalDataErased
 from ledger.tenants.events import (
+    BurstGuardChanged,
     CaptureMethodsChanged,
     FirstMessageRequestChanged,
     GatewayConfigured,
     KeywordRulesChanged,
+    LapsePolicyChanged,
+    OptOutScopeChanged,
     ReplyTextsChanged,
     RequestWindowChanged,
 )
@@ -31,9 +34,17 @@ STORED_TOPICS = {
     "ledger.events:OptedIn": CONSENT_EVENT_TYPES["opted_in"],
     "ledger.events:ConfirmationSent": CONSENT_EVENT_TYPES["confirmation_sent"],
     "ledger.events:PersonalDataErased": PersonalDataErased,
+    "ledger.events:ConsentInvalidated": CONSENT_EVENT_TYPES["consent_invalidated"],
+    "ledger.events:ConsentLapsed": LIFECYCLE_EVENT_TYPES["consent_lapsed"],
+    "ledger.tenants.events:LapsePolicyChanged": LapsePolicyChanged,
+    "ledger.events:OptOutHeld": LIFECYCLE_EVENT_TYPES["opt_out_held"],
+    "ledger.events:HeldOptOutReleased": LIFECYCLE_EVENT_TYPES["held_opt_out_released"],
+    "ledger.events:HeldOptOutDismissed": LIFECYCLE_EVENT_TYPES["held_opt_out_dismissed"],
+    "ledger.tenants.events:BurstGuardChanged": BurstGuardChanged,
     "ledger.tenants.events:KeywordRulesChanged": KeywordRulesChanged,
     "ledger.tenants.events:ReplyTextsChanged": ReplyTextsChanged,
     "ledger.tenants.events:RequestWindowChanged": RequestWindowChanged,
+    "ledger.tenants.events:OptOutScopeChanged": OptOutScopeChanged,
     "ledger.tenants.events:GatewayConfigured": GatewayConfigured,
     "ledger.tenants.events:FirstMessageRequestChanged": FirstMessageRequestChanged,
     "ledger.tenants.events:CaptureMethodsChanged": CaptureMethodsChanged,

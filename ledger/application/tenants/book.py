@@ -22,7 +22,10 @@ from ledger.crypto.chain import ChainHead, link
 from ledger.crypto.secret_box import SecretBox, fingerprint, new_salt
 from ledger.domain.errors import InvalidInput, Unavailable
 from ledger.domain.keywords import KeywordRules
+from ledger.domain.lapses import check_lapse_months
 from ledger.domain.records import HistoryEntry
+from ledger.domain.sender_scope import parse_scope
+from ledger.domain.tenants.burst_guard import check_burst_guard
 from ledger.domain.tenants.buttons import ButtonMapping
 from ledger.domain.tenants.first_message import FirstMessageRequest
 from ledger.domain.tenants.gateways import Gateway, split_fields
@@ -31,10 +34,13 @@ from ledger.domain.validation import check_purposes, check_tenant, check_tenant_
 from ledger.persistence.gateway_secrets import StoredSecrets, gateway_secret_table
 from ledger.tenants.events import (
     NO_CHANNEL,
+    BurstGuardChanged,
     CaptureMethodsChanged,
     FirstMessageRequestChanged,
     GatewayConfigured,
     KeywordRulesChanged,
+    LapsePolicyChanged,
+    OptOutScopeChanged,
     ReplyTextsChanged,
     RequestWindowChanged,
     TenantSettingsEvent,
@@ -117,6 +123,12 @@ class TenantSettingsBook:
         updated = self.settings(tenant).texts.updated(texts)
         return self._record(tenant, ReplyTextsChanged, changed_by, texts=updated.to_dict())
 
+    def change_opt_out_scope(
+        self, tenant: str, scope: str, *, changed_by: str | None
+    ) -> TenantSettingsEvent:
+        """What an opt-out sent to one sender withdraws: ``sender`` or ``channel``."""
+        return self._record(tenant, OptOutScopeChanged, changed_by, scope=parse_scope(scope))
+
     def change_request_window(
         self, tenant: str, window: timedelta, *, changed_by: str | None
     ) -> TenantSettingsEvent:
@@ -149,6 +161,26 @@ class TenantSettingsBook:
         """Replace the tenant's own capture methods (the built-in ones always stay)."""
         checked = check_tenant_methods(methods)
         return self._record(tenant, CaptureMethodsChanged, changed_by, methods=list(checked))
+
+    def change_lapse_policy(
+        self, tenant: str, months: Mapping[str, int], *, changed_by: str | None
+    ) -> TenantSettingsEvent:
+        """Replace the lapse policy: months a grant of each purpose stays in force."""
+        checked = check_lapse_months(months)
+        return self._record(tenant, LapsePolicyChanged, changed_by, months=checked)
+
+    def change_burst_guard(
+        self,
+        tenant: str,
+        *,
+        enabled: bool,
+        max_opt_outs: int,
+        window_seconds: int,
+        changed_by: str | None,
+    ) -> TenantSettingsEvent:
+        """Hold gateway opt-outs beyond ``max_opt_outs`` within ``window_seconds``."""
+        guard = check_burst_guard(enabled, max_opt_outs, window_seconds)
+        return self._record(tenant, BurstGuardChanged, changed_by, **guard.to_dict())
 
     def configure_gateway(
         self, tenant: str, gateway: Gateway, values: Mapping[str, Any], *, changed_by: str | None

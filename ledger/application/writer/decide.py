@@ -21,6 +21,7 @@ from ledger.application.writer.queue import Unit
 from ledger.application.writer.work import ItemResult, WorkItem
 from ledger.crypto.chain import link_consent
 from ledger.domain.consent_status import SubjectState, apply
+from ledger.domain.contacts import ContactLink
 from ledger.domain.errors import LedgerError, SourceConflict, join_field
 from ledger.domain.receipts import Receipt
 from ledger.events import ConsentEvent, LedgerEvent
@@ -57,9 +58,12 @@ class Group:
         self.states = dict(batch.states.maps[0])
         self.receipts = dict(batch.receipts.maps[0])
         self.new_keys = dict(batch.new_keys)
-        outbox = [m for unit in self.deciding for r in unit.results for m in r.outbox]
+        results = [r for unit in self.deciding for r in unit.results]
         self.beside = RowsBeside(
-            receipts=list(self.receipts.values()), new_keys=self.new_keys, outbox=outbox
+            receipts=list(self.receipts.values()),
+            new_keys=self.new_keys,
+            outbox=[m for r in results for m in r.outbox],
+            contact_links=[link for r in results for link in r.contact_links],
         )
 
 
@@ -147,6 +151,9 @@ def _decide_item(
     batch.events.extend(result.events)
     if item.messages is not None and result.events:
         result.outbox = item.messages(result)
+    if item.contact_key is not None and result.events:
+        subject = item.subject
+        result.contact_links = [ContactLink(tenant, item.contact_key, sid, subject.channel.value)]
     primary = result.primary
     if primary is not None and item.source_key is not None:
         batch.receipts[(tenant, *item.source_key)] = Receipt(

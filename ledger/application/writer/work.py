@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from ledger.domain.consent_status import SubjectState
+from ledger.domain.contacts import ContactLink
 from ledger.domain.drafts import Draft
 from ledger.domain.errors import LedgerError
 from ledger.domain.keywords import Match
@@ -40,6 +41,8 @@ class WorkItem:
     # Messages the gateways must send because of this item's new events (e.g. a
     # confirmation); stored in the outbox in the same transaction as the events.
     messages: Callable[[ItemResult], list[OutboxMessage]] | None = None
+    # The index key of the contact the subject belongs to: linked with the item's events.
+    contact_key: str | None = None
 
 
 @dataclass
@@ -54,6 +57,7 @@ class ItemResult:
     error: LedgerError | None = None
     positions: dict[UUID, int] = field(default_factory=dict)
     outbox: list[OutboxMessage] = field(default_factory=list)
+    contact_links: list[ContactLink] = field(default_factory=list)
     # The subject's state after ``events`` (set when there are events).
     state_after: SubjectState | None = None
 

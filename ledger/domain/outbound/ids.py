@@ -22,12 +22,16 @@ class OutboundKind(StrEnum):
     OPT_IN_REQUEST = "opt_in_request"
     CONFIRMATION = "confirmation"
     HELP = "help"
+    # Not a message to send: a notice that a request could not reach the person on its
+    # channel, with the channel to try instead (the agent's "send an SMS instead?").
+    FALLBACK = "fallback"
 
 
 _CODES = {
     OutboundKind.OPT_IN_REQUEST: "req",
     OutboundKind.CONFIRMATION: "cnf",
     OutboundKind.HELP: "hlp",
+    OutboundKind.FALLBACK: "fbk",
 }
 _KINDS = {code: kind for kind, code in _CODES.items()}
 

@@ -30,10 +30,14 @@ from ledger.events import (
     OptInAccepted,
     OptInRejected,
     OptInRequested,
+    OptInRequestUndeliverable,
 )
 
 PAYLOAD_VERSION = 1
 CATEGORY = "utility"
+NOTICE = "notice"  # the category of a row that is not a message to send
+# The channel to try when a request cannot reach the person on its own channel.
+FALLBACKS = {"whatsapp": "sms"}
 NO_EVENT = UUID(int=0)
 
 
@@ -129,6 +133,42 @@ def confirmation_after(
             "purposes": list(event.purposes),
             "all_purposes": event.all_purposes,
             "text": text,
+        },
+    )
+
+
+def suggested_fallback(channel: str) -> str | None:
+    """The channel to offer instead when a request cannot reach the person on ``channel``."""
+    return FALLBACKS.get(channel)
+
+
+def fallback_notice(event: OptInRequestUndeliverable) -> OutboxMessage | None:
+    """A notice for the sender that the request failed, and which channel to try instead.
+
+    Its recipient is read from the sealed event on delivery, like any row's; None when
+    the channel has no fallback."""
+    fallback = suggested_fallback(event.channel)
+    if fallback is None or event.request_id is None:
+        return None
+    evidence = event.evidence
+    return _row(
+        OutboundKind.FALLBACK,
+        event.tenant,
+        event.channel,
+        event.originator_id,
+        event.event_id,
+        event.event_id,
+        {
+            "category": NOTICE,
+            "request_id": str(event.request_id),
+            "purposes": list(event.purposes),
+            "failure": {
+                "gateway": evidence.get("gateway"),
+                "status": evidence.get("gateway_status"),
+                "error_code": evidence.get("gateway_error"),
+                "gateway_message_id": evidence.get("gateway_message_id"),
+            },
+            "fallback": fallback,
         },
     )
 

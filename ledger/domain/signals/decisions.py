@@ -3,23 +3,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from ledger.domain.consent_status import Status, SubjectState
 from ledger.domain.drafts import Draft
 from ledger.domain.signals.reports import ProviderSignal, SignalAction
 from ledger.domain.tenants.policy import TenantPolicy
+from ledger.domain.times import format_time
 from ledger.events import (
     ConfirmationSent,
     ConsentEvent,
+    ConsentInvalidated,
     OptedIn,
     OptedOut,
     OptInRequestUndeliverable,
+    OptOutHeld,
 )
 
 IN_FORCE = "in_force"
 NOT_PENDING = "not_pending"
 RECORDED = "recorded"
+HELD = "held"  # the subject's opt-out is held for review already
 
 
 def decide_signal(
@@ -27,8 +32,11 @@ def decide_signal(
     signal: ProviderSignal,
     policy: TenantPolicy,
     referenced: ConsentEvent | None = None,
+    *,
+    burst: Mapping[str, int] | None = None,
 ) -> tuple[list[Draft], str]:
-    """The drafts for ``signal`` and why (``recorded``, ``in_force``, ``not_pending``)."""
+    """The drafts for ``signal`` and why (``recorded``, ``in_force``, ``not_pending``,
+    ``held``). ``burst``: the opt-out came in a spike, and is held for review."""
     base = Draft(
         cls=OptedOut,
         occurred_at=signal.occurred_at,
@@ -39,7 +47,7 @@ def decide_signal(
         if signal.purposes:
             if signal.unless_in_force and all(state.is_opted_out(p) for p in signal.purposes):
                 return [], IN_FORCE
-            return [replace(base, purposes=signal.purposes)], RECORDED
+            return _held_or([replace(base, purposes=signal.purposes)], state, burst)
         everything = state.everything
         if (
             signal.unless_in_force
@@ -49,12 +57,35 @@ def decide_signal(
         ):
             return [], IN_FORCE
         draft = replace(base, purposes=state.known_purposes, all_purposes=True)
-        return [draft], RECORDED
+        return _held_or([draft], state, burst)
     if signal.action is SignalAction.OPTED_IN:
         purposes = signal.purposes or state.known_purposes or policy.keyword_purposes
         if signal.unless_in_force and all(_is_opted_in(state, p) for p in purposes):
             return [], IN_FORCE
         return [replace(base, cls=OptedIn, purposes=purposes)], RECORDED
+    if signal.action is SignalAction.INVALIDATED:
+        wide = state.channel_wide()
+        if (
+            signal.unless_in_force
+            and wide is not None
+            and wide.status is Status.INVALIDATED
+            and not any(_is_opted_in(state, p) for p in state.entries)
+        ):
+            return [], IN_FORCE
+        evidence = signal.evidence
+        check = {
+            "data_source": evidence.gateway or signal.source.kind,
+            "queried_at": format_time(signal.occurred_at),
+            "result": evidence.gateway_error or evidence.gateway_status or "",
+        }
+        draft = replace(
+            base,
+            cls=ConsentInvalidated,
+            purposes=state.known_purposes,
+            all_purposes=True,
+            own_fields={"reason": signal.reason, "number_check": check},
+        )
+        return [draft], RECORDED
     if signal.action is SignalAction.UNDELIVERABLE:
         pending = state.pending
         if pending is None or pending.event_id != signal.refers_to:
@@ -75,6 +106,17 @@ def decide_signal(
         all_purposes=referenced.all_purposes,
     )
     return [draft], RECORDED
+
+
+def _held_or(
+    drafts: list[Draft], state: SubjectState, burst: Mapping[str, int] | None
+) -> tuple[list[Draft], str]:
+    """The opt-out as decided, or, in a burst, held for review (once per subject)."""
+    if burst is None:
+        return drafts, RECORDED
+    if state.hold is not None:
+        return [], HELD
+    return [replace(d, cls=OptOutHeld, own_fields={"burst": dict(burst)}) for d in drafts], RECORDED
 
 
 def _is_opted_in(state: SubjectState, purpose: str) -> bool:

@@ -16,6 +16,8 @@ class SignalAction(StrEnum):
     OPTED_IN = "opted_in"  # e.g. user_preferences resume, Twilio START
     UNDELIVERABLE = "undeliverable"  # the opt-in request cannot reach the person
     CONFIRMATION_SENT = "confirmation_sent"  # the gateway sent a confirmation
+    # The number no longer reaches the person who consented (e.g. Twilio 30005, 30006).
+    INVALIDATED = "invalidated"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class ProviderSignal:
     unless_in_force: bool = False
     # The event it concerns: the OptInRequested (undeliverable), the change (confirmation).
     refers_to: UUID | None = None
+    # ``invalidated`` only: ``number_reassigned`` or ``number_disconnected``.
+    reason: str | None = None
 
 
 class DeliveryStatus(StrEnum):

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from uuid import UUID
 
 from ledger.domain.keywords import KeywordRules, Match
+from ledger.domain.tenants.burst_guard import BurstGuard
 from ledger.domain.tenants.buttons import ButtonMapping, match_button
 from ledger.domain.tenants.first_message import FirstMessageRequest
 from ledger.domain.tenants.reply_texts import ReplyTexts
@@ -32,10 +33,16 @@ class TenantPolicy:
     first_message: FirstMessageRequest | None = None
     # Capture methods of the tenant's own, beside the built-in ones.
     capture_methods: frozenset[str] = frozenset()
+    # Months a grant of each purpose stays in force without a renewal (none: never lapses).
+    lapse_months: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # When a spike of gateway opt-outs is held for review instead of recorded.
+    burst_guard: BurstGuard = field(default_factory=BurstGuard)
     # The version of the tenant's settings this policy comes from (0: built-in defaults)
     # and the event that made it; classified events name the version in their evidence.
     version: int = 0
     event_id: UUID | None = None
+    # What an opt-out sent to one sender withdraws (ledger/domain/sender_scope.py).
+    opt_out_scope: str = "channel"
 
     def button_match(self, payload: str, *, pending: bool) -> Match | None:
         return match_button(self.buttons, payload, pending=pending)

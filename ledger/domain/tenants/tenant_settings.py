@@ -9,6 +9,7 @@ from types import MappingProxyType
 from uuid import UUID
 
 from ledger.domain.keywords import KeywordRules
+from ledger.domain.tenants.burst_guard import BurstGuard
 from ledger.domain.tenants.buttons import ButtonMapping, parse_buttons
 from ledger.domain.tenants.first_message import FirstMessageRequest
 from ledger.domain.tenants.policy import (
@@ -19,10 +20,13 @@ from ledger.domain.tenants.policy import (
 from ledger.domain.tenants.reply_texts import ReplyTexts
 from ledger.events import GENESIS_HASH
 from ledger.tenants.events import (
+    BurstGuardChanged,
     CaptureMethodsChanged,
     FirstMessageRequestChanged,
     GatewayConfigured,
     KeywordRulesChanged,
+    LapsePolicyChanged,
+    OptOutScopeChanged,
     ReplyTextsChanged,
     RequestWindowChanged,
     TenantSettingsEvent,
@@ -55,6 +59,9 @@ class TenantSettings:
     gateways: Mapping[str, GatewayConfig] = field(default_factory=lambda: MappingProxyType({}))
     first_message: FirstMessageRequest | None = None
     capture_methods: tuple[str, ...] = ()
+    opt_out_scope: str = "channel"
+    lapse_months: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    burst_guard: BurstGuard = field(default_factory=BurstGuard)
 
     def policy(self) -> TenantPolicy:
         return TenantPolicy(
@@ -65,8 +72,11 @@ class TenantSettings:
             texts=self.texts,
             first_message=self.first_message,
             capture_methods=frozenset(self.capture_methods),
+            lapse_months=self.lapse_months,
+            burst_guard=self.burst_guard,
             version=self.version,
             event_id=self.last_event_id,
+            opt_out_scope=self.opt_out_scope,
         )
 
 
@@ -98,8 +108,15 @@ def apply_setting(settings: TenantSettings, event: TenantSettingsEvent) -> Tenan
     if isinstance(event, FirstMessageRequestChanged):
         ask = FirstMessageRequest.from_dict(event.request) if event.enabled else None
         return replace(advanced, first_message=ask)
+    if isinstance(event, OptOutScopeChanged):
+        return replace(advanced, opt_out_scope=event.scope)
     if isinstance(event, CaptureMethodsChanged):
         return replace(advanced, capture_methods=tuple(event.methods))
+    if isinstance(event, LapsePolicyChanged):
+        return replace(advanced, lapse_months=MappingProxyType(dict(event.months)))
+    if isinstance(event, BurstGuardChanged):
+        guard = BurstGuard(event.enabled, event.max_opt_outs, event.window_seconds)
+        return replace(advanced, burst_guard=guard)
     if isinstance(event, GatewayConfigured):
         gateways = dict(settings.gateways)
         gateways[event.gateway] = GatewayConfig(

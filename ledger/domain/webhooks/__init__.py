@@ -1,0 +1,1 @@
+"""Downstream webhooks: subscriptions, endpoint checks and the retry schedule (pure)."""
