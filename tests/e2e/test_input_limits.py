@@ -315,6 +315,11 @@ def test_bad_units_sent_beside_good_ones_fail_alone_in_the_shared_group_commit(a
     assert {status for kind, status in answers if kind == "good"} == {200}
 
 
+def role_for(path: str) -> str:
+    admin = ("/v1/tenants", "/v1/held-opt-outs", "/v1/preference-links")
+    return "admin" if path.startswith(admin) else "all"
+
+
 @pytest.mark.parametrize("bad", ["\x00", "\ud800"])
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
@@ -332,6 +337,26 @@ def test_bad_units_sent_beside_good_ones_fail_alone_in_the_shared_group_commit(a
             "/v1/eligibility",
             lambda v: {"channel": "whatsapp", "purpose": "marketing", "addresses": [v]},
             "addresses[0]",
+        ),
+        (
+            "put",
+            "/v1/tenants/acme/subscriptions/s1",
+            lambda v: {"url": f"https://example.com/{v}", "secret": "whsec_x"},
+            "url",
+        ),
+        ("put", "/v1/tenants/acme/opt-out-scope", lambda v: {"scope": v}, "scope"),
+        ("put", "/v1/tenants/acme/lapse-policy", lambda v: {"months": {v: 3}}, "months[key]"),
+        (
+            "post",
+            "/v1/held-opt-outs/release",
+            lambda v: {"channel": "whatsapp", "addresses": [v]},
+            "addresses[0]",
+        ),
+        (
+            "post",
+            "/v1/preference-links",
+            lambda v: {"channel": "whatsapp", "address": ALICE, "reopt_in": [v]},
+            "reopt_in[0]",
         ),
         (
             "post",
@@ -356,7 +381,7 @@ def test_nul_and_lone_surrogates_in_any_body_string_are_a_422_naming_the_field(
         method.upper(),
         path,
         headers={
-            **api.headers("admin" if "tenants" in path else "all"),
+            **api.headers(role_for(path)),
             "content-type": "application/json",
         },
         content=content,
