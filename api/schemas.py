@@ -92,15 +92,16 @@ class EventIn(Input):
     source: SourceIn
     evidence: EvidenceIn
     request_id: UUID | None = None
-    contact_id: str | None = Field(
+    contact_id: Text | None = Field(
         default=None,
         max_length=MAX_CONTACT_ID,
         description="the business's own id of the person (several numbers, one contact); "
         "personal data: committed and sealed, never stored in clear in a document",
         examples=["cust-10042"],
     )
-    reason: str | None = Field(
+    reason: Text | None = Field(
         default=None,
+        max_length=64,
         description="consent_invalidated only: number_reassigned or number_disconnected",
     )
     number_check: NumberCheckIn | None = Field(
@@ -185,7 +186,7 @@ class OptInRequestIn(Input):
         description="how the request was made, e.g. agent; default: the source kind when "
         "it is a capture method, else api",
     )
-    contact_id: str | None = Field(
+    contact_id: Text | None = Field(
         default=None,
         max_length=MAX_CONTACT_ID,
         description="the business's own id of the person (several numbers, one contact); "

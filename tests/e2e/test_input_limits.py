@@ -7,15 +7,21 @@ import csv
 import io
 import json
 import time
+import typing
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.routing import APIRoute, iter_route_contexts
 from prometheus_client import REGISTRY
+from pydantic import AfterValidator, BaseModel
 
 from api.csv_cells import neutralise
 from api.errors import MAX_MESSAGE
+from api.raw_body import RAW_BODY_MODELS
+from api.text_fields import plain_text
 from ledger.application.api_keys import CACHE_ENTRIES
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.domain.bounded_cache import CACHES
@@ -453,3 +459,41 @@ def test_a_ten_thousand_level_body_is_a_400_on_the_json_routes(
     )
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "malformed_json"
+
+
+def _plain_strings(annotation: Any, where: str, text: bool = False) -> Iterator[str]:
+    """Where ``annotation`` holds a ``str`` that is not ``Text``."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        base, *meta = typing.get_args(annotation)
+        yield from _plain_strings(base, where, text or any(map(_is_text, meta)))
+    elif annotation is str:
+        if not text:
+            yield where
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for name, field in annotation.model_fields.items():
+            yield from _plain_strings(
+                field.annotation,
+                f"{annotation.__name__}.{name}",
+                any(map(_is_text, field.metadata)),
+            )
+    else:
+        for arg in typing.get_args(annotation):
+            yield from _plain_strings(arg, where, text)
+
+
+def _is_text(meta: Any) -> bool:
+    return isinstance(meta, AfterValidator) and meta.func is plain_text
+
+
+def test_every_string_a_v1_body_carries_is_text(api: Api) -> None:
+    """A guard for routes to come: every string of every ``/v1`` request body is ``Text``
+    (so a NUL or a lone surrogate is a 422 naming the field, never a 500 or a stored row)."""
+    app: Any = api.client.app
+    bodies: list[Any] = list(RAW_BODY_MODELS.values())
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.route, APIRoute) and context.path.startswith("/v1/"):
+            bodies += [param.field_info.annotation for param in context.route.dependant.body_params]
+    assert len(bodies) > 12
+    plain = sorted({where for body in bodies for where in _plain_strings(body, str(body))})
+    assert plain == []
