@@ -64,11 +64,17 @@ def _status_of(error: LedgerError) -> int:
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
-    """``("body", "events", 3, "address")`` -> ``events[3].address``."""
+    """``("body", "events", 3, "address")`` -> ``events[3].address``; a bad mapping key
+    (``("body", "months", <key>, "[key]")``) -> ``months[key]``, never the key itself."""
     parts = [p for p in loc if p not in ("body", "query", "path", "header")]
     path = ""
-    for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    for index, part in enumerate(parts):
+        if part == "[key]":
+            path += "[key]"
+        elif index + 1 < len(parts) and parts[index + 1] == "[key]":
+            continue  # the caller's key: not echoed
+        else:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path
 
 
@@ -111,6 +117,7 @@ def install_error_handlers(app: FastAPI) -> None:
             "missing": "missing_field",
             "extra_forbidden": "unknown_field",
             "invalid_text": "invalid_text",
+            "string_unicode": "invalid_text",
             "string_too_long": "too_long",
         }.get(kind, "invalid_input")
         message = f"{field or 'body'}: {first.get('msg', 'invalid')}"

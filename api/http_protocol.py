@@ -42,17 +42,14 @@ def _settings() -> ServeSettings:
 
 
 class BoundedHttpProtocol(HttpToolsProtocol):
-    settings: ServeSettings | None = None  # None: read from the environment
-
     _deadline: asyncio.TimerHandle | None = None
     _head_bytes = 0
-    _head_done = False
     _refusal: tuple[int, str, str] | None = None
     _discarding = False
 
     @property
     def _limits(self) -> ServeSettings:
-        return self.settings or _settings()
+        return _settings()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -68,7 +65,6 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_bytes = 0
-        self._head_done = False
         if self._deadline is None:
             self._arm(self._limits.header_timeout_seconds, "header_timeout")
 
@@ -81,7 +77,6 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self._head_done = True
         self._arm(self._limits.body_timeout_seconds, "body_timeout")
         super().on_headers_complete()
 

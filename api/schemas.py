@@ -67,14 +67,18 @@ class EvidenceIn(Input):
     profile_name: Text | None = Field(default=None, json_schema_extra=SHORT)
     button_payload: Text | None = Field(default=None, json_schema_extra=SHORT)
     sender: Text | None = Field(
-        default=None, description="the business sender (phone number id, number, brand)"
+        default=None,
+        description="the business sender (phone number id, number, brand)",
+        json_schema_extra=SHORT,
     )
 
 
 class NumberCheckIn(Input):
-    data_source: Text = Field(max_length=256, examples=["fcc_rnd"], description="who said so")
+    data_source: Text = Field(
+        examples=["fcc_rnd"], description="who said so", json_schema_extra=SHORT
+    )
     queried_at: AwareDatetime = Field(description="when it was asked")
-    result: Text = Field(max_length=256, examples=["yes"], description="what it answered")
+    result: Text = Field(examples=["yes"], description="what it answered", json_schema_extra=SHORT)
 
 
 class EventIn(Input):
@@ -144,7 +148,9 @@ class InboundIn(Input):
     occurred_at: AwareDatetime | None = None
     profile_name: Text | None = Field(default=None, json_schema_extra=SHORT)
     sender: Text | None = Field(
-        default=None, description="the business sender the message went to (number, app)"
+        default=None,
+        description="the business sender the message went to (number, app)",
+        json_schema_extra=SHORT,
     )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.text_fields import Text
 from ledger.domain.times import format_time
 from ledger.domain.webhooks.subscriptions import Subscription
 from ledger.persistence.webhook_outbox import Delivery
@@ -14,17 +16,17 @@ from ledger.persistence.webhook_outbox import Delivery
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(
+    url: Text = Field(
         min_length=1,
         max_length=2048,
         description="https endpoint with a public address (Standard Webhooks receiver)",
     )
-    secret: str = Field(
+    secret: Text = Field(
         min_length=1,
         max_length=200,
         description="whsec_ and the base64 of 24-64 random bytes; signs every delivery",
     )
-    event_types: list[str] = Field(
+    event_types: list[Annotated[Text, Field(max_length=64)]] = Field(
         default_factory=list,
         max_length=32,
         description='e.g. ["opted_out", "opted_in"]; empty: every consent change',

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Admin, ServicesDep
 from api.schemas import ErrorDetail, ErrorOut, Input, RecordedOut
+from api.text_fields import Text
 from ledger.application.signals.holds import HoldDecision, decide_hold, decide_holds
 from ledger.domain.addresses import parse_channel
 from ledger.domain.times import format_time
@@ -49,8 +50,10 @@ class DecisionOut(RecordedOut):
 
 
 class DecisionsIn(Input):
-    channel: str
-    addresses: list[str] = Field(min_length=1, max_length=MAX_DECISIONS)
+    channel: Text = Field(max_length=64)
+    addresses: list[Annotated[Text, Field(max_length=64)]] = Field(
+        min_length=1, max_length=MAX_DECISIONS
+    )
 
 
 class DecisionItemOut(BaseModel):

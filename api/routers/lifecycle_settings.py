@@ -7,7 +7,7 @@ log, like the tenant's other settings.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -16,6 +16,7 @@ from api.deps import Admin
 from api.errors import ApiError
 from api.gateways.services import GatewaysDep
 from api.schemas import ErrorOut, Input
+from api.text_fields import Text
 from ledger.domain.roles import Principal
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
@@ -24,7 +25,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {403: {"model": ErrorOut}, 422: {"mode
 
 
 class LapsePolicyIn(Input):
-    months: dict[str, int] = Field(
+    months: dict[Annotated[Text, Field(max_length=64)], int] = Field(
         description="purpose -> months (1-120) a grant stays in force after the last grant "
         "or renewal; purposes not named never lapse (PUT replaces the policy)",
         examples=[{"marketing": 18}],

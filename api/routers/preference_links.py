@@ -4,6 +4,7 @@ preference page (``/p/{token}``), to put in a message footer or a confirmation."
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -13,6 +14,7 @@ from api.console.state import console_state
 from api.deps import Admin
 from api.errors import ApiError
 from api.schemas import ErrorOut
+from api.text_fields import Text
 from ledger.domain.subjects import resolve_subject
 from ledger.domain.times import format_time
 from ledger.domain.validation import check_purposes
@@ -21,9 +23,9 @@ router = APIRouter(prefix="/v1/preference-links", tags=["preference page"])
 
 
 class PreferenceLinkIn(BaseModel):
-    channel: str = Field(examples=["whatsapp"])
-    address: str = Field(examples=["+14155550100"])
-    reopt_in: list[str] = Field(
+    channel: Text = Field(max_length=64, examples=["whatsapp"])
+    address: Text = Field(max_length=64, examples=["+14155550100"])
+    reopt_in: list[Annotated[Text, Field(max_length=64)]] = Field(
         default_factory=list,
         max_length=100,
         description="purposes the person may opt back into from the page (withdrawing is "

@@ -17,6 +17,7 @@ from api.errors import ApiError
 from api.gateways.services import GatewaysDep
 from api.schemas import ErrorOut
 from api.tenant_schemas import TenantSettingsOut, settings_out
+from api.text_fields import Text
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 
@@ -26,7 +27,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {403: {"model": ErrorOut}, 422: {"mode
 class OptOutScopeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scope: str = Field(description="channel (default) or sender", examples=["sender"])
+    scope: Text = Field(
+        max_length=64, description="channel (default) or sender", examples=["sender"]
+    )
 
 
 @router.put(

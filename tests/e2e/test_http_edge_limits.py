@@ -61,6 +61,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+    # Dropped and refused clients are answered and logged, never a crash.
+    assert "Traceback" not in (tmp / "serve.log").read_text()
 
 
 def answer_of(sock: socket.socket) -> bytes:

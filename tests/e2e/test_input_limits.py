@@ -7,15 +7,21 @@ import csv
 import io
 import json
 import time
+import typing
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.routing import APIRoute, iter_route_contexts
 from prometheus_client import REGISTRY
+from pydantic import AfterValidator, BaseModel
 
 from api.csv_cells import neutralise
 from api.errors import MAX_MESSAGE
+from api.raw_body import RAW_BODY_MODELS
+from api.text_fields import plain_text
 from ledger.application.api_keys import CACHE_ENTRIES
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.domain.bounded_cache import CACHES
@@ -315,6 +321,11 @@ def test_bad_units_sent_beside_good_ones_fail_alone_in_the_shared_group_commit(a
     assert {status for kind, status in answers if kind == "good"} == {200}
 
 
+def role_for(path: str) -> str:
+    admin = ("/v1/tenants", "/v1/held-opt-outs", "/v1/preference-links")
+    return "admin" if path.startswith(admin) else "all"
+
+
 @pytest.mark.parametrize("bad", ["\x00", "\ud800"])
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
@@ -332,6 +343,26 @@ def test_bad_units_sent_beside_good_ones_fail_alone_in_the_shared_group_commit(a
             "/v1/eligibility",
             lambda v: {"channel": "whatsapp", "purpose": "marketing", "addresses": [v]},
             "addresses[0]",
+        ),
+        (
+            "put",
+            "/v1/tenants/acme/subscriptions/s1",
+            lambda v: {"url": f"https://example.com/{v}", "secret": "whsec_x"},
+            "url",
+        ),
+        ("put", "/v1/tenants/acme/opt-out-scope", lambda v: {"scope": v}, "scope"),
+        ("put", "/v1/tenants/acme/lapse-policy", lambda v: {"months": {v: 3}}, "months[key]"),
+        (
+            "post",
+            "/v1/held-opt-outs/release",
+            lambda v: {"channel": "whatsapp", "addresses": [v]},
+            "addresses[0]",
+        ),
+        (
+            "post",
+            "/v1/preference-links",
+            lambda v: {"channel": "whatsapp", "address": ALICE, "reopt_in": [v]},
+            "reopt_in[0]",
         ),
         (
             "post",
@@ -356,7 +387,7 @@ def test_nul_and_lone_surrogates_in_any_body_string_are_a_422_naming_the_field(
         method.upper(),
         path,
         headers={
-            **api.headers("admin" if "tenants" in path else "all"),
+            **api.headers(role_for(path)),
             "content-type": "application/json",
         },
         content=content,
@@ -428,3 +459,41 @@ def test_a_ten_thousand_level_body_is_a_400_on_the_json_routes(
     )
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "malformed_json"
+
+
+def _plain_strings(annotation: Any, where: str, text: bool = False) -> Iterator[str]:
+    """Where ``annotation`` holds a ``str`` that is not ``Text``."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        base, *meta = typing.get_args(annotation)
+        yield from _plain_strings(base, where, text or any(map(_is_text, meta)))
+    elif annotation is str:
+        if not text:
+            yield where
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for name, field in annotation.model_fields.items():
+            yield from _plain_strings(
+                field.annotation,
+                f"{annotation.__name__}.{name}",
+                any(map(_is_text, field.metadata)),
+            )
+    else:
+        for arg in typing.get_args(annotation):
+            yield from _plain_strings(arg, where, text)
+
+
+def _is_text(meta: Any) -> bool:
+    return isinstance(meta, AfterValidator) and meta.func is plain_text
+
+
+def test_every_string_a_v1_body_carries_is_text(api: Api) -> None:
+    """A guard for routes to come: every string of every ``/v1`` request body is ``Text``
+    (so a NUL or a lone surrogate is a 422 naming the field, never a 500 or a stored row)."""
+    app: Any = api.client.app
+    bodies: list[Any] = list(RAW_BODY_MODELS.values())
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.route, APIRoute) and context.path.startswith("/v1/"):
+            bodies += [param.field_info.annotation for param in context.route.dependant.body_params]
+    assert len(bodies) > 12
+    plain = sorted({where for body in bodies for where in _plain_strings(body, str(body))})
+    assert plain == []
