@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 SOURCES := ledger projections consumers api tests bench
 
-.PHONY: install serve test lint format bench bench-quick bench-tools browser-tools clean
+.PHONY: install serve test lint format bench bench-quick bench-tools browser-tools soak fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ browser-tools:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y chromium chromium-driver; \
 		else sudo apt-get update -qq && sudo apt-get install -y chromium chromium-driver; fi
+
+# Ten minutes of steady mixed traffic through serve, publish and consume on PostgreSQL and
+# a broker of its own, with a broker outage and a consumer restart in the middle; prints
+# the report (positions, answers, RSS of each process before and after). `make test`
+# runs the same test for 50 s.
+soak: $(VENV)/.dev-installed
+	SOAK_SECONDS=600 $(BIN)/pytest tests/e2e/test_soak.py -s -q
 
 # Schemathesis against /openapi.json of a real `serve`, every /v1 operation: the run in
 # `make test` is 80 repeatable cases per operation on SQLite; this one is 1,000 random

@@ -91,6 +91,34 @@ def _consent(bundle: Mapping[str, Any]) -> str:
     )
 
 
+def _revocations(bundle: Mapping[str, Any]) -> str:
+    rows = bundle.get("revocations")
+    if rows is None:
+        return ""
+    if not rows:
+        return "<h2>Revocations</h2><p>No opt-out on record.</p>"
+    body = "".join(
+        f"<tr><td>{_e(r['purposes'])}</td><td>{_e(r['received_at_gateway'])}</td>"
+        f"<td>{_e(r['received_at_ledger'])} (position {_e(r['effective_position'])})</td>"
+        f"<td>{_e(r['business_days'])} of {_e(r['limit_business_days'])}</td>"
+        f"<td>{_e(r['confirmations'])}</td>"
+        f"<td>{_e(r['first_receipt_campaign_id'] or 'none yet')}"
+        f"{' (included!)' if r['first_receipt_included'] else ''}</td>"
+        f"<td><strong>{_e(r['flags'] or 'honoured')}</strong></td></tr>"
+        for r in rows
+    )
+    return (
+        "<h2>Revocations</h2><table><tr><th>Purposes</th><th>Received (gateway)</th>"
+        "<th>Effective (ledger)</th><th>Business days (limit)</th><th>Confirmations</th>"
+        f"<th>First campaign after</th><th>Flags</th></tr>{body}</table>"
+    )
+
+
+def _retained(bundle: Mapping[str, Any]) -> str:
+    until = bundle.get("retention_until")
+    return f"<br>Records kept until {_e(until)} (tenant retention policy)" if until else ""
+
+
 def render_html(bundle: Mapping[str, Any]) -> str:
     subject = bundle.get("subject") or {}
     verification = bundle.get("verification") or {}
@@ -107,13 +135,14 @@ def render_html(bundle: Mapping[str, Any]) -> str:
 <h1>Consent attestation</h1>
 <p>{_e(subject.get("channel"))} {_e(address)} &middot; tenant {_e(subject.get("tenant"))}
 &middot; subject <span class=mono>{_e(subject.get("subject_id"))}</span><br>
-Report generated {_e(bundle.get("generated_at"))}</p>
+Report generated {_e(bundle.get("generated_at"))}{_retained(bundle)}</p>
 <h2>Verification</h2>
 <div class="{status_class}">{_e(verification.get("summary"))}</div>
 <h2>Consent {when}</h2>
 {_consent(bundle)}
 <h2>Timeline</h2>
 {_timeline(bundle, erased)}
+{_revocations(bundle)}
 <h2>Signed checkpoint</h2>
 <p>Log {_e(checkpoint.get("origin"))}, tree size {_e(checkpoint.get("tree_size"))}, signed
 {_e(checkpoint.get("time"))} by key id <span class=mono>{_e(bundle.get("public_key_id"))}</span>;

@@ -56,7 +56,7 @@ def broker(bootstrap_servers: str) -> Check:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap_servers.split(","),
             request_timeout_ms=2000,
-            api_version_auto_timeout_ms=2000,
+            bootstrap_timeout_ms=2000,
         )
         try:
             topics = admin.list_topics()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,3 +50,8 @@ class ServeSettings(BaseSettings):
     seal_every_seconds: float | None = Field(
         default=None, ge=0, le=86_400, alias="CONSENT_LEDGER_SEAL_EVERY_SECONDS"
     )
+    # Who may read GET /metrics (global volumes: every tenant's writes sum into them):
+    # with a token, whoever sends ``Authorization: Bearer <token>``; without one, only
+    # clients on this host (127.0.0.1, ::1), unless CONSENT_LEDGER_METRICS_PUBLIC=true.
+    metrics_token: SecretStr | None = Field(default=None, alias="CONSENT_LEDGER_METRICS_TOKEN")
+    metrics_public: bool = Field(default=False, alias="CONSENT_LEDGER_METRICS_PUBLIC")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 
 from api.serve_settings import ServeSettings
@@ -12,6 +13,7 @@ from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.webhooks.settings import WebhookSettings
 from ledger.application.webhooks.subscriptions import WebhookSubscriptions
 from ledger.attestation.bundle import ProofCache
+from ledger.attestation.campaigns.receipts import CampaignReceipts
 from ledger.attestation.checkpoint_loop import CheckpointLoop
 from ledger.attestation.checkpoint_settings import CheckpointSettings
 from ledger.attestation.embedded_checkpoints import start_checkpoints
@@ -23,6 +25,7 @@ from ledger.domain.addresses import bound_address_cache
 from ledger.domain.errors import InvalidInput, NotCaughtUp
 from ledger.persistence.merkle_store import MerkleStore
 from ledger.publishing.webhooks.in_process import SenderThread, start_in_serve
+from ledger.runtime.compliance_settings import ComplianceSettings
 from ledger.runtime.leadership import Leadership
 from ledger.runtime.limit_metrics import LIMIT_REFUSALS
 from ledger.runtime.storage_settings import StorageSettings, access_env
@@ -55,6 +58,7 @@ class Services:
     def start(cls, settings: ServeSettings, storage: StorageSettings) -> Services:
         services = cls._start(settings, storage)
         try:
+            _ = services.compliance  # a policy that does not parse stops serve at start
             _ = services.witnessed  # a malformed witness setting stops serve at start
             services.checkpoints = start_checkpoints(
                 services.ledger, storage, CheckpointSettings(), settings.seal_every_seconds
@@ -129,6 +133,16 @@ class Services:
         return ProofCache()
 
     @cached_property
+    def campaign_receipts(self) -> CampaignReceipts:
+        """Campaign receipts: recording them, and their lists' proofs (trees cached)."""
+        return CampaignReceipts(self.ledger, self.ledger.retry)
+
+    @cached_property
+    def compliance(self) -> ComplianceSettings:
+        """Tenants' revocation limits and retention per jurisdiction (environment)."""
+        return ComplianceSettings()
+
+    @cached_property
     def merkle(self) -> MerkleStore:
         """The attestation log (leaves, nodes, signed checkpoints) in the ledger's database."""
         return open_merkle_store(self.ledger)
@@ -136,8 +150,12 @@ class Services:
     @cached_property
     def webhooks(self) -> WebhookSubscriptions:
         """The tenants' webhook subscriptions and their deliveries."""
+        settings = WebhookSettings()
         return WebhookSubscriptions(
-            self.ledger, SecretBox.from_settings(SecretsSettings()), WebhookSettings().policy
+            self.ledger,
+            SecretBox.from_settings(SecretsSettings()),
+            settings.policy,
+            secret_overlap=timedelta(seconds=settings.secret_overlap_seconds),
         )
 
     @cached_property

@@ -61,7 +61,7 @@ def _csv(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[str]:
 
 
 def _csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas (a cell starting with = + - @), numbers excepted:
+    """Neutralise spreadsheet formulas (a cell starting with = + - @ tab CR), numbers excepted:
     an E.164 address such as +14155550100 stays as it is."""
     if isinstance(value, str):
         return neutralise(value)

@@ -41,6 +41,11 @@ class SubscriptionOut(BaseModel):
     after_position: int = Field(description="events after this ledger position are delivered")
     created_at: str
     updated_at: str
+    previous_secret_until: str | None = Field(
+        default=None,
+        description="after the secret was replaced: deliveries are signed with the old "
+        "secret too until then",
+    )
 
 
 class SubscriptionsOut(BaseModel):
@@ -74,8 +79,11 @@ def _time(seconds: float | None) -> str | None:
     return None if seconds is None else format_time(datetime.fromtimestamp(seconds, UTC))
 
 
-def subscription_out(subscription: Subscription) -> SubscriptionOut:
+def subscription_out(
+    subscription: Subscription, previous_until: datetime | None = None
+) -> SubscriptionOut:
     return SubscriptionOut(
+        previous_secret_until=format_time(previous_until) if previous_until else None,
         tenant=subscription.tenant,
         subscription_id=subscription.subscription_id,
         url=subscription.url,

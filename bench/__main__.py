@@ -1,7 +1,8 @@
 """``make bench`` / ``make bench-quick``: every benchmark in one run, one table, one file.
 
 Groups (``--only``): ``writes`` (scenarios 1-4, side by side), ``lag`` (5), ``reads``
-(6, on the large ledger) and ``targeting`` (issue 6, on the same large ledger).
+(6, on the large ledger), ``targeting`` (issue 6, on the same large ledger) and
+``receipts`` (issue 17: a large send's campaign receipt and its proofs, in process).
 
 Issue 6 asks for a large ledger of 1,000,000 subjects and imports of 100,000 rows. At
 today's write, rebuild and import rates on a 2-core machine these alone take longer than
@@ -19,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import lag, large, writes
+from bench import lag, large, receipts, writes
 from bench.infra import Bench
 from bench.report import Result, machine, markdown, table, write
 
-GROUPS = ("writes", "lag", "reads", "targeting")
+GROUPS = ("writes", "lag", "reads", "targeting", "receipts")
 FULL_SUBJECTS = 100_000
 FULL_IMPORT_ROWS = 20_000
 QUICK_SUBJECTS = 10_000
@@ -82,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                     do_targeting="targeting" in groups,
                 ),
             )
+        if "receipts" in groups:
+            results += receipts.run(10_000 if quick else receipts.SIZE, runs=1 if quick else 3)
         info = machine(bench.server)
     finally:
         bench.close()

@@ -17,7 +17,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from eventsourcing.domain import DomainEvent
 
@@ -136,6 +136,34 @@ class PersonalDataErased(LedgerEvent):
     fixed_keys = True
     reason: str
     requested_by: str | None
+
+
+# Fixed forever: a tenant's chain of campaign receipts is a UUIDv5 of the tenant's name.
+CAMPAIGN_RECEIPTS_NAMESPACE = UUID("9d3f6a2c-1b7e-5c48-a0d9-3e5f7b1c2a64")
+
+
+def campaign_receipts_id(tenant: str) -> UUID:
+    """The id of the tenant's chain of campaign receipts."""
+    return uuid5(CAMPAIGN_RECEIPTS_NAMESPACE, tenant)
+
+
+@dataclass(frozen=True)
+class CampaignReceiptRecorded(LedgerEvent):
+    """A campaign's final list for one send, as the Merkle root of its sorted subject ids.
+
+    Appended to the tenant's chain of receipts (``campaign_receipts_id``), never to a
+    subject's: the list holds subject ids only, no address; ``as_of_position`` is the
+    ledger position the list was computed at (the ``X-Ledger-Position`` of the answer).
+    """
+
+    type_name = "campaign_receipt_recorded"
+    fixed_keys = True
+    campaign_id: str
+    purpose: str
+    as_of_position: int
+    count: int
+    root: str  # hex SHA-256, RFC 6962 tree over the sorted subject ids
+    recorded_by: str | None  # API key id
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.console.log_redaction import RedactPreferenceTokens
+
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
@@ -45,6 +47,8 @@ def configure_logging() -> None:
     level = LogSettings().level.upper()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    # Preference-page links carry a token: no log line may hold one (issue 16).
+    handler.addFilter(RedactPreferenceTokens())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -15,10 +15,13 @@ from api.cli import (
     projections,
     publish,
     reconcile,
+    retention,
+    schema,
     seal,
     serve,
     tenants,
     verify,
+    verify_campaigns,
     witness,
 )
 from api.cli.json_logs import configure_logging
@@ -42,9 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         projections,
         expire,
         tenants,
+        retention,
+        verify_campaigns,
         witness,
         deliver,
         reconcile,
+        schema,
     ):
         module.add_parser(commands)
     return parser

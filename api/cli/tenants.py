@@ -11,7 +11,8 @@ where secrets would end up in shell history and process lists)::
      "texts": {"opted_out": "…", "opted_in": "…", "rejected": "…", "help": "…"},
      "request_window_seconds": 86400,
      "first_message_request": {…as PUT /v1/tenants/{tenant}/first-message-request…},
-     "capture_methods": ["kiosk", "…"]}
+     "capture_methods": ["kiosk", "…"],
+     "opt_out_scope": "channel"}
 
 Every section is optional; each one given is one change recorded in the ledger. It
 prints the resulting settings (never a secret) as JSON.
@@ -51,6 +52,7 @@ class TenantConfigIn(BaseModel):
     request_window_seconds: int | None = None
     first_message_request: FirstMessageRequestIn | None = None
     capture_methods: list[str] | None = None
+    opt_out_scope: str | None = None
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -137,6 +139,12 @@ def _apply(book: TenantSettingsBook, tenant: str, config: TenantConfigIn) -> Non
             book.change_capture_methods(tenant, config.capture_methods, changed_by=CHANGED_BY)
         except LedgerError as error:
             raise error.at("capture_methods") from None
+    if config.opt_out_scope is not None:
+        try:
+            book.change_opt_out_scope(tenant, config.opt_out_scope, changed_by=CHANGED_BY)
+        except LedgerError as error:
+            error.field = "opt_out_scope"
+            raise
 
 
 def _fail(field: str | None, message: str) -> int:

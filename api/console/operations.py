@@ -46,7 +46,7 @@ async def operations_summary(
 
 @router.get("/console/operations", response_class=HTMLResponse, include_in_schema=False)
 async def operations_page(request: Request, services: ServicesDep) -> Response:
-    session = current_session(request)
+    session = await run_in_threadpool(current_session, request)
     if session is None:
         return to_signin()
     if Role.ADMIN not in session.principal.roles:

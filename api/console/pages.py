@@ -19,6 +19,7 @@ from api.console.session_auth import (
     SIGNIN_COOKIE,
     current_session,
     new_signin_token,
+    session_table,
     set_cookie,
     signin_token_ok,
     to_signin,
@@ -77,7 +78,7 @@ async def signin(
         set_cookie(request, response, SIGNIN_COOKIE, token, SIGNIN_SECONDS)
         return response
     state = console_state(request)
-    session = state.sessions.open(principal)
+    session = await run_in_threadpool(state.sessions.open, session_table(request), principal)
     signed_in = RedirectResponse("/console", status_code=303)
     set_cookie(request, signed_in, COOKIE, session.id, state.settings.session_seconds)
     signed_in.delete_cookie(SIGNIN_COOKIE, path="/console")
@@ -88,7 +89,7 @@ async def signin(
 def signout(request: Request, csrf: Annotated[str, Form(max_length=256)] = "") -> Response:
     session = current_session(request)
     if session is not None and session.csrf_ok(csrf):
-        console_state(request).sessions.close(session.id)
+        console_state(request).sessions.close(session_table(request), session.id)
     response = to_signin()
     response.delete_cookie(COOKIE, path="/console")
     return response
@@ -106,6 +107,7 @@ def console(
     channel: Annotated[str, Query(max_length=32)] = "",
     address: Annotated[str, Query(max_length=64)] = "",
     as_of: Annotated[str, Query(max_length=32)] = "",
+    contact: Annotated[str, Query(max_length=128)] = "",
 ) -> Response:
     session = current_session(request)
     if session is None:
@@ -116,9 +118,17 @@ def console(
         "channel": channel or "whatsapp",
         "address": address,
         "as_of": as_of,
+        "contact": contact,
         "is_admin": Role.ADMIN in session.principal.roles,
     }
     status_code = 200
+    if contact:  # every number of one person (the tenant's keyed contact index)
+        try:
+            subjects = services.ledger.contact_subjects(session.principal.tenant, contact)
+            context["contact_subjects"] = [(s.channel.value, s.address) for s in subjects]
+        except LedgerError as error:
+            status_code = 422
+            context["error"] = {"field": error.field or "contact_id", "message": str(error)}
     if address:
         moment = None
         if as_of:

@@ -14,15 +14,32 @@ from fastapi.responses import RedirectResponse
 
 from api.console.sessions import COOKIE, Session
 from api.console.state import console_state
+from api.services import Services
 from ledger.domain.roles import Role
+from ledger.persistence.console_sessions import ConsoleSessionTable
 
 SIGNIN_COOKIE = "consent_console_signin"
 SIGNIN_PATH = "/console/signin"
 CONSOLE_ROLES = frozenset({Role.AUDITOR, Role.ADMIN})
 
 
+def session_table(request: Request) -> ConsoleSessionTable:
+    services: Services = request.app.state.services
+    return console_state(request).sessions.bind(services.ledger.store)
+
+
 def current_session(request: Request) -> Session | None:
-    return console_state(request).sessions.get(request.cookies.get(COOKIE))
+    """The signed-in session, while its API key is not revoked (database reads: call it
+    off the event loop)."""
+    sessions, table = console_state(request).sessions, session_table(request)
+    session = sessions.get(table, request.cookies.get(COOKIE))
+    if session is None:
+        return None
+    services: Services = request.app.state.services
+    if not services.access.is_active(session.principal.key_id):
+        sessions.close(table, session.id)  # the key was revoked: so is the session
+        return None
+    return session
 
 
 def to_signin() -> RedirectResponse:

@@ -34,6 +34,10 @@ class SubjectView:
     def found(self) -> bool:
         return bool(self.rows)
 
+    @property
+    def erased(self) -> bool:
+        return any(row.type == "personal_data_erased" for row in self.rows)
+
 
 def subject_view(
     services: Services, principal: Principal, channel: str, address: str, moment: datetime | None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
+from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
@@ -17,8 +19,10 @@ from api.json_responses import json_response
 from api.schemas import ErrorOut
 from api.services import Services
 from ledger.attestation.bundle import build_bundle
+from ledger.attestation.revocations import subject_revocations
+from ledger.domain.compliance_policy import CompliancePolicy, jurisdiction_of
 from ledger.domain.errors import InvalidInput
-from ledger.domain.times import parse_time
+from ledger.domain.times import format_time, parse_time
 
 router = APIRouter(prefix="/v1/subjects", tags=["attestation"])
 
@@ -60,6 +64,8 @@ def attestation(
         raise ApiError(
             404, "subject_not_found", "the ledger holds no events of this subject", "address"
         )
+    _link_campaign_receipts(bundle)
+    _retention(bundle, services.compliance.policy_for(principal.tenant))
     if fmt == "csv":
         name = f"attestation-{bundle['subject']['subject_id']}.csv"
         return Response(
@@ -68,8 +74,34 @@ def attestation(
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     if fmt == "html":
+        bundle["revocations"] = [
+            r.to_json()
+            for r in subject_revocations(
+                services.ledger,
+                services.campaign_receipts,
+                services.compliance.policy_for(principal.tenant),
+                principal.tenant,
+                UUID(bundle["subject"]["subject_id"]),
+            )
+        ]
         return HTMLResponse(render_html(bundle))
     return json_response(bundle)
+
+
+def _link_campaign_receipts(bundle: dict[str, Any]) -> None:
+    """Where the subject's campaign receipt proofs are: linked, not embedded, so bundles
+    stay fast (one link per opt-out for its non-inclusion proofs)."""
+    if bundle["subject"]["address"] is None:  # erased (or never disclosed): no address
+        return
+    base = f"/v1/subjects/{bundle['subject']['channel']}/{quote(bundle['subject']['address'])}"
+    bundle["campaign_receipts"] = {
+        "included": f"{base}/campaigns",
+        "after_opt_outs": [
+            f"{base}/campaigns?after_opt_out={event['event_id']}"
+            for event in bundle["events"]
+            if event.get("type") == "opted_out"
+        ],
+    }
 
 
 def parse_as_of(as_of: str | None) -> datetime | None:
@@ -123,3 +155,13 @@ def with_cosignatures(bundle: dict[str, Any], services: Services) -> dict[str, A
         checkpoint["cosigned_by"] = list(witnessed.cosigned_by)
         checkpoint["final"] = witnessed.final
     return bundle
+
+
+def _retention(bundle: dict[str, Any], policy: CompliancePolicy) -> None:
+    """``retention_until``: the last event's ledger time plus the tenant's retention for
+    the subject's jurisdiction (the ``default`` one once the address is erased)."""
+    times = [parse_time(e["recorded_at"]) for e in bundle["events"] if e.get("recorded_at")]
+    if not times:
+        return
+    jurisdiction = jurisdiction_of(bundle["subject"]["address"])
+    bundle["retention_until"] = format_time(policy.retention_until(jurisdiction, max(times)))

@@ -230,11 +230,14 @@ def suppressions(
     format: Format = None,
     cursor: CursorParam = None,
     limit: Limit = None,
+    sender: SenderParam = None,
 ) -> StreamingResponse:
     media_type = chosen_format(request, format)
     channel = parse_channel(channel).value
     queries, position = queries_for(services, after)
-    found = queries.suppressions(principal.tenant, channel, after=_cursor(cursor), limit=limit)
+    found = queries.suppressions(
+        principal.tenant, channel, after=_cursor(cursor), limit=limit, sender=sender
+    )
     columns = [
         "address", "subject_id", "purpose", "since", "method", "keyword", "event_id", "status"
     ]  # fmt: skip

@@ -6,7 +6,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.metrics_access import check_metrics_access
 from api.readiness import Readiness
+from api.schemas import ErrorOut
+from api.services import Services
 
 router = APIRouter(tags=["operations"])
 
@@ -18,6 +21,12 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics of this API process")
-def metrics() -> Response:
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics of this API process (loopback or a metrics token)",
+    responses={403: {"model": ErrorOut}},
+)
+def metrics(request: Request) -> Response:
+    services: Services = request.app.state.services
+    check_metrics_access(request, services.settings)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -65,7 +65,10 @@ def put_subscription(
     request = SubscriptionRequest(
         url=body.url, secret=body.secret, event_types=tuple(body.event_types)
     )
-    return subscription_out(services.webhooks.put(tenant, subscription_id, request))
+    subscription = services.webhooks.put(tenant, subscription_id, request)
+    return subscription_out(
+        subscription, services.webhooks.previous_secret_until(tenant, subscription_id)
+    )
 
 
 @router.get(
@@ -91,7 +94,10 @@ def get_subscription(
     tenant: str, subscription_id: str, principal: Admin, services: ServicesDep
 ) -> SubscriptionOut:
     _own(principal, tenant)
-    return subscription_out(_found(lambda: services.webhooks.get(tenant, subscription_id)))
+    subscription = _found(lambda: services.webhooks.get(tenant, subscription_id))
+    return subscription_out(
+        subscription, services.webhooks.previous_secret_until(tenant, subscription_id)
+    )
 
 
 @router.delete(

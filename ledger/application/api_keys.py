@@ -64,6 +64,14 @@ class AccessRegistry(Application[UUID]):
         with self._lock:
             self._cache.clear()
 
+    def is_active(self, key_id: str) -> bool:
+        """Whether the key ``key_id`` exists and is not revoked (console sessions ask)."""
+        try:
+            key: ApiKey = self.repository.get(ApiKey.create_id(key_id))
+        except AggregateNotFoundError:
+            return False
+        return not key.revoked
+
     def cached(self, presented: str) -> Principal | _NotCached | None:
         """The answer ``authenticate`` gave within ``CACHE_SECONDS``, without the database."""
         if len(presented) > MAX_PRESENTED_KEY:

@@ -6,6 +6,9 @@ import never overrides a newer opt-out: an imported opt-in older than the subjec
 opt-out of that purpose is rejected. Re-importing the same file is a no-op: a row without
 a ``source_id`` gets one derived from its content.
 
+An optional ``sender`` column names the business sender (as ``evidence.sender``); under
+the tenant's ``sender`` opt-out scope an imported opt-out with one is scoped to it.
+
 A ``consent_invalidated`` row (a reassigned or disconnected number) names its ``reason``
 and the evidence: ``data_source``, ``queried_at`` and ``result`` columns.
 """
@@ -34,6 +37,7 @@ from ledger.domain.consent_status import Status, SubjectState
 from ledger.domain.decisions import decide_record, refuse_before_erasure
 from ledger.domain.drafts import Draft
 from ledger.domain.errors import InvalidInput, LedgerError, RuleViolation
+from ledger.domain.sender_scope import scope_opt_outs
 from ledger.domain.tenants.policy import TenantPolicy
 from ledger.domain.times import format_time, parse_time
 from ledger.domain.validation import check_method
@@ -195,6 +199,7 @@ def command_of_row(
             ip=cell("ip"),
             user_agent=cell("user_agent"),
             recorded_by=recorded_by,
+            sender=cell("sender"),
         ),
         reason=cell("reason") if kind == "consent_invalidated" else None,
         number_check=number_check,
@@ -317,7 +322,8 @@ def _submit(
         def decide(
             state: SubjectState, now: datetime, checked: RecordConsent = checked
         ) -> Decision:
-            return Decision(decide_import(state, checked, now=now, policy=policy))
+            drafts = decide_import(state, checked, now=now, policy=policy)
+            return Decision(scope_opt_outs(drafts, policy.opt_out_scope))
 
         source_key = (checked.source.kind, checked.source.id or "")
         items.append(WorkItem(subject, decide, source_key=source_key, contact_key=contact_key))

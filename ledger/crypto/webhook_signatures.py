@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 SCHEME = "v1"
 ID_HEADER = "webhook-id"
@@ -26,11 +27,13 @@ def sign(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
     return f"{SCHEME},{base64.b64encode(digest).decode('ascii')}"
 
 
-def headers(key: bytes, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def headers(keys: Sequence[bytes], message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The three headers, signed under each of ``keys`` (the current secret first, then
+    the previous one while a rotation's overlap lasts)."""
     return {
         ID_HEADER: message_id,
         TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: sign(key, message_id, timestamp, body),
+        SIGNATURE_HEADER: " ".join(sign(key, message_id, timestamp, body) for key in keys),
     }
 
 

@@ -47,7 +47,10 @@ def parse_channel(value: str, *, field: str = "channel") -> Channel:
 
 
 def normalise_address(channel: Channel, value: str, *, field: str = "address") -> str:
-    """Return the E.164 form of ``value`` or raise ``InvalidAddress`` naming ``field``."""
+    """Return the E.164 form of ``value`` or raise ``InvalidAddress`` naming ``field``.
+
+    The refusal never repeats the value: an address is personal data, and errors are
+    logged and shown (issue 13)."""
     if len(value) > MAX_ADDRESS_INPUT:
         raise InvalidAddress(
             f"an address is at most {MAX_ADDRESS_INPUT} characters (got {len(value)})",
@@ -89,13 +92,11 @@ def _e164(value: str) -> str | _Refusal:
     if compact.isdigit():
         compact = "+" + compact
     if not compact.startswith("+") or not compact[1:].isdigit():
-        return _Refusal(
-            f"{value!r} is not a phone number in international form (+<country><number>)"
-        )
+        return _Refusal("not a phone number in international form (+<country><number>)")
     try:
         number = phonenumbers.parse(compact, None)
     except phonenumbers.NumberParseException as exc:
-        return _Refusal(f"{value!r} is not a phone number: {exc}")
+        return _Refusal(f"not a phone number: {exc}")
     if not phonenumbers.is_possible_number(number):
-        return _Refusal(f"{value!r} is not a possible phone number for its country code")
+        return _Refusal("not a possible phone number for its country code")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -251,6 +251,10 @@ class SubjectState:
         ]
 
 
+# Channel decisions that end a scoped opt-out whatever sender they came through.
+_LIFTING = frozenset({Status.OPTED_OUT, Status.ERASED, Status.INVALIDATED})
+
+
 def _with_scoped(
     base: PurposeStatus | None, scoped: list[tuple[str, PurposeStatus]]
 ) -> PurposeStatus | None:
@@ -259,7 +263,7 @@ def _with_scoped(
         lifted = (
             base is not None
             and base.decided_after(withdrawal)
-            and (base.sender in (None, owner) or base.status in (Status.OPTED_OUT, Status.ERASED))
+            and (base.sender in (None, owner) or base.status in _LIFTING)
         )
         if not lifted and (effective is base or withdrawal.decided_after(effective)):
             effective = withdrawal

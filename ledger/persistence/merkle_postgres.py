@@ -18,7 +18,12 @@ from ledger.persistence.merkle_store import (
     MerkleStore,
     StoredCheckpoint,
 )
-from ledger.persistence.postgres_ddl import create_trigger_once, ddl_lock, refuse_change_function
+from ledger.persistence.postgres_ddl import (
+    create_trigger_once,
+    ddl_lock,
+    owned_by_another_role,
+    refuse_change_function,
+)
 
 REFUSE_FUNCTION = "consent_ledger_attestation_refuse_change"
 
@@ -91,6 +96,8 @@ class PostgresMerkleStore(MerkleStore):
             conn.transaction(),
             conn.cursor() as curs,
         ):
+            if owned_by_another_role(conn, self.datastore.schema, self.checkpoints_table):
+                return  # the owner role created the tables (docs/sql/roles.sql)
             for statement in statements:
                 curs.execute(statement)
 

@@ -1,7 +1,9 @@
 """Schema creation that many processes can run at once, beside running writers.
 
 * ``SerialisedDDL`` makes ``create_table`` take a session advisory lock, so processes that
-  start together (API, publisher, consumers, sealer) never race on CREATE statements.
+  start together (API, publisher, consumers, sealer) never race on CREATE statements;
+  it creates nothing when the table belongs to another role (the owner role ran the DDL,
+  this process is the service role: ``owned_by_another_role``).
 * ``create_trigger_once`` creates a trigger only when it is missing: re-creating it on
   every start would lock the table against writers already running (and could deadlock
   with them).
@@ -19,6 +21,7 @@ from typing import Any, ClassVar
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.errors import DuplicateTable, UniqueViolation
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 
@@ -34,12 +37,29 @@ def ddl_lock(datastore: PostgresDatastore, name: str) -> Iterator[Any]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
+def owned_by_another_role(conn: Any, schema: str, table: str) -> bool:
+    """``table`` exists and its owner is a role the current user does not act as: the
+    schema is managed by an owner role (``consent-ledger schema create``, docs/sql/roles.sql)
+    and this process runs as the service role, which may neither alter nor index it."""
+    with conn.cursor(row_factory=tuple_row) as cursor:
+        row = cursor.execute(
+            "SELECT NOT pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = %s AND n.nspname = %s",
+            (table, schema),
+        ).fetchone()
+    return bool(row is not None and row[0])
+
+
 class SerialisedDDL:
     datastore: PostgresDatastore
+    events_table_name: str
     ddl_lock_name = "consent-ledger-ddl"
 
     def create_table(self) -> None:
-        with ddl_lock(self.datastore, self.ddl_lock_name):
+        with ddl_lock(self.datastore, self.ddl_lock_name) as conn:
+            if owned_by_another_role(conn, self.datastore.schema, self.events_table_name):
+                return  # the owner role created it (and its triggers)
             super().create_table()  # type: ignore[misc]
 
 

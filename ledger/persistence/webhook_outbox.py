@@ -229,6 +229,16 @@ class WebhookOutbox:
                 (tenant, subscription_id),
             )
 
+    def prune(self, before: float) -> int:
+        """Forget delivered and skipped rows last touched before ``before``."""
+        with self.sql.transaction(commit=True) as sql:
+            sql.run(
+                f"DELETE FROM {self.table} WHERE status IN (?, ?) "
+                "AND COALESCE(last_attempt_at, created_at) < ?",
+                (DELIVERED, SKIPPED, before),
+            )
+            return sql.rowcount
+
     def counts(self) -> tuple[dict[str, int], float | None]:
         """Rows by status, and when the oldest pending row was created."""
         with self.sql.transaction(commit=False) as sql:

@@ -23,6 +23,10 @@ class StoredSubscription:
     subscription: Subscription
     scheme: str  # how the secret is sealed ("plain" or "aes256gcm")
     sealed_secret: str
+    # The secret a rotation replaced, also signed with until ``previous_until``.
+    previous_scheme: str | None = None
+    previous_sealed: str | None = None
+    previous_until: datetime | None = None
 
 
 def _moment(seconds: float) -> datetime:
@@ -42,6 +46,11 @@ def _stored(row: dict[str, Any]) -> StoredSubscription:
         ),
         scheme=row["scheme"],
         sealed_secret=row["sealed_secret"],
+        previous_scheme=row["previous_scheme"],
+        previous_sealed=row["previous_sealed"],
+        previous_until=(
+            _moment(row["previous_until"]) if row["previous_until"] is not None else None
+        ),
     )
 
 
@@ -53,6 +62,7 @@ class SubscriptionTable:
             f"CREATE TABLE IF NOT EXISTS {self.table} (tenant TEXT NOT NULL, "
             "subscription_id TEXT NOT NULL, url TEXT NOT NULL, event_types TEXT NOT NULL, "
             "after_position {int} NOT NULL, scheme TEXT NOT NULL, sealed_secret TEXT NOT NULL, "
+            "previous_scheme TEXT, previous_sealed TEXT, previous_until {float}, "
             "created_at {float} NOT NULL, updated_at {float} NOT NULL, "
             "PRIMARY KEY (tenant, subscription_id))"
         )
@@ -64,11 +74,14 @@ class SubscriptionTable:
         with self.sql.transaction(commit=True) as sql:
             sql.run(
                 f"INSERT INTO {self.table} (tenant, subscription_id, url, event_types, "
-                "after_position, scheme, sealed_secret, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, subscription_id) "
+                "after_position, scheme, sealed_secret, previous_scheme, previous_sealed, "
+                "previous_until, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, subscription_id) "
                 "DO UPDATE SET url = excluded.url, event_types = excluded.event_types, "
                 "scheme = excluded.scheme, sealed_secret = excluded.sealed_secret, "
-                "updated_at = excluded.updated_at",
+                "previous_scheme = excluded.previous_scheme, "
+                "previous_sealed = excluded.previous_sealed, "
+                "previous_until = excluded.previous_until, updated_at = excluded.updated_at",
                 (
                     s.tenant,
                     s.subscription_id,
@@ -77,6 +90,9 @@ class SubscriptionTable:
                     s.after_position,
                     stored.scheme,
                     stored.sealed_secret,
+                    stored.previous_scheme,
+                    stored.previous_sealed,
+                    stored.previous_until.timestamp() if stored.previous_until else None,
                     s.created_at.timestamp(),
                     s.updated_at.timestamp(),
                 ),

@@ -101,6 +101,11 @@ UNANNOUNCED_BATCHES = Counter(
     "consent_ledger_log_unannounced_batches_total",
     "Batches a follower of the log found by polling, with no wake-up announcing them",
 )
+CAMPAIGN_RECEIPT_LISTS_ALTERED = Counter(
+    "consent_ledger_campaign_receipt_lists_altered_total",
+    "Campaign receipt lists read back whose root or count no longer match their receipt "
+    "event (the proofs of that receipt are refused)",
+)
 PUBLISHER_UNPUBLISHED = Gauge(
     "consent_ledger_publisher_unpublished_positions",
     "Ledger head minus the position the publisher stored, as this process last checked it "
@@ -149,6 +154,10 @@ WEBHOOK_OLDEST_PENDING = Gauge(
 WEBHOOK_FANOUT_LAG = Gauge(
     "consent_ledger_webhook_fanout_lag_positions",
     "Ledger positions recorded but not yet fanned out into the webhook outbox",
+)
+WEBHOOK_PRUNED = Counter(
+    "consent_ledger_webhook_pruned_total",
+    "Delivered and skipped webhook deliveries forgotten after CONSENT_LEDGER_DELIVER_KEEP_SECONDS",
 )
 WEBHOOK_SENDER_RESTARTS = Counter(
     "consent_ledger_webhook_sender_restarts_total",

@@ -186,8 +186,10 @@ class ConsentQueries:
         *,
         after: PageCursor | None = None,
         limit: int | None = None,
+        sender: str | None = None,
     ) -> Iterator[AudienceRow]:
         """Every opted-out (subject, purpose) on the channel; ``*`` means all purposes.
+        Opt-outs scoped to ``sender`` (to any sender when None) are on the list too.
 
         An erased subject stays on the list as its ``*`` row, status ``erased`` and no
         address: its subject id (a hash of the number) still matches a re-import. An
@@ -213,8 +215,22 @@ class ConsentQueries:
             )
             for status in (Status.ERASED, Status.INVALIDATED, Status.HELD)
         ]
-        merged = heapq.merge(
-            withdrawn, *channel_wide, key=lambda row: (row.subject_id, row.purpose)
+        by_sender = " AND sender = ?" if sender is not None else ""
+        scoped = self._keyset(
+            "tenant = ? AND channel = ?" + by_sender,
+            (tenant, channel, *((sender,) if sender is not None else ())),
+            keyset=keyset,
+            after=after,
+            limit=limit,
+            source=(
+                "(SELECT subject_id, address, purpose, 'opted_out' AS status, since, method, "
+                f"keyword, event_id, tenant, channel, sender FROM {self.senders}) scoped"
+            ),
+        )
+        merged = _distinct(
+            heapq.merge(
+                withdrawn, *channel_wide, scoped, key=lambda row: (row.subject_id, row.purpose)
+            )
         )
         yield from merged if limit is None else itertools.islice(merged, limit)
 
@@ -226,6 +242,7 @@ class ConsentQueries:
         keyset: str,
         after: PageCursor | None,
         limit: int | None,
+        source: str | None = None,
     ) -> Iterator[AudienceRow]:
         """Pages in (subject id, purpose) order. ``keyset`` continues after the last row:
         a condition the index takes as a range (an ``OR`` of the two columns made
@@ -245,7 +262,7 @@ class ConsentQueries:
             with db.read() as reader:
                 rows = reader.execute(
                     f"SELECT subject_id, address, purpose, status, since, method, keyword, "
-                    f"event_id FROM {self.table} WHERE {where}{condition} "
+                    f"event_id FROM {source or self.table} WHERE {where}{condition} "
                     "ORDER BY subject_id, purpose LIMIT ?",
                     (*params, *keyset_params, size),
                 ).fetchall()
@@ -265,3 +282,13 @@ class ConsentQueries:
             last_subject, last_purpose = rows[-1]["subject_id"], rows[-1]["purpose"]
             if remaining is not None:
                 remaining -= len(rows)
+
+
+def _distinct(rows: Iterator[AudienceRow]) -> Iterator[AudienceRow]:
+    """The first row of each (subject, purpose) in a stream sorted by them."""
+    last: tuple[UUID, str] | None = None
+    for row in rows:
+        key = (row.subject_id, row.purpose)
+        if key != last:
+            yield row
+        last = key

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
@@ -28,7 +29,7 @@ def record_alice(live: LiveServer) -> int:
         "source": {"kind": "web_form", "id": "form-991"},
         "evidence": {
             "method": "web_form",
-            "text": "Yes, send me offers and order updates from Acme",
+            "text": "Yes, send me offers and order updates from Acme — ¡sí! 👍",
             "notice": {"id": "signup", "version": "3", "text": "Acme may message you on WhatsApp"},
             "business_name": "Acme",
         },
@@ -108,6 +109,59 @@ def test_an_auditor_finds_a_subject_and_the_browser_verifies_its_bundle(
     assert browser.find_element(By.ID, "badge").get_attribute("data-result") == "failed"
     screenshot(browser, "console-tampered")
 
+    # Each other part the badge checks turns it red too.
+    original: dict[str, Any] = live.get(
+        f"/v1/subjects/whatsapp/{ALICE}/attestation", role="auditor"
+    ).json()
+    note = original["checkpoint"]["note"]
+    lines = note.split("\n")
+    lines[1] = str(int(lines[1]) + 1)  # the signed tree size
+    cases = {
+        "signature.json": ("checkpoint", {**original["checkpoint"], "note": "\n".join(lines)}),
+        "disclosure.json": (
+            "disclosures",
+            [{**d, "value": "+14155550199"} for d in original["disclosures"]],
+        ),
+        "proof.json": (
+            "events",
+            [original["events"][0], {**original["events"][1], "inclusion_proof": ["00" * 32]}],
+        ),
+    }
+    expected = {
+        "signature.json": "checkpoint: the signature does not verify",
+        "disclosure.json": "does not open its commitment",
+        "proof.json": "event v2: its inclusion proof does not lead to the checkpoint's root",
+    }
+    for name, (key, value) in cases.items():
+        altered = tmp_path / name
+        altered.write_text(json.dumps({**original, key: value}))
+        browser.find_element(By.ID, "bundle-file").send_keys(str(altered))
+        assert expected[name] in wait_for(browser, "#badge", f"FAILED ({name})")
+
+    # The newest event recorded after the checkpoint: amber, not green and not red.
+    unsealed = {"leaf_index": None, "leaf_hash": None, "inclusion_proof": None}
+    newest = tmp_path / "newest-unsealed.json"
+    newest.write_text(
+        json.dumps(
+            {**original, "events": [original["events"][0], {**original["events"][1], **unsealed}]}
+        )
+    )
+    browser.find_element(By.ID, "bundle-file").send_keys(str(newest))
+    badge = wait_for(browser, "#badge", "Not sealed yet (newest-unsealed.json)")
+    assert "v2-v2 were recorded after that checkpoint" in badge
+    assert browser.find_element(By.ID, "badge").get_attribute("data-result") == "unsealed"
+    # An unsealed event before a sealed one is not "newest": red.
+    oldest = tmp_path / "oldest-unsealed.json"
+    oldest.write_text(
+        json.dumps(
+            {**original, "events": [{**original["events"][0], **unsealed}, original["events"][1]]}
+        )
+    )
+    browser.find_element(By.ID, "bundle-file").send_keys(str(oldest))
+    assert "event v2: sealed after an event that is not" in wait_for(
+        browser, "#badge", "FAILED (oldest-unsealed.json)"
+    )
+
 
 def test_downloads_and_status_as_of_a_date(
     live: LiveServer, browser: WebDriver, tmp_path: Path
@@ -131,6 +185,15 @@ def test_downloads_and_status_as_of_a_date(
     browser.find_element(By.ID, "dl-report").click()
     assert "Consent attestation" in wait_for(browser, "h1")
     assert "Timeline" in browser.page_source
+    assert "@media print" in browser.page_source  # the printable report's stylesheet
+
+    # Signing out ends the session: the console asks for a key again.
+    browser.back()
+    wait_for(browser, "h1", "Find a subject")
+    browser.find_element(By.CSS_SELECTOR, ".bar form button").click()
+    wait_for(browser, "h1", "Sign in")
+    browser.get(f"{live.url}/console")
+    assert "Sign in" in wait_for(browser, "h1")
 
 
 def test_a_second_tenants_key_sees_nothing_of_the_first(
@@ -143,3 +206,20 @@ def test_a_second_tenants_key_sees_nothing_of_the_first(
     assert "Acme" not in browser.page_source
     browser.get(f"{live.url}/console/subjects/whatsapp/{ALICE}/attestation")
     assert "subject_not_found" in browser.page_source
+
+
+def test_the_console_works_from_the_keyboard(live: LiveServer, browser: WebDriver) -> None:
+    record_alice(live)
+    browser.get(f"{live.url}/console/signin")
+    wait_for(browser, "h1", "Sign in")
+    page = browser.find_element(By.TAG_NAME, "body")
+    page.send_keys(Keys.TAB)  # the skip link comes first
+    assert browser.switch_to.active_element.text == "Skip to content"
+    browser.switch_to.active_element.send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("id") == "api_key"
+    browser.switch_to.active_element.send_keys(live.keys["auditor"], Keys.ENTER)
+    wait_for(browser, "h1", "Find a subject")
+
+    browser.find_element(By.ID, "address").click()
+    browser.switch_to.active_element.send_keys(ALICE, Keys.ENTER)
+    assert "Opted out" in wait_for(browser, "#timeline", "Opted out")

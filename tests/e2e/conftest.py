@@ -36,8 +36,12 @@ def issue_keys(storage: StorageSettings) -> dict[str, str]:
 def api(storage: StorageSettings) -> Iterator[Api]:
     keys = issue_keys(storage)
     # No in-process sealing: the attestation tests seal with a sealer of their own.
+    # The test client is no loopback peer: /metrics is opened to it (see test_route_roles).
     settings = ServeSettings(
-        read_wait_seconds=2.0, max_body_bytes=8 * 1024 * 1024, seal_every_seconds=0
+        read_wait_seconds=2.0,
+        max_body_bytes=8 * 1024 * 1024,
+        seal_every_seconds=0,
+        metrics_public=True,
     )
     with TestClient(create_app(settings, storage)) as client:
         yield Api(client, keys)

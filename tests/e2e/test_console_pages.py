@@ -8,6 +8,8 @@ import re
 
 from fastapi.testclient import TestClient
 
+from ledger.application.api_keys import AccessRegistry
+from ledger.runtime.storage_settings import StorageSettings, access_env
 from tests.e2e.conftest import Api
 
 ALICE = "+14155550100"
@@ -171,3 +173,72 @@ def test_the_operations_page_is_for_admins(api: Api) -> None:
     assert page.status_code == 200
     assert '<rect class="bar"' in page.text
     assert "1 opt-outs by keyword" in page.text
+
+
+def test_a_bad_number_or_date_in_the_search_names_the_field(api: Api) -> None:
+    sign_in(api.client, api.keys["auditor"])
+    bad_number = api.client.get("/console", params={"channel": "whatsapp", "address": "12"})
+    assert bad_number.status_code == 422
+    assert 'id="search-error">address:' in bad_number.text
+    bad_date = api.client.get(
+        "/console", params={"channel": "whatsapp", "address": ALICE, "as_of": "31/12/2026"}
+    )
+    assert bad_date.status_code == 422
+    assert 'id="search-error">as_of:' in bad_date.text
+
+
+def test_revoking_the_key_ends_its_console_sessions(api: Api, storage: StorageSettings) -> None:
+    sign_in(api.client, api.keys["auditor"])
+    assert api.client.get("/console", follow_redirects=False).status_code == 200
+    key_id = api.keys["auditor"].split("_")[1]
+    with AccessRegistry(access_env(storage)) as registry:
+        registry.revoke(key_id)
+    assert api.client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_an_erased_subject_shows_as_erased(api: Api) -> None:
+    record_alice(api)
+    erased = api.client.delete(
+        f"/v1/subjects/whatsapp/{ALICE}/personal-data", headers=api.headers("admin")
+    )
+    assert erased.status_code == 200, erased.text
+    sign_in(api.client, api.keys["auditor"])
+    page = api.client.get("/console", params={"channel": "whatsapp", "address": ALICE})
+    assert 'id="erased"' in page.text
+    assert "Personal data erased" in page.text
+    assert "I agree to receive offers from Acme" not in page.text  # unreadable now
+
+
+def test_a_contact_id_finds_every_number_of_the_person_in_the_tenant_only(api: Api) -> None:
+    events = [
+        {
+            "type": "opted_in",
+            "channel": channel,
+            "address": address,
+            "purposes": ["marketing"],
+            "occurred_at": "2026-11-21T09:00:00Z",
+            "source": {"kind": "web_form", "id": f"form-{address}"},
+            "evidence": {"method": "web_form"},
+            "contact_id": "cust-42",
+        }
+        for channel, address in (("whatsapp", ALICE), ("sms", "+14155550101"))
+    ]
+    stored = api.client.post("/v1/events", json={"events": events}, headers=api.headers())
+    assert stored.status_code == 200, stored.text
+    assert sign_in(api.client, api.keys["auditor"]) == 303
+
+    page = api.client.get("/console", params={"contact": "cust-42"})
+    assert page.status_code == 200
+    assert "/console?channel=whatsapp&amp;address=%2B14155550100" in page.text
+    assert "/console?channel=sms&amp;address=%2B14155550101" in page.text
+    unknown = api.client.get("/console", params={"contact": "cust-43"})
+    assert 'id="contact-not-found"' in unknown.text
+    bad = api.client.get("/console", params={"contact": "tab\there"})
+    assert bad.status_code == 422
+    assert "contact_id" in bad.text
+
+    other = TestClient(api.client.app)
+    assert sign_in(other, api.keys["other_tenant"]) == 303  # globex: auditor too
+    theirs = other.get("/console", params={"contact": "cust-42"})
+    assert 'id="contact-not-found"' in theirs.text
+    assert "14155550101" not in theirs.text

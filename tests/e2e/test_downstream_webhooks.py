@@ -10,6 +10,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.serve_settings import ServeSettings
 from ledger.crypto.webhook_signatures import verify
+from ledger.domain.subjects import subject_id
 from ledger.runtime.storage_settings import StorageSettings
 from tests.e2e.conftest import Api, issue_keys
 from tests.support.receiver import Receiver, running_receiver
@@ -172,12 +174,11 @@ def test_a_receiver_that_fails_then_recovers_gets_everything_in_order_per_subjec
 def test_a_dead_delivery_holds_its_subject_back_until_replayed_and_skip_lets_others_go(
     hooks: Api, receiver: Receiver
 ) -> None:
-    # Given a receiver that refuses everything about Alice's first opt-out
-    refused: set[int] = set()
+    # Given a receiver that refuses Alice's opt-out
+    refused = {(subject_id("acme", "whatsapp", PEOPLE[0]), "consent.opted_out")}
+    receiver.respond = lambda e: 500 if (UUID(e["subject"]), e["type"]) in refused else 200
     subscribe(hooks, receiver.url)
     alice = say(hooks, PEOPLE[0], "STOP", "m1")
-    refused.add(alice["position"])
-    receiver.respond = lambda e: 500 if e["ledgerposition"] in refused else 200
     later = say(hooks, PEOPLE[0], "START", "m2")
     bob = say(hooks, PEOPLE[1], "STOP", "m3")
     # When its three attempts fail, it is dead; Bob's change goes through, Alice's waits
@@ -218,3 +219,25 @@ def test_a_dead_delivery_holds_its_subject_back_until_replayed_and_skip_lets_oth
     assert skipped.status_code == 200, skipped.text
     receiver.wait_until(lambda r: any(i.event["id"] == bob_after["event_id"] for i in r.accepted()))
     assert all(i.event["id"] != stuck["event_id"] for i in receiver.accepted())
+
+
+def test_after_a_secret_is_replaced_deliveries_are_signed_with_both_for_the_overlap(
+    hooks: Api, receiver: Receiver
+) -> None:
+    # Given a subscription whose secret the admin replaces
+    subscribe(hooks, receiver.url)
+    new_key = b"n" * 32
+    replaced = hooks.client.put(
+        "/v1/tenants/acme/subscriptions/crm",
+        json={"url": receiver.url, "secret": "whsec_" + base64.b64encode(new_key).decode()},
+        headers=hooks.headers("admin"),
+    ).json()
+    assert replaced["previous_secret_until"] is not None
+    # When a change is delivered
+    say(hooks, PEOPLE[0], "STOP", "m1")
+    receiver.wait_until(lambda r: len(r.accepted()) == 1)
+    [item] = receiver.accepted()
+    # Then receivers holding either secret verify it (two v1 signatures)
+    assert len(item.headers["webhook-signature"].split(" ")) == 2
+    assert verify(new_key, item.headers, item.body, now=int(time.time()))
+    assert verify(KEY, item.headers, item.body, now=int(time.time()))

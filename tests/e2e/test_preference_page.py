@@ -181,3 +181,31 @@ def test_the_page_is_rate_limited(storage: StorageSettings) -> None:
         codes = [client.get("/p/not-a-token").status_code for _ in range(5)]
     assert codes[:3] == [404, 404, 404]
     assert codes[3:] == [429, 429]
+
+
+def test_sending_the_same_form_twice_records_one_event(site: Api) -> None:
+    opt_bob_in(site)
+    path = mint_link(site)
+    page = site.client.get(path)
+    submission = re.search(r'name="submission" value="([^"]+)"', page.text)
+    assert submission is not None
+    form = {"action": "withdraw", "purpose": "marketing", "submission": submission.group(1)}
+    for _ in range(2):  # a double click, or the browser re-sending the form
+        sent = site.client.post(path, data=form, follow_redirects=False)
+        assert sent.status_code == 303
+    history = site.client.get(
+        f"/v1/subjects/whatsapp/{BOB}/history", headers=site.headers("auditor")
+    ).json()["events"]
+    assert [e["type"] for e in history] == ["opted_in", "opted_out"]
+
+
+def test_after_erasure_the_page_says_so_and_offers_no_withdrawal(site: Api) -> None:
+    opt_bob_in(site)
+    path = mint_link(site)
+    erased = site.client.delete(
+        f"/v1/subjects/whatsapp/{BOB}/personal-data", headers=site.headers("admin")
+    )
+    assert erased.status_code == 200, erased.text
+    page = site.client.get(path)
+    assert "Erased</strong> on" in page.text
+    assert 'id="withdraw-' not in page.text

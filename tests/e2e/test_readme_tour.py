@@ -27,6 +27,9 @@ from tests.support.processes import CLI, clean_env, free_port, start_cli, wait_h
 ROOT = Path(__file__).resolve().parents[2]
 TOUR = ROOT / "docs" / "readme" / "tour.sh"
 VERIFY = ROOT / "docs" / "readme" / "verify.sh"
+# The production block, run as written by tests/e2e/test_production_snippet.py.
+PRODUCTION = ROOT / "docs" / "readme" / "production.sh"
+WITNESS = ROOT / "docs" / "readme" / "witness.sh"
 # Where the blocks are quoted; README.md belongs here once it quotes them.
 QUOTED_IN = (ROOT / "README.md",)
 
@@ -151,9 +154,12 @@ def test_sealing_in_process_is_counted_and_its_age_is_in_the_metrics(tour: Tour)
 
 
 def test_the_blocks_the_tests_run_are_the_ones_the_documents_quote() -> None:
+    # The tour and verification (here), the production block
+    # (tests/e2e/test_production_snippet.py) and the witness set-up
+    # (tests/e2e/test_witness_setup.py): README quotes each verbatim.
     for document in QUOTED_IN:
         text = document.read_text()
-        for block in (TOUR, VERIFY):
+        for block in (TOUR, VERIFY, PRODUCTION, WITNESS):
             assert f"```sh\n{block.read_text()}```" in text, f"{document} must quote {block}"
 
 

@@ -7,6 +7,7 @@ app's route table: a route added without an entry fails
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ KEYED = (INGEST, CAMPAIGN, AUDITOR)
 PUBLIC = "public"  # no key needed
 ANY_KEY = "any key"
 SIGNATURE = "gateway signature"  # webhooks: the gateway's signature, never an API key
+METRICS = "metrics token or loopback"  # never an API key
 SESSION = "console session"  # pages: a signed-in session's cookie, never a bearer key
 TOKEN = "preference token"  # the person's page: a signed link, never a key
 
@@ -47,6 +49,11 @@ ROLES: dict[Route, frozenset[str] | str] = {
     ("GET", "/v1/audiences/{channel}/{purpose}"): frozenset({CAMPAIGN}),
     ("GET", "/v1/audiences/{channel}/{purpose}/count"): frozenset({CAMPAIGN}),
     ("GET", "/v1/suppressions/{channel}"): frozenset({CAMPAIGN}),
+    ("POST", "/v1/campaigns/{campaign_id}/receipts"): frozenset({CAMPAIGN}),
+    ("GET", "/v1/campaigns/{campaign_id}/receipts/{receipt_id}"): frozenset({CAMPAIGN, AUDITOR}),
+    ("GET", "/v1/subjects/{channel}/{address}/campaigns"): frozenset({CAMPAIGN, AUDITOR}),
+    ("GET", "/v1/subjects/{channel}/{address}/consent-records"): frozenset({AUDITOR}),
+    ("GET", "/v1/reports/revocations"): frozenset({AUDITOR}),
     ("GET", "/v1/tenants/{tenant}"): frozenset({ADMIN}),
     ("GET", "/v1/tenants/{tenant}/history"): frozenset({AUDITOR}),
     ("PUT", "/v1/tenants/{tenant}/gateways/{gateway}"): frozenset({ADMIN}),
@@ -84,12 +91,13 @@ ROLES: dict[Route, frozenset[str] | str] = {
     ("GET", "/v1/checkpoints/latest"): ANY_KEY,
     ("GET", "/v1/proofs/consistency"): ANY_KEY,
     ("GET", "/v1/public-key"): PUBLIC,
+    ("GET", "/v1/public-keys"): PUBLIC,  # every signing key and when it was valid
     ("GET", "/checkpoint"): PUBLIC,  # C2SP tlog-tiles: hashes only
     ("GET", "/tile/{level}/{rest:path}"): PUBLIC,
     ("GET", "/v1/subjects/{channel}/{address}/tlog-proofs"): frozenset({AUDITOR}),
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
-    ("GET", "/metrics"): PUBLIC,  # restricted by where it listens: see test_metrics_access
+    ("GET", "/metrics"): METRICS,  # loopback or the metrics token: test_metrics_*
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
@@ -174,8 +182,8 @@ def test_every_key_lacking_the_role_is_refused(app: Client, route: Route) -> Non
             if response.status_code == 303:
                 assert response.headers["location"].startswith("/console/signin"), key
         return
-    if needed == SIGNATURE:
-        # No API key opens a webhook, not even admin: only the gateway's signature.
+    if needed in (SIGNATURE, METRICS):
+        # No API key opens a webhook or the metrics, not even admin.
         for key in (*KEYED, ADMIN):
             status, _ = app.call(route, key)
             assert status in (401, 403), key
@@ -194,6 +202,33 @@ def test_every_key_lacking_the_role_is_refused(app: Client, route: Route) -> Non
 def test_a_revoked_or_forged_key_is_refused_everywhere(app: Client) -> None:
     app.keys["forged"] = app.keys[ADMIN][:-4] + "AAAA"
     for route, needed in ROLES.items():
-        if needed in (PUBLIC, SIGNATURE, SESSION, TOKEN):
+        if needed in (PUBLIC, SIGNATURE, METRICS, SESSION, TOKEN):
             continue
         assert app.call(route, "forged") == (401, "unauthorized"), route
+
+
+def metrics_client(**settings: object) -> TestClient:
+    storage = sqlite_settings(Path(tempfile.mkdtemp()) / "ledger.db")
+    return TestClient(create_app(ServeSettings(seal_every_seconds=0, **settings), storage))
+
+
+def test_metrics_answer_no_remote_client_by_default(app: Client) -> None:
+    # The test client is not on this host's loopback: as a client on the internet
+    for key in (None, ADMIN):
+        status, code = app.call(("GET", "/metrics"), key)
+        assert (status, code) == (403, "metrics_restricted")
+
+
+def test_metrics_need_the_metrics_token_when_one_is_set() -> None:
+    with metrics_client(metrics_token="scrape-token-for-tests") as client:
+        assert client.get("/metrics").status_code == 403
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-for-test"})
+        assert wrong.status_code == 403
+        right = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-for-tests"})
+        assert right.status_code == 200
+        assert "consent_ledger_" in right.text
+
+
+def test_metrics_can_be_opened_to_everyone_on_purpose() -> None:
+    with metrics_client(metrics_public=True) as client:
+        assert client.get("/metrics").status_code == 200

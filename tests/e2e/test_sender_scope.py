@@ -6,9 +6,13 @@ counts); with the default ``channel`` scope a STOP to any sender covers them all
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Api
+from tests.support.processes import CLI, clean_env
+from tests.support.webhooks import log_size
 
 ALICE, BOB = "+14155550111", "+14155550122"
 
@@ -82,6 +86,14 @@ def audience(api: Api, after: int, sender: str | None = None) -> set[str]:
     return found
 
 
+def suppressed(api: Api, after: int, sender: str | None = None) -> set[tuple[str, str]]:
+    query = f"?after={after}" + (f"&sender={sender}" if sender else "")
+    response = api.client.get(f"/v1/suppressions/sms{query}", headers=api.headers("campaign"))
+    assert response.status_code == 200, response.text
+    lines = [json.loads(line) for line in response.text.splitlines() if line]
+    return {(line["address"], line["purpose"]) for line in lines}
+
+
 def test_a_stop_to_one_sender_withdraws_consent_for_that_sender_only(api: Api) -> None:
     # Given a tenant whose opt-outs are scoped to the sender, and two opted-in people
     assert set_scope(api, "sender")["opt_out_scope"] == "sender"
@@ -102,6 +114,9 @@ def test_a_stop_to_one_sender_withdraws_consent_for_that_sender_only(api: Api) -
     assert audience(api, after, "brand-b") == {ALICE, BOB}
     assert audience(api, after, "brand-a") == {BOB}
     assert audience(api, after) == {BOB}
+    assert suppressed(api, after, "brand-a") == {(ALICE, "*"), (ALICE, "marketing")}
+    assert suppressed(api, after, "brand-b") == set()
+    assert suppressed(api, after) == {(ALICE, "*"), (ALICE, "marketing")}
     # And an opt-in sent to brand B does not lift it; one sent to brand A does
     after = text(api, ALICE, "START", "brand-b", "m2")["position"]
     assert eligible(api, after, "brand-a") == {ALICE: False, BOB: True}
@@ -133,3 +148,40 @@ def test_an_unknown_scope_is_refused_naming_the_field(api: Api) -> None:
     assert response.json()["error"]["field"] == "scope"
     audit = api.client.get("/v1/tenants/acme/history", headers=api.headers("auditor")).json()
     assert audit["events"] == []
+
+
+def test_the_cli_sets_the_scope_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    env = clean_env(CONSENT_LEDGER_SQLITE_PATH=str(tmp_path / "ledger.db"))
+
+    def configure(document: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, "tenants", "configure", "acme"],
+            input=json.dumps(document),
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    configured = configure({"opt_out_scope": "sender"})
+    assert configured.returncode == 0, configured.stderr
+    assert json.loads(configured.stdout)["opt_out_scope"] == "sender"
+    refused = configure({"opt_out_scope": "brand"})
+    assert refused.returncode == 2
+    assert "opt_out_scope" in refused.stderr
+
+
+def test_an_imported_opt_out_with_a_sender_column_is_scoped_to_it(api: Api) -> None:
+    set_scope(api, "sender")
+    opt_in(api, ALICE)
+    csv_body = (
+        "channel,address,type,purposes,occurred_at,sender\n"
+        f"sms,{ALICE},opted_out,marketing,2026-11-21T10:00:00Z,brand-a\n"
+    )
+    headers = {**api.headers(), "content-type": "text/csv"}
+    report = api.client.post("/v1/imports", headers=headers, content=csv_body.encode()).json()
+    assert report["accepted"] == 1, report
+    after = log_size(api)  # the import's position: the last of the log
+    assert eligible(api, after, "brand-a")[ALICE] is False
+    assert eligible(api, after, "brand-b")[ALICE] is True

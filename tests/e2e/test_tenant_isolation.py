@@ -54,6 +54,7 @@ class World:
     b: Api  # acme's keys
     storage: StorageSettings
     request_id: str = ""
+    receipt_id: str = ""  # B's campaign receipt
     b_ids: set[str] = field(default_factory=set)  # every id of B seen in an answer
     tenants: Iterator[int] = field(default_factory=itertools.count)
 
@@ -67,7 +68,7 @@ class World:
         """Everything B's auditor and campaign keys can see: must not change."""
         parts = []
         for address in B_ADDRESSES:
-            for suffix in ("", "/history"):
+            for suffix in ("", "/history", "/campaigns"):
                 r = self.client.get(
                     f"/v1/subjects/whatsapp/{address}{suffix}", headers=self.b.headers("all")
                 )
@@ -185,6 +186,19 @@ def build_world(storage: StorageSettings) -> Iterator[World]:
             b, wa_payload(wa_messages(wa_text("wamid.erin", ERIN.lstrip("+"), "STOP")))
         )
         assert stop.status_code == 200, stop.text
+        receipt = client.post(  # a campaign sent to B's subjects, one of them opted out
+            "/v1/campaigns/spring-sale/receipts",
+            headers=b.headers("campaign"),
+            json={
+                "channel": "whatsapp",
+                "purpose": "marketing",
+                "position": 1,
+                "addresses": list(B_ADDRESSES),
+            },
+        )
+        assert receipt.status_code == 201, receipt.text
+        world.b_ids |= {receipt.json()["receipt_id"], receipt.json()["root"]}
+        world.receipt_id = receipt.json()["receipt_id"]
         yield world
 
 
@@ -239,7 +253,10 @@ def reads_nothing_of_b(method: str, template: str, **kw: Any) -> Probe:
         if isinstance(body, dict) and "messages" in body:
             assert body["messages"] == []
         if isinstance(body, str):
-            assert not [line for line in body.splitlines() if line.strip()], body
+            rows = [line for line in body.splitlines() if line.strip()]
+            if answer.headers["content-type"].startswith("text/csv"):
+                rows = rows[1:]  # the header
+            assert not rows, body
 
     return probe
 
@@ -395,6 +412,19 @@ def deliveries_of_b(world: World) -> None:
     leaks_nothing(world, mask(answer)[1])
 
 
+def every_format(
+    make: Callable[..., Probe], method: str, template: str, formats: tuple[str, ...]
+) -> Probe:
+    """The probe ``make`` builds, for each export format of the route (``?format=``)."""
+    probes = [make(method, f"{template}?format={name}") for name in formats]
+
+    def probe(world: World) -> None:
+        for each in probes:
+            each(world)
+
+    return probe
+
+
 def contact_of_b(method: str, suffix: str = "") -> Probe:
     """B's contact id answers exactly as a contact id nobody named (and B keeps it)."""
 
@@ -406,6 +436,29 @@ def contact_of_b(method: str, suffix: str = "") -> Probe:
         return answer
 
     return changes_nothing_of_b(write)
+
+
+def record_receipt(world: World, attacker: Attacker) -> httpx.Response:
+    """A receipt naming B's addresses is the attacker's own: B's proofs stay as they were."""
+    body = {
+        "channel": "whatsapp",
+        "purpose": "marketing",
+        "position": 0,
+        "addresses": list(B_ADDRESSES),
+    }
+    answer = attacker.call("POST", "/v1/campaigns/spring-sale/receipts", json=body)
+    assert answer.status_code == 201, answer.text
+    return answer
+
+
+def receipt_of_b(world: World) -> None:
+    """B's receipt answers the attacker exactly as a receipt id nobody has."""
+    attacker = world.attacker()
+    nothing = attacker.call("GET", f"/v1/campaigns/spring-sale/receipts/{UUID_NOBODY}")
+    answer = attacker.call("GET", f"/v1/campaigns/spring-sale/receipts/{world.receipt_id}")
+    assert (answer.status_code, answer.json()) == (nothing.status_code, nothing.json())
+    assert answer.status_code == 404
+    leaks_nothing(world, answer)
 
 
 def preference_link_for_b(world: World, attacker: Attacker) -> httpx.Response:
@@ -454,7 +507,9 @@ CONTACT = "/v1/contacts/{contact_id}"
 PROBES: dict[Route, Probe] = {
     ("GET", SUBJECT): same_for_b_as_for_nobody("GET", SUBJECT),
     ("GET", SUBJECT + "/history"): same_for_b_as_for_nobody("GET", SUBJECT + "/history"),
-    ("GET", SUBJECT + "/attestation"): same_for_b_as_for_nobody("GET", SUBJECT + "/attestation"),
+    ("GET", SUBJECT + "/attestation"): every_format(
+        same_for_b_as_for_nobody, "GET", SUBJECT + "/attestation", ("json", "csv", "html")
+    ),
     ("DELETE", SUBJECT + "/personal-data"): changes_nothing_of_b(erase),
     ("GET", SUBJECT + "/consent"): same_for_b_as_for_nobody(
         "GET", SUBJECT + "/consent?as_of=2026-11-30T00:00:00Z"
@@ -484,13 +539,22 @@ PROBES: dict[Route, Probe] = {
     ),
     ("GET", "/v1/optin-requests/{request_id}/deliveries"): deliveries_of_b,
     ("GET", "/v1/outbound"): reads_nothing_of_b("GET", "/v1/outbound"),
-    ("GET", "/v1/audiences/{channel}/{purpose}"): reads_nothing_of_b(
-        "GET", "/v1/audiences/{channel}/{purpose}"
+    ("GET", "/v1/audiences/{channel}/{purpose}"): every_format(
+        reads_nothing_of_b, "GET", "/v1/audiences/{channel}/{purpose}", ("ndjson", "csv")
     ),
     ("GET", "/v1/audiences/{channel}/{purpose}/count"): reads_nothing_of_b(
         "GET", "/v1/audiences/{channel}/{purpose}/count"
     ),
-    ("GET", "/v1/suppressions/{channel}"): reads_nothing_of_b("GET", "/v1/suppressions/{channel}"),
+    ("GET", "/v1/suppressions/{channel}"): every_format(
+        reads_nothing_of_b, "GET", "/v1/suppressions/{channel}", ("ndjson", "csv")
+    ),
+    ("POST", "/v1/campaigns/{campaign_id}/receipts"): changes_nothing_of_b(record_receipt),
+    ("GET", "/v1/campaigns/{campaign_id}/receipts/{receipt_id}"): receipt_of_b,
+    ("GET", SUBJECT + "/campaigns"): same_for_b_as_for_nobody("GET", SUBJECT + "/campaigns"),
+    ("GET", SUBJECT + "/consent-records"): same_for_b_as_for_nobody(
+        "GET", SUBJECT + "/consent-records"
+    ),
+    ("GET", "/v1/reports/revocations"): reads_nothing_of_b("GET", "/v1/reports/revocations"),
     ("POST", "/v1/events"): changes_nothing_of_b(post_events),
     ("POST", "/v1/messages/inbound"): changes_nothing_of_b(post_message),
     ("POST", "/v1/optin-requests"): changes_nothing_of_b(ask),
@@ -579,6 +643,7 @@ PROBES: dict[Route, Probe] = {
         "GET", "/v1/proofs/consistency?from=1&to=2"
     ),
     ("GET", "/v1/public-key"): global_leaks_nothing("GET", "/v1/public-key"),
+    ("GET", "/v1/public-keys"): global_leaks_nothing("GET", "/v1/public-keys"),
     ("GET", "/checkpoint"): global_leaks_nothing("GET", "/checkpoint"),
     ("GET", "/tile/{level}/{rest:path}"): global_leaks_nothing("GET", "/tile/0/000.p/1"),
     ("GET", SUBJECT + "/tlog-proofs"): same_for_b_as_for_nobody("GET", SUBJECT + "/tlog-proofs"),

@@ -41,6 +41,7 @@ from tests.support.webhooks import (
     GUPSHUP_APP,
     GUPSHUP_TOKEN,
     TWILIO_URL,
+    VERIFY_TOKEN,
     configure,
     history,
     log_size,
@@ -197,3 +198,23 @@ def test_signatures_are_compared_in_constant_time(
     monkeypatch.setattr(hmac, "compare_digest", spy)
     assert send(gw).status_code == 401
     assert seen, f"{gateway}: the signature was not compared with hmac.compare_digest"
+
+
+def test_the_whatsapp_handshake_refuses_every_bad_verify_token(gw: Api) -> None:
+    def handshake(**params: str) -> httpx.Response:
+        return gw.client.get("/v1/webhooks/whatsapp/acme", params=params)
+
+    good = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "42"}
+    for case, params in {
+        "missing": {"hub.mode": "subscribe", "hub.challenge": "42"},
+        "empty": {**good, "hub.verify_token": ""},
+        "wrong": {**good, "hub.verify_token": "guessed"},
+        "truncated": {**good, "hub.verify_token": VERIFY_TOKEN[:-2]},
+        "longer": {**good, "hub.verify_token": VERIFY_TOKEN + "x"},
+        "non-ASCII": {**good, "hub.verify_token": "é" * 8},
+        "wrong mode": {**good, "hub.mode": "unsubscribe"},
+    }.items():
+        response = handshake(**params)
+        assert response.status_code == 403, case
+        assert "42" not in response.text, case  # the challenge is not echoed
+    assert (handshake(**good).status_code, handshake(**good).text) == (200, "42")

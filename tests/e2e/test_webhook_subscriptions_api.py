@@ -27,6 +27,7 @@ def test_a_subscription_is_created_read_listed_replaced_and_deleted(api: Api) ->
     replaced = api.client.put(
         f"{PATH}/crm", json={"url": URL + "/v2", "secret": SECRET}, headers=admin
     ).json()
+    assert replaced["previous_secret_until"] is None  # the same secret: no rotation
     assert replaced["event_types"] == []
     assert replaced["created_at"] == shown["created_at"]
     listed = api.client.get(PATH, headers=admin).json()["subscriptions"]

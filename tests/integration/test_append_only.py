@@ -19,8 +19,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from api.cli.schema import create_side_tables
 from ledger.application.api_keys import AccessRegistry
 from ledger.application.consent_ledger import ConsentLedger
+from ledger.attestation.campaigns.receipts import CampaignReceipts
+from ledger.attestation.storage import open_cosignature_store
+from ledger.domain.campaign_receipts import draft_receipt
 from ledger.domain.roles import Role
 from ledger.persistence.deliveries import Delivery, delivery_table
 from ledger.persistence.gateway_secrets import StoredSecrets, gateway_secret_table
@@ -46,6 +50,8 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "_events_gateway_secrets": KEEP_DELETE,  # superseded secrets are forgotten
     "_events_contacts": KEEP_DELETE,  # erasure unlinks the subject from its contact
     "_events_contact_secrets": APPEND_ONLY,  # the key of a tenant's contact index
+    "_events_cosignatures": APPEND_ONLY,  # witnesses' cosignatures of checkpoints
+    "_events_campaign_receipt_lists": APPEND_ONLY,  # the subject ids of campaign receipts
 }
 ACCESS = "access"  # the API-key registry's events: append-only
 
@@ -73,6 +79,8 @@ def fill(storage: StorageSettings) -> Filled:
         ledger.record(replace(opt_in(ALICE, source_id="form-alice"), contact_id="cust-1"))
         ledger.receive_message(message(ALICE, "HELP"))  # an outbox row
         new_sealer(ledger).checkpoint_once()
+        [head] = open_cosignature_store(ledger).recent_checkpoints(1)
+        open_cosignature_store(ledger).add(head.tree_size, head.root_hash, "witness", "— w x")
         subject = ledger.state_of("acme", "whatsapp", ALICE).id
         now = datetime.now(UTC)
         delivery_table(ledger.recorder).add(
@@ -82,6 +90,11 @@ def fill(storage: StorageSettings) -> Filled:
         )
         gateway_secret_table(ledger.recorder).insert(
             StoredSecrets("acme", "twilio", "s1", "plain", "{}", b"salt")
+        )
+        create_side_tables(ledger)  # every table `schema create` makes, filled or not
+        CampaignReceipts(ledger).record(
+            draft_receipt("acme", "c-1", "whatsapp", "marketing", 1, addresses=[ALICE]),
+            recorded_by=None,
         )
     finally:
         ledger.close()

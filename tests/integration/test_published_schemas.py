@@ -17,7 +17,9 @@ from ledger.application.lapses import LapsingSubject, lapse_due
 from ledger.application.signals.holds import HoldDecision, decide_hold
 from ledger.application.signals.recorder import SignalRecorder
 from ledger.application.tenants.book import TenantSettingsBook
+from ledger.attestation.campaigns.receipts import CampaignReceipts
 from ledger.crypto.secret_box import SecretBox
+from ledger.domain.campaign_receipts import draft_receipt
 from ledger.domain.commands import Notice, Source
 from ledger.domain.keywords import KeywordRules
 from ledger.domain.tenants.first_message import FirstMessageRequest
@@ -72,6 +74,10 @@ def every_kind_of_event(ledger: ConsentLedger) -> None:
     ask = FirstMessageRequest(("marketing",), Notice("welcome", "1", "Reply YES"), "Acme")
     book.change_first_message_request("acme", ask, changed_by="test")
     ledger.receive_message(message("+14155550106", "Hello"))  # asks: evidence.triggered_by
+    CampaignReceipts(ledger).record(
+        draft_receipt("acme", "c-1", "whatsapp", "marketing", 1, addresses=["+14155550101"]),
+        recorded_by="test",
+    )
     book.change_lapse_policy("acme", {"marketing": 12}, changed_by="test")
     old = opt_in("+14155550108")
     ledger.record(replace(old, occurred_at=old.occurred_at - timedelta(days=400)))

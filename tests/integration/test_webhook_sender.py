@@ -8,13 +8,15 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.crypto.secret_box import SecretBox
+from ledger.domain.subjects import subject_id
 from ledger.domain.webhooks.endpoints import EndpointPolicy
-from ledger.persistence.webhook_outbox import DELIVERED, PENDING, WebhookOutbox
+from ledger.persistence.webhook_outbox import DEAD, DELIVERED, PENDING, WebhookOutbox
 from ledger.publishing.webhooks.sender import WebhookSender
 from ledger.publishing.webhooks.settings import DeliverSettings
 from ledger.runtime.metrics import WEBHOOK_FAILURES
@@ -128,3 +130,31 @@ def test_an_endpoint_resolving_to_a_blocked_address_is_not_called(
     assert row.status == PENDING
     assert row.last_error is not None
     assert "127.0.0.1" in row.last_error
+
+
+def test_delivered_rows_are_forgotten_after_the_keep_time_dead_ones_are_not(
+    api: Api, receiver: Receiver
+) -> None:
+    # Given a receiver that refuses Bob's changes, and a sender that keeps nothing delivered
+    bob = subject_id("acme", "whatsapp", PEOPLE[1])
+    receiver.respond = lambda e: 500 if UUID(e["subject"]) == bob else 200
+    subscribe(api, receiver.url)
+    say(api, PEOPLE[0], "STOP", "m1")
+    say(api, PEOPLE[1], "STOP", "m2")
+    settings = FAST.model_copy(update={"keep_seconds": 0.0, "max_attempts": 1})
+    sender = WebhookSender(ledger_of(api), settings, OPEN, SecretBox(None))
+    stop = threading.Event()
+    thread = threading.Thread(target=sender.run, args=(stop,))
+    thread.start()
+    outbox = WebhookOutbox(ledger_of(api).recorder)
+    try:
+        # When Alice's change is delivered and Bob's is dead
+        start = time.monotonic()
+        while [d.status for d in outbox.of_subscription("acme", "crm", None, 10)] != [DEAD]:
+            assert time.monotonic() - start < 60, outbox.of_subscription("acme", "crm", None, 10)
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    # Then only the dead letter is left, waiting for an admin
+    assert len(receiver.accepted()) == 1

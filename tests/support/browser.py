@@ -80,10 +80,12 @@ def serve(storage: StorageSettings, tmp_path: Path) -> Iterator[LiveServer]:
         "CONSENT_LEDGER_SEAL_EVERY_SECONDS": "1",
         "CONSENT_LEDGER_SIGNING_KEY": str(signing_key),
         "CONSENT_LEDGER_PREFERENCE_KEY": PREFERENCE_KEY,
-        "CONSENT_LEDGER_WORKERS": "1",
     }
     if storage.database_url is not None:
+        # Two worker processes, as on a PostgreSQL deployment: a session opened by one is
+        # seen by the other (ledger/persistence/console_sessions.py).
         settings["DATABASE_URL"] = storage.database_url.get_secret_value()
+        settings["CONSENT_LEDGER_WORKERS"] = "2"
     else:
         settings["CONSENT_LEDGER_SQLITE_PATH"] = str(storage.sqlite_path)
     log = tmp_path / "serve.log"

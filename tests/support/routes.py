@@ -23,6 +23,8 @@ PATH_VALUES = {
     "gateway": "twilio",
     "purpose": "marketing",
     "contact_id": "cust-10042",
+    "campaign_id": "spring-sale",
+    "receipt_id": "6f1c1d5e-0000-4000-8000-000000000002",
     "level": "0",
     "rest": "000",
     "token": "not-a-token",

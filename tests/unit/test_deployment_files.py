@@ -38,8 +38,8 @@ def settings_the_code_reads() -> set[str]:
     return names
 
 
-def test_the_five_processes_and_their_infrastructure_are_there() -> None:
-    assert set(OURS) == {"api", "publisher", "consumer", "sealer", "expirer"}
+def test_the_six_processes_and_their_infrastructure_are_there() -> None:
+    assert set(OURS) == {"api", "publisher", "consumer", "sealer", "expirer", "deliver"}
     assert {"postgres", "kafka"} <= set(SERVICES)
     assert SERVICES["kafka"]["image"].startswith("apache/kafka:")
     assert "broker,controller" in SERVICES["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]

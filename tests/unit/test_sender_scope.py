@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ledger.domain.commands import CaptureMethod, Evidence, Source
 from ledger.domain.consent_status import ALL_PURPOSES, Status, SubjectState
 from ledger.domain.drafts import Draft
 from ledger.domain.sender_scope import CHANNEL, SENDER, scope_opt_outs
+from ledger.domain.signals.decisions import IN_FORCE, RECORDED, decide_signal
+from ledger.domain.signals.reports import ProviderSignal, SignalAction
+from ledger.domain.tenants.policy import TenantPolicy
 from ledger.events import OptedIn, OptedOut
 from projections.subject_snapshot import dump_state, load_state
-from tests.support.builders import SUBJECT, chain_all, draft
+from tests.support.builders import ADDRESS, SUBJECT, at, chain_all, draft
 
 M = ("marketing",)
 
@@ -77,3 +81,25 @@ def test_a_state_snapshot_of_the_old_shape_loads_and_keeps_the_new_shape() -> No
     loaded = load_state(SUBJECT, old)
     assert loaded.senders == {}
     assert status(loaded, "brand-a") is Status.OPTED_IN
+
+
+def test_a_repeated_gateway_stop_for_the_same_sender_is_already_in_force() -> None:
+    state, _ = chain_all([said(OptedIn, 0, None, SENDER), said(OptedOut, 1, "brand-a", SENDER)])
+
+    def signal(sender: str) -> ProviderSignal:
+        return ProviderSignal(
+            tenant="acme",
+            channel="whatsapp",
+            address=ADDRESS,
+            action=SignalAction.OPTED_OUT,
+            occurred_at=at(2),
+            source=Source(kind="whatsapp_status", id=f"wamid.{sender}:failed"),
+            evidence=Evidence(method=CaptureMethod.PROVIDER_SIGNAL, sender=sender),
+            purposes=M,
+            unless_in_force=True,
+        )
+
+    scoped = TenantPolicy(opt_out_scope=SENDER)
+    assert decide_signal(state, signal("brand-a"), scoped)[1] == IN_FORCE
+    assert decide_signal(state, signal("brand-b"), scoped)[1] == RECORDED
+    assert decide_signal(state, signal("brand-a"), TenantPolicy())[1] == RECORDED

@@ -11,7 +11,12 @@ import pytest
 from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.access import ApiKey
-from ledger.events import CONSENT_EVENT_TYPES, LIFECYCLE_EVENT_TYPES, PersonalDataErased
+from ledger.events import (
+    CONSENT_EVENT_TYPES,
+    LIFECYCLE_EVENT_TYPES,
+    CampaignReceiptRecorded,
+    PersonalDataErased,
+)
 from ledger.tenants.events import (
     BurstGuardChanged,
     CaptureMethodsChanged,
@@ -34,6 +39,7 @@ STORED_TOPICS = {
     "ledger.events:OptedIn": CONSENT_EVENT_TYPES["opted_in"],
     "ledger.events:ConfirmationSent": CONSENT_EVENT_TYPES["confirmation_sent"],
     "ledger.events:PersonalDataErased": PersonalDataErased,
+    "ledger.events:CampaignReceiptRecorded": CampaignReceiptRecorded,
     "ledger.events:ConsentInvalidated": CONSENT_EVENT_TYPES["consent_invalidated"],
     "ledger.events:ConsentLapsed": LIFECYCLE_EVENT_TYPES["consent_lapsed"],
     "ledger.tenants.events:LapsePolicyChanged": LapsePolicyChanged,

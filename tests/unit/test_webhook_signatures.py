@@ -40,7 +40,7 @@ def test_a_receiver_accepts_the_right_signature_among_several_and_refuses_tamper
     vector = VECTORS["vectors"][0]
     key = secret_key(vector["secret"])
     body = b'{"a": 1}'
-    sent = headers(key, "msg_1", 1_700_000_000, body)
+    sent = headers([key], "msg_1", 1_700_000_000, body)
     rotated = {**sent, "webhook-signature": "v1,AAAA " + sent["webhook-signature"]}
     assert verify(key, rotated, body, now=1_700_000_010)
     assert not verify(key, sent, b'{"a": 2}', now=1_700_000_010)

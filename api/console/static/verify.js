@@ -8,7 +8,8 @@
       its canonical JSON (RFC 8785) without hash and proof fields, its prev_hash is the hash
       of the version before (64 zeros for v1), its leaf hash is SHA-256(0x00 || canonical
       JSON of the event object) and its inclusion proof leads to the checkpoint's root
-      (RFC 6962: node = SHA-256(0x01 || left || right));
+      (RFC 6962: node = SHA-256(0x01 || left || right)); the newest events may be recorded
+      after the checkpoint: then the badge says "Not sealed yet" (amber) for them;
    3. every disclosure opens its commitment: SHA-256(salt || value).
    No external code, no eval: allowed by the console's Content-Security-Policy. */
 "use strict";
@@ -144,7 +145,7 @@
     var subject = bundle.subject, entries = bundle.events;
     if (!subject || !Array.isArray(entries)) fail("the bundle has no subject or no events list");
     if (entries.length === 0) fail("the bundle holds no events: there is nothing to verify");
-    var previousHash = GENESIS, previousLeaf = -1, byId = {};
+    var previousHash = GENESIS, previousLeaf = -1, byId = {}, unsealedFrom = null;
     for (var i = 0; i < entries.length; i++) {
       var entry = entries[i], expected = i + 1;
       if (entry.missing) fail("missing from the ledger, although the log sealed it: it was removed", expected);
@@ -156,16 +157,22 @@
         fail("its hash does not match its contents: the event was altered", expected);
       }
       if (entry.prev_hash !== previousHash) fail("its prev_hash is not the hash of v" + (expected - 1) + ": the chain is broken", expected);
-      if (typeof entry.leaf_index !== "number" || !Array.isArray(entry.inclusion_proof)) {
-        fail("not covered by the checkpoint (tree size " + checkpoint.size + ")", expected);
+      var covered = typeof entry.leaf_index === "number" && Array.isArray(entry.inclusion_proof);
+      if (!covered) {
+        // Recorded after the checkpoint was signed: chained, not sealed yet. Only the
+        // newest events may be so; a sealed event after an unsealed one is refused.
+        if (unsealedFrom === null) unsealedFrom = expected;
+      } else {
+        if (unsealedFrom !== null) fail("sealed after an event that is not: the events were reordered", expected);
+        if (entry.leaf_index <= previousLeaf) fail("its leaf comes before the previous event's: reordered", expected);
+        var leaf = await sha256(concat(new Uint8Array([0]), utf8.encode(canonical(without(entry, PROOF_FIELDS)))));
+        if (entry.leaf_hash !== hex(leaf)) fail("it differs from what the log sealed at leaf " + entry.leaf_index, expected);
+        if (!(await verifyInclusion(leaf, entry.leaf_index, checkpoint.size, entry.inclusion_proof, checkpoint.root))) {
+          fail("its inclusion proof does not lead to the checkpoint's root", expected);
+        }
+        previousLeaf = entry.leaf_index;
       }
-      if (entry.leaf_index <= previousLeaf) fail("its leaf comes before the previous event's: reordered", expected);
-      var leaf = await sha256(concat(new Uint8Array([0]), utf8.encode(canonical(without(entry, PROOF_FIELDS)))));
-      if (entry.leaf_hash !== hex(leaf)) fail("it differs from what the log sealed at leaf " + entry.leaf_index, expected);
-      if (!(await verifyInclusion(leaf, entry.leaf_index, checkpoint.size, entry.inclusion_proof, checkpoint.root))) {
-        fail("its inclusion proof does not lead to the checkpoint's root", expected);
-      }
-      previousHash = entry.hash; previousLeaf = entry.leaf_index; byId[entry.event_id] = entry;
+      previousHash = entry.hash; byId[entry.event_id] = entry;
     }
     var disclosures = bundle.disclosures || [];
     for (var j = 0; j < disclosures.length; j++) {
@@ -175,13 +182,13 @@
       var opened = hex(await sha256(concat(fromHex(item.salt), utf8.encode(item.value))));
       if (opened !== commitment) fail("the disclosed " + item.field + " does not open its commitment", event.version);
     }
-    return { events: entries.length, disclosures: disclosures.length, checkpoint: checkpoint };
+    return { events: entries.length, disclosures: disclosures.length, checkpoint: checkpoint, unsealedFrom: unsealedFrom };
   }
 
-  function show(ok, text) {
+  function show(result, text) {
     var badge = document.getElementById("badge");
-    badge.className = "badge " + (ok ? "ok" : "failed");
-    badge.dataset.result = ok ? "verified" : "failed";
+    badge.className = "badge " + { verified: "ok", failed: "failed", unsealed: "unsealed" }[result];
+    badge.dataset.result = result;
     document.getElementById("badge-text").textContent = text;
   }
 
@@ -193,15 +200,23 @@
       var signature = cp.signatureChecked
         ? "Ed25519 signature checked"
         : "Ed25519 signature NOT checked (this browser lacks Ed25519 in WebCrypto)";
-      show(true, "Verified in this browser" + label + ": " + report.events + " events (hash chain v1-v" +
+      var tail = "; " + signature + " with key " + cp.keyId + ".";
+      if (report.unsealedFrom !== null) {
+        var sealed = report.unsealedFrom - 1;
+        show("unsealed", "Not sealed yet" + label + ": the hash chain v1-v" + report.events + " and " +
+          report.disclosures + " disclosures verified, " + sealed + " inclusion proofs against checkpoint " +
+          cp.origin + " tree size " + cp.size + "; v" + report.unsealedFrom + "-v" + report.events +
+          " were recorded after that checkpoint: reload after the next seal" + tail);
+        return;
+      }
+      show("verified", "Verified in this browser" + label + ": " + report.events + " events (hash chain v1-v" +
         report.events + "), " + report.events + " inclusion proofs and " + report.disclosures +
-        " disclosures against checkpoint " + cp.origin + " tree size " + cp.size + " of " + cp.time +
-        "; " + signature + " with key " + cp.keyId + ".");
+        " disclosures against checkpoint " + cp.origin + " tree size " + cp.size + " of " + cp.time + tail);
     } catch (error) {
       var reason = error instanceof Failure
         ? (error.version ? "event v" + error.version + ": " : "") + error.reason
         : String(error);
-      show(false, "FAILED" + label + ": " + reason);
+      show("failed", "FAILED" + label + ": " + reason);
     }
   }
 
@@ -210,14 +225,14 @@
     fetch(badge.dataset.bundle, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (bundle) { return check(bundle, ""); })
-      .catch(function (error) { show(false, "FAILED: the bundle could not be read: " + error); });
+      .catch(function (error) { show("failed", "FAILED: the bundle could not be read: " + error); });
     var input = document.getElementById("bundle-file");
     input.addEventListener("change", function () {
       var file = input.files[0];
       if (!file) return;
       file.text().then(function (text) {
         var bundle;
-        try { bundle = JSON.parse(text); } catch (e) { show(false, "FAILED (" + file.name + "): not JSON"); return; }
+        try { bundle = JSON.parse(text); } catch (e) { show("failed", "FAILED (" + file.name + "): not JSON"); return; }
         return check(bundle, " (" + file.name + ")");
       });
     });

@@ -16,6 +16,11 @@ class WebhookSettings(BaseSettings):
     allow_http: bool = Field(default=False, alias="CONSENT_LEDGER_WEBHOOK_ALLOW_HTTP")
     # Private, loopback and link-local addresses (an endpoint inside the operator's network).
     allow_private: bool = Field(default=False, alias="CONSENT_LEDGER_WEBHOOK_ALLOW_PRIVATE")
+    # After a subscription's secret is replaced, deliveries are signed with the old one
+    # too for this long (Standard Webhooks: several signatures), so receivers can switch.
+    secret_overlap_seconds: float = Field(
+        default=86400.0, ge=0, alias="CONSENT_LEDGER_WEBHOOK_SECRET_OVERLAP_SECONDS"
+    )
 
     @property
     def policy(self) -> EndpointPolicy:

@@ -8,9 +8,12 @@ every delivery). Its secret is stored encrypted and never returned.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from ledger.application.core import LedgerCore
 from ledger.application.webhooks.resolution import Unresolvable, resolve
@@ -69,10 +72,18 @@ class SubscriptionRequest:
 
 
 class WebhookSubscriptions:
-    def __init__(self, ledger: LedgerCore, secrets: SecretBox, policy: EndpointPolicy) -> None:
+    def __init__(
+        self,
+        ledger: LedgerCore,
+        secrets: SecretBox,
+        policy: EndpointPolicy,
+        *,
+        secret_overlap: timedelta = timedelta(days=1),
+    ) -> None:
         self.ledger = ledger
         self.secrets = secrets
         self.policy = policy
+        self.secret_overlap = secret_overlap
         self.table = SubscriptionTable(ledger.recorder)
         self.outbox = WebhookOutbox(ledger.recorder)
 
@@ -85,10 +96,10 @@ class WebhookSubscriptions:
             log.info("webhook host does not resolve yet", extra={"host": endpoint.host})
         event_types = parse_event_types(request.event_types, deliverable_types())
         secret_key(request.secret)
-        scheme, sealed = self.secrets.encrypt(
-            {"secret": request.secret}, secret_context(tenant, subscription_id)
-        )
+        context = secret_context(tenant, subscription_id)
+        scheme, sealed = self.secrets.encrypt({"secret": request.secret}, context)
         now = utc_now()
+        rotated = self._rotation(self.table.get(tenant, subscription_id), request.secret, now)
         stored = self.table.put(
             StoredSubscription(
                 Subscription(
@@ -102,9 +113,40 @@ class WebhookSubscriptions:
                 ),
                 scheme=scheme,
                 sealed_secret=sealed,
+                **rotated,
             )
         )
         return stored.subscription
+
+    def _rotation(
+        self, before: StoredSubscription | None, secret: str, now: datetime
+    ) -> dict[str, Any]:
+        """The previous-secret fields after a PUT: a replaced secret signs too for the
+        overlap; the same secret again keeps whatever overlap was running."""
+        if before is None:
+            return {}
+        s = before.subscription
+        opened = self.secrets.decrypt(
+            before.scheme, before.sealed_secret, secret_context(s.tenant, s.subscription_id)
+        )
+        if hmac.compare_digest(opened["secret"].encode(), secret.encode()):
+            return {
+                "previous_scheme": before.previous_scheme,
+                "previous_sealed": before.previous_sealed,
+                "previous_until": before.previous_until,
+            }
+        return {
+            "previous_scheme": before.scheme,
+            "previous_sealed": before.sealed_secret,
+            "previous_until": now + self.secret_overlap,
+        }
+
+    def previous_secret_until(self, tenant: str, subscription_id: str) -> datetime | None:
+        """Until when the replaced secret signs too (None: no overlap running)."""
+        stored = self.table.get(tenant, subscription_id)
+        if stored is None or stored.previous_until is None:
+            return None
+        return stored.previous_until if stored.previous_until > utc_now() else None
 
     def get(self, tenant: str, subscription_id: str) -> Subscription:
         stored = self.table.get(tenant, subscription_id)

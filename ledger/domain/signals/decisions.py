@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from ledger.domain.consent_status import Status, SubjectState
+from ledger.domain.consent_status import ALL_PURPOSES, Status, SubjectState
 from ledger.domain.drafts import Draft
+from ledger.domain.sender_scope import SENDER
 from ledger.domain.signals.reports import ProviderSignal, SignalAction
 from ledger.domain.tenants.policy import TenantPolicy
 from ledger.domain.times import format_time
@@ -44,17 +45,23 @@ def decide_signal(
         evidence=signal.evidence,
     )
     if signal.action is SignalAction.OPTED_OUT:
+        scoped_to = signal.evidence.sender if policy.opt_out_scope == SENDER else None
+        if scoped_to is not None:
+            # A stop that will be scoped to its sender: in force when it is for that sender.
+            def opted_out(purpose: str) -> bool:
+                found = state.status_for(purpose, scoped_to)
+                return found is not None and found.status is Status.OPTED_OUT
+
+            everything_out = opted_out(ALL_PURPOSES)
+        else:
+            opted_out = state.is_opted_out
+            everything = state.everything
+            everything_out = everything is not None and everything.status is Status.OPTED_OUT
         if signal.purposes:
-            if signal.unless_in_force and all(state.is_opted_out(p) for p in signal.purposes):
+            if signal.unless_in_force and all(opted_out(p) for p in signal.purposes):
                 return [], IN_FORCE
             return _held_or([replace(base, purposes=signal.purposes)], state, burst)
-        everything = state.everything
-        if (
-            signal.unless_in_force
-            and everything is not None
-            and everything.status is Status.OPTED_OUT
-            and all(state.is_opted_out(p) for p in state.entries)
-        ):
+        if signal.unless_in_force and everything_out and all(opted_out(p) for p in state.entries):
             return [], IN_FORCE
         draft = replace(base, purposes=state.known_purposes, all_purposes=True)
         return _held_or([draft], state, burst)

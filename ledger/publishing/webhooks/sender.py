@@ -40,6 +40,7 @@ from ledger.runtime.metrics import (
     WEBHOOK_FANOUT_LAG,
     WEBHOOK_OLDEST_PENDING,
     WEBHOOK_OUTBOX_ROWS,
+    WEBHOOK_PRUNED,
     WEBHOOK_SENDER_RESTARTS,
 )
 from ledger.runtime.notification_log import NotificationLog
@@ -107,7 +108,13 @@ class WebhookSender:
         log.info("webhook sender started", extra={"after_position": self.position})
         checked = time.monotonic()
         with (
-            httpx.Client(timeout=self.settings.timeout_seconds, follow_redirects=False) as client,
+            httpx.Client(
+                timeout=self.settings.timeout_seconds,
+                follow_redirects=False,
+                # Connections go to checked addresses, pooled by address: never reuse one
+                # (a TLS session verified for one host name must not carry another's).
+                limits=httpx.Limits(max_keepalive_connections=0),
+            ) as client,
             ThreadPoolExecutor(
                 self.settings.concurrency, thread_name_prefix="webhook-post"
             ) as pool,
@@ -147,7 +154,7 @@ class WebhookSender:
                 (s.subscription.tenant, s.subscription.subscription_id): s
                 for s in self.subscriptions.every()
             }
-            keys: dict[tuple[str, str], bytes] = {}
+            keys: dict[tuple[str, str], list[bytes]] = {}
             for stored in subscriptions.values():
                 s = stored.subscription
                 keys[(s.tenant, s.subscription_id)] = self._key(stored)
@@ -163,21 +170,32 @@ class WebhookSender:
             if not any(outcomes):
                 return  # every one failed: they wait for their retry time
 
-    def _key(self, stored: StoredSubscription) -> bytes:
+    def _key(self, stored: StoredSubscription) -> list[bytes]:
+        """The subscription's signing keys: its secret's, then the replaced secret's while
+        the rotation's overlap lasts."""
         s = stored.subscription
-        opened = self.secrets.decrypt(
-            stored.scheme, stored.sealed_secret, secret_context(s.tenant, s.subscription_id)
-        )
-        return secret_key(opened["secret"])
+        context = secret_context(s.tenant, s.subscription_id)
+        keys = [
+            secret_key(self.secrets.decrypt(stored.scheme, stored.sealed_secret, context)["secret"])
+        ]
+        if (
+            stored.previous_scheme is not None
+            and stored.previous_sealed is not None
+            and stored.previous_until is not None
+            and stored.previous_until.timestamp() > time.time()
+        ):
+            previous = self.secrets.decrypt(stored.previous_scheme, stored.previous_sealed, context)
+            keys.append(secret_key(previous["secret"]))
+        return keys
 
     def _attempt(
         self,
         client: httpx.Client,
         delivery: Delivery,
         stored: StoredSubscription | None,
-        key: bytes | None,
+        key: list[bytes] | None,
     ) -> bool:
-        if stored is None or key is None:
+        if stored is None or not key:
             return False  # deleted meanwhile: its rows are dropped with it
         now = time.time()
         signed = headers(key, delivery.delivery_id, int(now), delivery.body)
@@ -218,6 +236,10 @@ class WebhookSender:
         if time.monotonic() - self._reported < REPORT_SECONDS:
             return
         self._reported = time.monotonic()
+        pruned = self.outbox.prune(time.time() - self.settings.keep_seconds)
+        if pruned:
+            WEBHOOK_PRUNED.inc(pruned)
+            log.info("webhook deliveries pruned", extra={"count": pruned})
         by_status, oldest = self.outbox.counts()
         for status, count in by_status.items():
             WEBHOOK_OUTBOX_ROWS.labels(status).set(count)

@@ -35,6 +35,12 @@ class DeliverSettings(BaseSettings):
         default=2.0, gt=0, alias="CONSENT_LEDGER_DELIVER_RESTART_SECONDS"
     )
 
+    # Delivered and skipped deliveries are kept this long (the deliveries route shows
+    # them), then forgotten; pending and dead ones are kept until they are settled.
+    keep_seconds: float = Field(
+        default=7 * 86400, ge=0, alias="CONSENT_LEDGER_DELIVER_KEEP_SECONDS"
+    )
+
     @property
     def retry(self) -> RetryPolicy:
         return RetryPolicy(

@@ -1,0 +1,1 @@
+"""Campaign receipts: proofs about the sets of subjects a campaign sent to."""
