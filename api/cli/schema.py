@@ -18,6 +18,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from ledger.application.api_keys import AccessRegistry
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.attestation.storage import open_cosignature_store, open_merkle_store
+from ledger.persistence.campaign_receipt_lists import receipt_list_table
 from ledger.persistence.contacts import contact_tables
 from ledger.persistence.deliveries import delivery_table
 from ledger.persistence.gateway_secrets import gateway_secret_table
@@ -80,6 +81,7 @@ def create_side_tables(ledger: ConsentLedger) -> None:
     contact_tables(ledger.recorder)
     delivery_table(ledger.recorder)
     gateway_secret_table(ledger.recorder)
+    receipt_list_table(ledger.recorder)
 
 
 def recorder_table(recorder: object) -> str:

@@ -58,6 +58,8 @@ class PostgresReceiptLists(PostgresSideTable, ReceiptListTable):
 
     def __init__(self, datastore: object, table: str) -> None:
         super().__init__(datastore, table)  # type: ignore[arg-type]
+        if self.owned_elsewhere:
+            return  # the owner role made the index too
         create_table_once(
             self.datastore,
             self._q(

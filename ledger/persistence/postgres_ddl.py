@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresDatastore
-from psycopg.errors import DuplicateTable, UniqueViolation
+from psycopg.errors import DuplicateObject, DuplicateTable, UniqueViolation
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
@@ -148,8 +149,11 @@ def create_table_once(datastore: PostgresDatastore, statement: Composed) -> None
     try:
         with datastore.transaction(commit=True) as curs:
             curs.execute(statement)
-    except (DuplicateTable, UniqueViolation):
+    except (DuplicateTable, DuplicateObject, UniqueViolation):
         pass  # another process created it at the same moment
+    except PersistenceError as error:  # the library wraps the driver's errors
+        if not isinstance(error.__cause__, DuplicateTable | DuplicateObject | UniqueViolation):
+            raise
 
 
 class PostgresSideTable:
@@ -165,7 +169,11 @@ class PostgresSideTable:
         create_table_once(
             datastore, self._q("CREATE TABLE IF NOT EXISTS {table} (" + self.COLUMNS_SQL + ")")
         )
-        if self.REFUSED:
+        with ddl_lock(datastore, SerialisedDDL.ddl_lock_name) as conn:
+            # The owner role created it (and its triggers and indexes): nothing more to do
+            # here, and the service role may not (docs/sql/roles.sql).
+            self.owned_elsewhere = owned_by_another_role(conn, datastore.schema, table)
+        if self.REFUSED and not self.owned_elsewhere:
             schema = datastore.schema
             with ddl_lock(datastore, SerialisedDDL.ddl_lock_name) as conn, conn.transaction():
                 conn.execute(refuse_change_function(schema, REFUSE_CHANGE_FUNCTION))

@@ -30,6 +30,7 @@ LEDGER_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "_contacts": ("SELECT", "INSERT", "DELETE"),  # erasure unlinks the subject
     "_contact_secrets": ("SELECT", "INSERT"),
     "_cosignatures": ("SELECT", "INSERT"),  # witnesses' cosignatures of checkpoints
+    "_campaign_receipt_lists": ("SELECT", "INSERT"),  # the subject ids of campaign receipts
 }
 ACCESS_PRIVILEGES = ("SELECT", "INSERT", "UPDATE")  # UPDATE for LOCK TABLE only
 

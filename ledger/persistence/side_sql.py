@@ -62,13 +62,33 @@ class SideSql:
         with self._datastore.transaction(commit=commit) as cursor:
             yield Statements(getattr(cursor, "sqlite_cursor", cursor), self.postgres)
 
+    def add_columns(self, table: str, columns: dict[str, str]) -> None:
+        """Add the nullable ``columns`` (name -> type, ``{float}``/``{int}`` allowed) a
+        table created by an earlier version lacks."""
+        types = self._types()
+        if self.postgres:
+            for name, kind in columns.items():
+                with self.transaction(commit=True) as sql:
+                    sql.run(
+                        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} "
+                        + kind.format(**types)
+                    )
+            return
+        with self.transaction(commit=False) as sql:
+            present = {row["name"] for row in sql.run(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in present:
+                with self.transaction(commit=True) as sql:
+                    sql.run(f"ALTER TABLE {table} ADD COLUMN {name} " + kind.format(**types))
+
+    def _types(self) -> dict[str, str]:
+        if self.postgres:
+            return {"int": "BIGINT", "float": "DOUBLE PRECISION"}
+        return {"int": "INTEGER", "float": "REAL"}
+
     def create(self, *statements: str) -> None:
         """Run ``CREATE … IF NOT EXISTS`` statements; another process may run them too."""
-        types = (
-            {"int": "BIGINT", "float": "DOUBLE PRECISION"}
-            if self.postgres
-            else {"int": "INTEGER", "float": "REAL"}
-        )
+        types = self._types()
         for statement in statements:
             try:
                 with self.transaction(commit=True) as sql:

@@ -66,6 +66,11 @@ class SubscriptionTable:
             "created_at {float} NOT NULL, updated_at {float} NOT NULL, "
             "PRIMARY KEY (tenant, subscription_id))"
         )
+        # Tables created before secrets could be rotated lack these.
+        self.sql.add_columns(
+            self.table,
+            {"previous_scheme": "TEXT", "previous_sealed": "TEXT", "previous_until": "{float}"},
+        )
 
     def put(self, stored: StoredSubscription) -> StoredSubscription:
         """Insert or replace; a replaced subscription keeps its ``after_position`` and

@@ -57,6 +57,7 @@ class ConsentQueries:
         self.db = model.db
         self.table = model.t("consent_status")
         self.senders = model.t(SENDERS)
+        self.subjects = model.t(f"{model.name}_subjects")
 
     def eligibility(
         self,
@@ -223,8 +224,10 @@ class ConsentQueries:
             after=after,
             limit=limit,
             source=(
-                "(SELECT subject_id, address, purpose, 'opted_out' AS status, since, method, "
-                f"keyword, event_id, tenant, channel, sender FROM {self.senders}) scoped"
+                "(SELECT s.subject_id, j.address, s.purpose, 'opted_out' AS status, s.since, "
+                "CAST(NULL AS TEXT) AS method, CAST(NULL AS TEXT) AS keyword, s.event_id, "
+                f"s.tenant, s.channel, s.sender FROM {self.senders} s "
+                f"LEFT JOIN {self.subjects} j ON j.subject_id = s.subject_id) scoped"
             ),
         )
         merged = _distinct(

@@ -24,12 +24,9 @@ class SenderRow:
     purpose: str
     since: datetime
     event_id: UUID
-    address: str | None = None
-    method: str | None = None
-    keyword: str | None = None
 
 
-def sender_rows_of(state: SubjectState, address: str | None = None) -> list[SenderRow]:
+def sender_rows_of(state: SubjectState) -> list[SenderRow]:
     rows: list[SenderRow] = []
     for sender, own in sorted(state.senders.items()):
         withdrawals = {w.event_id for w in own.values()}
@@ -44,9 +41,6 @@ def sender_rows_of(state: SubjectState, address: str | None = None) -> list[Send
                         purpose=purpose,
                         since=effective.since,
                         event_id=effective.event_id,
-                        address=address,
-                        method=effective.method,
-                        keyword=effective.keyword,
                     )
                 )
     return rows

@@ -40,9 +40,8 @@ class ConsentStatusModel(ReadModel):
             # Opt-outs scoped to one sender that stand (sender_rows.py).
             f"CREATE TABLE IF NOT EXISTS {self.t(SENDERS)} ("
             f"subject_id {db.uuid_type} NOT NULL, sender TEXT NOT NULL, purpose TEXT NOT NULL, "
-            "tenant TEXT NOT NULL, channel TEXT NOT NULL, address TEXT, "
+            "tenant TEXT NOT NULL, channel TEXT NOT NULL, "
             f"since {db.time_type} NOT NULL, event_id {db.uuid_type} NOT NULL, "
-            "method TEXT, keyword TEXT, "
             f"CONSTRAINT {SENDERS}{self.suffix}_pkey PRIMARY KEY (subject_id, sender, purpose))",
         ]
 
@@ -100,15 +99,10 @@ class ConsentStatusModel(ReadModel):
         db, table = self.db, self.t(SENDERS)
         ids = [db.uuid(sid) for sid in changes.subjects]
         cursor.delete_where_in(f"DELETE FROM {table} WHERE subject_id", "uuid", ids)
-        rows = [
-            row
-            for now in changes.subjects.values()
-            for row in sender_rows_of(now.state, now.address)
-        ]
+        rows = [row for now in changes.subjects.values() for row in sender_rows_of(now.state)]
         cursor.insert_rows(
-            f"INSERT INTO {table} (subject_id, sender, purpose, tenant, channel, address, "
-            "since, event_id, method, keyword)",
-            ("uuid", "text", "text", "text", "text", "text", "timestamptz", "uuid", "text", "text"),
+            f"INSERT INTO {table} (subject_id, sender, purpose, tenant, channel, since, event_id)",
+            ("uuid", "text", "text", "text", "text", "timestamptz", "uuid"),
             [
                 (
                     db.uuid(r.subject_id),
@@ -116,11 +110,8 @@ class ConsentStatusModel(ReadModel):
                     r.purpose,
                     r.tenant,
                     r.channel,
-                    r.address,
                     db.time(r.since),
                     db.uuid(r.event_id),
-                    r.method,
-                    r.keyword,
                 )
                 for r in rows
             ],

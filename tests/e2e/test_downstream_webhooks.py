@@ -38,7 +38,8 @@ FAST_SENDER = {
 
 def start_api(storage: StorageSettings) -> Iterator[Api]:
     keys = issue_keys(storage)
-    settings = ServeSettings(read_wait_seconds=2.0, seal_every_seconds=0)
+    # The test client is no loopback peer: /metrics is opened to it (as in tests/e2e/conftest).
+    settings = ServeSettings(read_wait_seconds=2.0, seal_every_seconds=0, metrics_public=True)
     with TestClient(create_app(settings, storage)) as client:
         yield Api(client, keys)
 

@@ -159,6 +159,11 @@ def test_the_production_block_runs_as_written_on_one_host(
         ready = httpx.get(f"{API}/readyz", timeout=10).json()
         assert ready["checks"]["publisher"]["ok"] is True
         assert ready["checks"]["publisher"]["published_position"] >= answer["position"]
+        # ... which the workers' /healthz report too
+        for port in (WORKER_PORTS["publish"], WORKER_PORTS["consume"]):
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json()
+            assert health["publisher"]["ok"] is True
+            assert health["publisher"]["ledger_position"] >= answer["position"]
     finally:
         os.killpg(shell.pid, signal.SIGTERM)
         deadline = time.monotonic() + 60

@@ -1,6 +1,6 @@
 """No secret and no personal data in any log line, error answer or metric of a full run.
 
-``serve``, ``publish`` and ``consume`` run as real processes on PostgreSQL and the
+``serve``, ``publish``, ``consume`` and ``deliver`` run as real processes on PostgreSQL and the
 broker; ``keys create``, ``keys signing-key`` and ``seal`` as the operator runs them.
 The run covers the three gateways' webhooks (good and forged), tenant settings with
 secrets, batch events with IP and user agent, opt-in requests, erasure, and a range of
@@ -50,6 +50,7 @@ TWILIO_URL = "https://ledger.example.com/v1/webhooks/twilio/acme"
 SECRETS_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 METRICS_TOKEN = "metrics-token-" + secrets.token_hex(8)
 PREFERENCE_KEY = "preference-key-" + secrets.token_hex(24)
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 SESSION: dict[str, str] = {}  # what the console and the preference page handed out
 
 
@@ -87,6 +88,7 @@ def run(tmp_path: Path, pg_url: str, broker: Broker) -> dict[str, Any]:
             ("serve", ("serve", "--port", str(port))),
             ("publish", ("publish",)),
             ("consume", ("consume",)),
+            ("deliver", ("deliver",)),
         )
     }
     base = f"http://127.0.0.1:{port}"
@@ -292,6 +294,17 @@ def traffic(client: httpx.Client, keys: dict[str, str]) -> list[httpx.Response]:
         )
     )
     add(client.get("/v1/outbound?after=0", headers=auth("ingest")))
+    # a downstream webhook subscription (its secret signs every delivery), and a bad one
+    subscription = {"url": "https://hooks.example.com/consent", "secret": WEBHOOK_SECRET}
+    put = client.put("/v1/tenants/acme/subscriptions/crm", headers=auth("admin"), json=subscription)
+    assert put.status_code in (200, 201), put.text
+    add(
+        client.put(
+            "/v1/tenants/acme/subscriptions/crm2",
+            headers=auth("admin"),
+            json={**subscription, "secret": WEBHOOK_SECRET[:-8] + "!!!"},
+        )
+    )
     # the console (signed in with an API key) and a person's preference page
     signin = client.get("/console/signin")
     token = re.search(r'name="signin_token" value="([^"]+)"', signin.text)
@@ -326,6 +339,7 @@ def needles(run: dict[str, Any]) -> dict[str, str]:
         "secrets key": SECRETS_KEY,
         "metrics token": METRICS_TOKEN,
         "preference key": PREFERENCE_KEY,
+        "downstream webhook secret": WEBHOOK_SECRET.removeprefix("whsec_"),
         **SESSION,
     }
     pem = run["signing_key"].read_bytes()
@@ -359,7 +373,8 @@ def test_no_secret_or_personal_data_in_logs_errors_or_metrics(run: dict[str, Any
         places[f"error {response.status_code} of {response.request.url.path} #{i}"] = response.text
     metrics = [r for r in answers if r.request.url.path == "/metrics"]
     places["/metrics"] = metrics[0].text
-    assert any(line.startswith("{") for text in run["logs"].values() for line in text.splitlines())
+    for name in ("serve.log", "publish.log", "consume.log", "deliver.log"):
+        assert any(line.startswith("{") for line in run["logs"][name].splitlines()), name
     leaks = [
         f"{what} in {where}"
         for what, needle in needles(run).items()

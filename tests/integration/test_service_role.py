@@ -2,8 +2,9 @@
 
 docs/sql/roles.sql creates an owner and a service role on the real server; the owner
 runs ``consent-ledger schema create --grant-to <service>``; ``keys create``, ``serve``
-(with real writes: events, messages, an opt-in request, settings, an erasure) and the
-``seal`` worker then run as the service role. Afterwards the service role is refused
+(with real writes: events, messages, an opt-in request, settings, an erasure), the
+``publish``, ``consume`` and ``deliver`` workers, ``seal`` and ``expire`` then run as the
+service role. Afterwards the service role is refused
 every UPDATE, DELETE and TRUNCATE of a ledger row, and every way around the triggers
 (dropping or disabling them, replacing their function, dropping a table).
 """
@@ -44,6 +45,7 @@ LEDGER_TABLES = {
     "consentledger_events_contacts": {"DELETE"},  # erasure unlinks the subject
     "consentledger_events_contact_secrets": set(),
     "consentledger_events_cosignatures": set(),
+    "consentledger_events_campaign_receipt_lists": set(),
 }
 
 
@@ -131,7 +133,7 @@ def test_the_services_run_as_a_role_that_cannot_change_the_ledger(
     port = free_port()
     processes = [
         start_cli(*args, env=env, cwd=tmp_path, log=tmp_path / f"{args[0]}.log")
-        for args in (("serve", "--port", str(port)), ("publish",), ("consume",))
+        for args in (("serve", "--port", str(port)), ("publish",), ("consume",), ("deliver",))
     ]
     base = f"http://127.0.0.1:{port}"
     try:
@@ -158,7 +160,9 @@ def test_the_services_run_as_a_role_that_cannot_change_the_ledger(
         "seal", "--once", env={**env, "CONSENT_LEDGER_SIGNING_KEY": str(key_file)}, cwd=tmp_path
     )
     assert sealed.returncode == 0, sealed.stderr
-    for name in ("serve", "publish", "consume"):
+    expired = run_cli("expire", env=env, cwd=tmp_path)  # one pass (nothing is due yet)
+    assert expired.returncode == 0, expired.stderr
+    for name in ("serve", "publish", "consume", "deliver"):
         log = (tmp_path / f"{name}.log").read_text()
         assert "permission denied" not in log, log[-2000:]
         assert "must be owner" not in log, log[-2000:]
