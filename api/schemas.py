@@ -74,11 +74,9 @@ class EvidenceIn(Input):
 
 
 class NumberCheckIn(Input):
-    data_source: Text = Field(
-        examples=["fcc_rnd"], description="who said so", json_schema_extra=SHORT
-    )
+    data_source: Text = Field(max_length=256, examples=["fcc_rnd"], description="who said so")
     queried_at: AwareDatetime = Field(description="when it was asked")
-    result: Text = Field(examples=["yes"], description="what it answered", json_schema_extra=SHORT)
+    result: Text = Field(max_length=256, examples=["yes"], description="what it answered")
 
 
 class EventIn(Input):

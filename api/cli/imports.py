@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from ledger.application.consent_ledger import ConsentLedger
-from ledger.application.imports import ImportReport, import_rows, parse_csv
+from ledger.application.imports import ImportReport, check_csv, import_rows, parse_csv
 from ledger.domain.errors import LedgerError
 from ledger.runtime.storage_settings import StorageSettings
 
@@ -61,8 +61,14 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"consent-ledger import: {path}: no such file", file=sys.stderr)
         return 2
-    with path.open(newline="", encoding="utf-8-sig") as counting:
-        total = max(sum(1 for _ in counting) - 1, 0)
+    # The whole file is read once before anything is stored: a file that cannot be read
+    # on (a cell past the limit at row 1,003, say) is refused whole, naming row and column.
+    with path.open(newline="", encoding="utf-8-sig") as checking:
+        try:
+            total = check_csv(checking)
+        except LedgerError as error:
+            print(f"consent-ledger import: {error.field}: {error.message}", file=sys.stderr)
+            return 2
     progress = Progress(total)
     with (
         ConsentLedger(StorageSettings().eventsourcing_env()) as ledger,

@@ -16,8 +16,10 @@ from pydantic import Field
 from api.deps import Campaign, ServicesDep, require
 from api.errors import ApiError
 from api.json_responses import json_response
-from api.schemas import ErrorOut, Input
+from api.openapi_rules import ADDRESS, CHANNEL, PURPOSE
+from api.schemas import MAX_POSITION, ErrorOut, Input
 from api.services import Services
+from api.text_fields import Text
 from ledger.attestation.campaigns.log_proofs import checkpoint_object, log_proofs
 from ledger.attestation.campaigns.subject_receipts import (
     DEFAULT_PAGE,
@@ -40,13 +42,17 @@ ReceiptReader = Annotated[Principal, Depends(require(Role.AUDITOR, Role.CAMPAIGN
 
 
 class ReceiptIn(Input):
-    channel: str
-    purpose: str
+    channel: Text = Field(max_length=64, json_schema_extra=CHANNEL)
+    purpose: Text = Field(max_length=64, json_schema_extra=PURPOSE)
     position: int = Field(
-        ge=0, description="the ledger position the list was computed at (X-Ledger-Position)"
+        ge=0,
+        le=MAX_POSITION,
+        description="the ledger position the list was computed at (X-Ledger-Position)",
     )
-    subject_ids: list[str] = Field(default_factory=list, max_length=MAX_SUBJECTS)
-    addresses: list[str] = Field(
+    subject_ids: list[Annotated[Text, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=MAX_SUBJECTS
+    )
+    addresses: list[Annotated[Text, Field(json_schema_extra=ADDRESS)]] = Field(
         default_factory=list,
         max_length=MAX_SUBJECTS,
         description="instead of (or beside) subject ids; only their subject ids are kept",
@@ -56,7 +62,11 @@ class ReceiptIn(Input):
 @router.post(
     "/v1/campaigns/{campaign_id}/receipts",
     status_code=201,
-    responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses={
+        200: {"description": "the same receipt again: the one recorded, duplicate true"},
+        422: {"model": ErrorOut},
+        503: {"model": ErrorOut},
+    },
     summary="Record a send's final list: its count and the Merkle root of its sorted subject "
     "ids (201; the same receipt again: 200 with the one recorded, duplicate true)",
 )

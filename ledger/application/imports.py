@@ -118,6 +118,31 @@ def parse_csv(
             yield ParsedRow(line=index, error=error)
 
 
+def check_csv(lines: Iterable[str]) -> int:
+    """Read a whole CSV file without recording anything: its number of rows, or the
+    ``InvalidInput`` ``parse_csv`` would raise part-way (so a caller that streams a large
+    file can refuse it whole before storing its first batch)."""
+    record: list[str] = []
+
+    def remembered() -> Iterator[str]:
+        for line in lines:
+            record.append(line)
+            yield line
+
+    reader = csv.reader(remembered())
+    columns = next(reader, [])
+    rows = 0
+    while True:
+        record.clear()
+        try:
+            next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as error:
+            raise _unreadable(rows + 2, columns, "".join(record), str(error)) from None
+        rows += 1
+
+
 def _unreadable(row: int, columns: list[str], text: str, reason: str) -> InvalidInput:
     limit = csv.field_size_limit()
     if "field larger than field limit" not in reason:

@@ -10,6 +10,7 @@ import time
 import typing
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +27,11 @@ from ledger.application.api_keys import CACHE_ENTRIES
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.domain.bounded_cache import CACHES
 from ledger.runtime.storage_settings import StorageSettings
+from tests.conftest import sqlite_settings
 from tests.e2e.conftest import Api
 from tests.support.attestation import new_sealer
 from tests.support.gateways import wa_body, wa_messages, wa_payload, wa_sign, wa_text
+from tests.support.processes import clean_env, run_cli
 from tests.support.webhooks import APP_SECRET, GUPSHUP_TOKEN, configure
 
 ALICE = "+14155550100"
@@ -497,3 +500,20 @@ def test_every_string_a_v1_body_carries_is_text(api: Api) -> None:
     assert len(bodies) > 12
     plain = sorted({where for body in bodies for where in _plain_strings(body, str(body))})
     assert plain == []
+
+
+def test_the_cli_import_of_a_file_with_a_huge_cell_at_row_1003_stores_nothing(
+    tmp_path: Path,
+) -> None:
+    rows = "".join(csv_row(n) for n in range(1001))
+    (tmp_path / "contacts.csv").write_text(CSV_HEADER + rows + csv_row(1001, "x" * 140_000))
+    env = clean_env(CONSENT_LEDGER_SQLITE_PATH=str(tmp_path / "l.db"))
+    done = run_cli("import", "contacts.csv", "--tenant", "acme", env=env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "rows[1003].text" in done.stderr
+    assert "row 1003" in done.stderr
+    ledger = ConsentLedger(sqlite_settings(tmp_path / "l.db").eventsourcing_env())
+    try:
+        assert (ledger.recorder.max_notification_id() or 0) == 0  # nothing was stored
+    finally:
+        ledger.close()
