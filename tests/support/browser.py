@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -140,9 +140,13 @@ def wait_for(driver: WebDriver, css: str, text: str | None = None) -> str:
                 return content
         return False
 
-    # The page may be replaced while we look (a form was just sent): look again.
+    # The page may be replaced while we look (a form was just sent): look again. Chrome's
+    # driver may also answer "unhandled inspector error" for an element of a page being
+    # replaced: the same case, under a generic exception.
     waiting = WebDriverWait(
-        driver, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
+        driver,
+        WAIT_SECONDS,
+        ignored_exceptions=(StaleElementReferenceException, WebDriverException),
     )
     result: str = waiting.until(found)
     return result
