@@ -40,8 +40,9 @@ PY_SPY = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-sp
 
 def spy(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
+        # --subprocesses: serve --workers N answers from its worker processes.
         [PY_SPY, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200",
-         "--format", "raw", "-o", str(out), "--nonblocking"],
+         "--format", "raw", "-o", str(out), "--nonblocking", "--subprocesses"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
