@@ -26,6 +26,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from api.gateways.fields import optional, phone, required, source_id
@@ -186,26 +187,24 @@ def _status(tenant: str, form: dict[str, str], query: dict[str, str]) -> Gateway
         gateway_error=error,
     )
     source = Source(kind="twilio_status", id=f"{message_id}:{state}")
-    if error == UNSUBSCRIBED_RECIPIENT:
+
+    def signal(action: SignalAction, **more: Any) -> ProviderSignal:
         return ProviderSignal(
             tenant=tenant,
             channel=channel.value,
             address=address,
-            action=SignalAction.OPTED_OUT,
+            action=action,
             occurred_at=now,
             source=source,
             evidence=evidence,
-            unless_in_force=True,
+            **more,
         )
+
+    if error == UNSUBSCRIBED_RECIPIENT:
+        return signal(SignalAction.OPTED_OUT, unless_in_force=True)
     if error in NUMBER_GONE:
-        return ProviderSignal(
-            tenant=tenant,
-            channel=channel.value,
-            address=address,
-            action=SignalAction.INVALIDATED,
-            occurred_at=now,
-            source=source,
-            evidence=evidence,
+        return signal(
+            SignalAction.INVALIDATED,
             unless_in_force=True,
             reason=InvalidationReason.NUMBER_DISCONNECTED.value,
         )
@@ -215,16 +214,7 @@ def _status(tenant: str, form: dict[str, str], query: dict[str, str]) -> Gateway
         and outbound is not None
         and outbound.kind is OutboundKind.OPT_IN_REQUEST
     ):
-        return ProviderSignal(
-            tenant=tenant,
-            channel=channel.value,
-            address=address,
-            action=SignalAction.UNDELIVERABLE,
-            occurred_at=now,
-            source=source,
-            evidence=evidence,
-            refers_to=outbound.ref,
-        )
+        return signal(SignalAction.UNDELIVERABLE, refers_to=outbound.ref)
     if state in DELIVERY_STATES and outbound is not None:
         return DeliveryReport(
             tenant=tenant,

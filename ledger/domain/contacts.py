@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from ledger.domain.errors import InvalidInput
+from ledger.domain.validation import check_text
 
 MAX_CONTACT_ID = 128
 
@@ -35,12 +36,7 @@ def check_contact_id(value: str | None, *, field: str = "contact_id") -> str | N
         return None
     if not isinstance(value, str):
         raise InvalidInput("a contact id is a string", field=field, code="invalid_contact_id")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(
-            "not valid Unicode text (a lone surrogate escape)", field=field, code="invalid_text"
-        ) from None
+    check_text(value, field=field)  # NUL and lone surrogates: invalid_text, like any text
     normal = unicodedata.normalize("NFC", value.strip())
     if not 0 < len(normal) <= MAX_CONTACT_ID:
         raise InvalidInput(

@@ -8,6 +8,8 @@ lock but had not noticed yet) can only move it forward.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Composed, Identifier
 
@@ -38,13 +40,26 @@ class PublisherPositions:
 
     def published(self, name: str) -> int:
         """The stored position, 0 before the publisher ever ran (no table yet)."""
+        return self.published_at(name)[0]
+
+    def published_at(self, name: str) -> tuple[int, datetime | None]:
+        """The stored position and when it was last stored (0, None before the publisher
+        ever ran)."""
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
                 "SELECT to_regclass(%s) IS NOT NULL AS present",
                 (f'"{self.datastore.schema or "public"}"."{TABLE}"',),
             )
             row = curs.fetchone()
-        return self.load(name) if row and row["present"] else 0
+            if not (row and row["present"]):
+                return 0, None
+            curs.execute(
+                self._q("SELECT position, updated_at FROM {table} WHERE name = %s"), (name,)
+            )
+            found = curs.fetchone()
+        if found is None:
+            return 0, None
+        return int(found["position"]), found["updated_at"]
 
     def store(self, name: str, position: int) -> None:
         with self.datastore.transaction(commit=True) as curs:

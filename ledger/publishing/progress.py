@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
@@ -27,6 +28,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.application.core import LedgerCore
+from ledger.domain.times import utc_now
 from ledger.publishing.positions import PublisherPositions
 from ledger.runtime.metrics import PUBLISHER_STALLED_SECONDS, PUBLISHER_UNPUBLISHED
 
@@ -95,7 +97,9 @@ class PublisherProgress:
         self._published: int | None = None
         self._behind_since: float | None = None
 
-    def observe(self, head: int, published: int) -> PublisherReport:
+    def observe(self, head: int, published: int, waited: float = 0.0) -> PublisherReport:
+        """``waited``: how long the ledger says the oldest unpublished event has waited with
+        the publisher's position standing still (the same in every process that asks)."""
         with self._lock:
             now = self.clock()
             if head <= published:
@@ -104,6 +108,10 @@ class PublisherProgress:
                 self._behind_since = now  # moved (or fell behind): the clock starts again
             self._published = published
             stalled = 0.0 if self._behind_since is None else now - self._behind_since
+            if head > published:
+                # Each serve worker asks on its own: one that began watching late must not
+                # answer ready while another answers stalled (a balancer would see both).
+                stalled = max(stalled, waited)
         report = PublisherReport(
             head, published, stalled, self.settings.max_lag, self.settings.stall_seconds
         )
@@ -126,4 +134,18 @@ class PublisherWatch:
 
     def report(self) -> PublisherReport:
         head = self.ledger.recorder.max_notification_id() or 0
-        return self.progress.observe(head, self.positions.published(self.topic))
+        published, stored_at = self.positions.published_at(self.topic)
+        return self.progress.observe(head, published, self._waited(head, published, stored_at))
+
+    def _waited(self, head: int, published: int, stored_at: datetime | None) -> float:
+        """Seconds since the later of: the publisher last stored its position, and the
+        first unpublished event was recorded (0 when nothing waits)."""
+        if head <= published:
+            return 0.0
+        first = self.ledger.recorder.select_notifications(start=published + 1, limit=1)
+        if not first:
+            return 0.0
+        since: datetime = self.ledger.ledger_event(first[0]).timestamp
+        if stored_at is not None and stored_at > since:
+            since = stored_at
+        return max(0.0, (utc_now() - since).total_seconds())
