@@ -16,11 +16,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from ledger.domain.times import format_time, parse_time
-from ledger.persistence.postgres_ddl import APPEND_ONLY, PostgresSideTable, create_table_once
+from ledger.persistence.postgres_ddl import APPEND_ONLY, PostgresSideTable
+from ledger.persistence.side_sql import SideSql
 from ledger.persistence.sqlite_triggers import refuse_in_sqlite
 
 SUFFIX = "_deliveries"
@@ -58,11 +59,16 @@ class DeliveryTable(ABC):
 
 def delivery_table(recorder: object) -> DeliveryTable:
     table = getattr(recorder, "events_table_name", "") + SUFFIX
+    deliveries: DeliveryTable
     if isinstance(recorder, PostgresApplicationRecorder):
-        return PostgresDeliveries(recorder.datastore, table)
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        return SQLiteDeliveries(recorder.datastore, table)
-    raise TypeError(f"no deliveries table for {type(recorder).__name__}")
+        deliveries = PostgresDeliveries(recorder.datastore, table)
+    elif isinstance(recorder, SQLiteApplicationRecorder):
+        deliveries = SQLiteDeliveries(recorder.datastore, table)
+    else:
+        raise TypeError(f"no deliveries table for {type(recorder).__name__}")
+    sql = SideSql(recorder)
+    sql.add_columns(sql.table(SUFFIX), ERROR_COLUMNS)  # a table of an earlier release
+    return deliveries
 
 
 def _delivery(row: Any) -> Delivery:
@@ -94,22 +100,6 @@ class PostgresDeliveries(PostgresSideTable, DeliveryTable):
         "PRIMARY KEY (tenant, event_id, status)"
     )
     REFUSED = APPEND_ONLY
-
-    def __init__(self, datastore: PostgresDatastore, table: str) -> None:
-        super().__init__(datastore, table)
-        with datastore.transaction(commit=False) as curs:
-            curs.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
-                "AND table_name = %s",
-                (datastore.schema or "public", table),
-            )
-            have = {row["column_name"] for row in curs.fetchall()}
-        for name, kind in ERROR_COLUMNS.items():
-            if name not in have:  # a table of an earlier release
-                create_table_once(
-                    datastore,
-                    self._q(f"ALTER TABLE {{table}} ADD COLUMN IF NOT EXISTS {name} {kind}"),
-                )
 
     def add(self, delivery: Delivery) -> bool:
         with self.datastore.transaction(commit=True) as curs:
@@ -159,11 +149,6 @@ class SQLiteDeliveries(DeliveryTable):
                 "error_code TEXT, fallback TEXT, "
                 "PRIMARY KEY (tenant, event_id, status))"
             )
-            c.execute(f"PRAGMA table_info({table})")
-            columns = {row["name"] for row in c.fetchall()}
-            for name in ERROR_COLUMNS:
-                if name not in columns:  # a table of an earlier release
-                    c.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT")
             for statement in refuse_in_sqlite(table, ("UPDATE", "DELETE")):
                 c.execute(statement)
 

@@ -37,6 +37,13 @@ class Statements:
             return []
         return [dict(row) for row in self._cursor.fetchall()]
 
+    def columns(self, table: str) -> set[str]:
+        """The names of ``table``'s columns (a quoted name, as ``SideSql.table`` gives)."""
+        if not self._postgres:
+            return {row["name"] for row in self.run(f"PRAGMA table_info({table})")}
+        self._cursor.execute(f"SELECT * FROM {table} LIMIT 0")
+        return {column.name for column in self._cursor.description or ()}
+
 
 class SideSql:
     def __init__(self, recorder: object) -> None:
@@ -64,22 +71,17 @@ class SideSql:
 
     def add_columns(self, table: str, columns: dict[str, str]) -> None:
         """Add the nullable ``columns`` (name -> type, ``{float}``/``{int}`` allowed) a
-        table created by an earlier version lacks."""
+        table created by an earlier version lacks. Only missing columns are altered, so a
+        role that does not own an up-to-date table (the service role) never tries."""
         types = self._types()
-        if self.postgres:
-            for name, kind in columns.items():
-                with self.transaction(commit=True) as sql:
-                    sql.run(
-                        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} "
-                        + kind.format(**types)
-                    )
-            return
         with self.transaction(commit=False) as sql:
-            present = {row["name"] for row in sql.run(f"PRAGMA table_info({table})")}
+            present = sql.columns(table)
         for name, kind in columns.items():
-            if name not in present:
-                with self.transaction(commit=True) as sql:
-                    sql.run(f"ALTER TABLE {table} ADD COLUMN {name} " + kind.format(**types))
+            if name in present:
+                continue
+            exists = "IF NOT EXISTS " if self.postgres else ""  # another process may race
+            with self.transaction(commit=True) as sql:
+                sql.run(f"ALTER TABLE {table} ADD COLUMN {exists}{name} " + kind.format(**types))
 
     def _types(self) -> dict[str, str]:
         if self.postgres:
