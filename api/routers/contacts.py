@@ -20,10 +20,11 @@ from api.deps import Admin, Auditor, ServicesDep, StatusReader
 from api.errors import ApiError
 from api.json_responses import json_response
 from api.routers.attestation import AsOf, parse_as_of, sealed_bundle
+from api.routers.personal_data import erase_subject
 from api.routers.subjects import After, history_out, status_out
 from api.schemas import ErrorOut, HistoryOut, SubjectOut
 from api.services import Services
-from ledger.application.erasure import DEFAULT_REASON, NothingToErase, erase_personal_data
+from ledger.application.erasure import DEFAULT_REASON, NothingToErase
 from ledger.domain.subjects import SubjectRef
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
@@ -134,18 +135,9 @@ def erase_contact(
     erased: list[ErasureOut] = []
     for subject in subjects:
         try:
-            done = erase_personal_data(
-                services.ledger,
-                principal.tenant,
-                subject.channel.value,
-                subject.address,
-                reason=reason,
-                requested_by=principal.key_id,
+            erased.append(
+                erase_subject(services, principal, subject.channel.value, subject.address, reason)
             )
         except NothingToErase:
             continue  # erased meanwhile by another request
-        applied = services.consent_status.wait_for(
-            done.position, services.settings.read_wait_seconds
-        )
-        erased.append(ErasureOut.of(done, read_models_updated=applied))
     return ContactErasureOut(erased=erased)

@@ -91,9 +91,8 @@ class ConsentLedger(LedgerCore):
             contact_tables(self.recorder), SecretBox.from_settings(SecretsSettings())
         )
 
-    def contact_key_of(self, tenant: str, contact_id: str | None, *, field: str) -> str | None:
-        """The index key of a contact id given with a command (checked), or None."""
-        checked = check_contact_id(contact_id, field=field)
+    def contact_key_of(self, tenant: str, checked: str | None) -> str | None:
+        """The index key of a contact id already checked with the command, or None."""
         return None if checked is None else self.contacts.key(tenant, checked)
 
     def contact_subjects(self, tenant: str, contact_id: str) -> list[SubjectRef]:
@@ -195,7 +194,7 @@ class ConsentLedger(LedgerCore):
                 )
             try:
                 subject, checked = self.check_record(command, methods=policy.capture_methods)
-                contact_key = self.contact_key_of(tenant, checked.contact_id, field="contact_id")
+                contact_key = self.contact_key_of(tenant, checked.contact_id)
             except LedgerError as error:
                 raise (error.at(prefix) if prefix else error) from None
 
@@ -304,7 +303,7 @@ class ConsentLedger(LedgerCore):
             check_occurred_at(request.occurred_at)
         method = check_method(request.method, extra=policy.capture_methods, field="method")
         contact_id = check_contact_id(request.contact_id)
-        contact_key = self.contact_key_of(request.tenant, contact_id, field="contact_id")
+        contact_key = self.contact_key_of(request.tenant, contact_id)
         evidence = replace(
             request_evidence(request.template, request.business_name, request.recorded_by, method),
             contact_id=contact_id,

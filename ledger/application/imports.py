@@ -339,7 +339,7 @@ def _submit(
         try:
             check_method(row.command.evidence.method, extra=policy.capture_methods, field="method")
             subject, checked = ledger.check_record(row.command, methods=policy.capture_methods)
-            contact_key = ledger.contact_key_of(tenant, checked.contact_id, field="contact_id")
+            contact_key = ledger.contact_key_of(tenant, checked.contact_id)
         except LedgerError as error:
             report.rejected.append(_rejection(row.line, error))
             continue
