@@ -14,33 +14,15 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Api
+from tests.e2e.test_outbound_messages import ALICE, ALICE_E164, ask
 from tests.support.gateways import twilio_status, unix, wa_messages, wa_payload, wa_status
 from tests.support.webhooks import configure, history, outbound, post_twilio, post_whatsapp
-
-ALICE, ALICE_E164 = "16315551181", "+16315551181"
 
 
 @pytest.fixture
 def gw(api: Api) -> Api:
     configure(api, "whatsapp", "twilio")
     return api
-
-
-def ask(api: Api) -> dict[str, Any]:
-    response = api.client.post(
-        "/v1/optin-requests",
-        headers=api.headers("ingest"),
-        json={
-            "channel": "whatsapp",
-            "address": ALICE_E164,
-            "purposes": ["marketing"],
-            "template": {"id": "welcome", "version": "2", "text": "Reply YES for offers"},
-            "business_name": "Acme",
-        },
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def deliveries(api: Api, request_id: str) -> list[dict[str, Any]]:
