@@ -109,7 +109,9 @@ class SignalRecorder:
             if undeliverable:
                 # After the event, so a redelivered status (a duplicate) adds it if a crash
                 # came between the two.
-                self._record_failure(signal, subject.id, answer)
+                # The event just recorded, or (a redelivery) the one recorded before.
+                event = result.primary or self._event(subject.id, answer.event_id)
+                self._record_failure(signal, subject.id, event)
             if guarded and not answer.duplicate:
                 self.window.note(signal.tenant, guard)
             if answer.type == OptOutHeld.type_name and not answer.duplicate:
@@ -170,9 +172,10 @@ class SignalRecorder:
             raise Unavailable("the ledger database is unavailable; nothing was stored") from exc
         return SignalOutcome("recorded" if added else "duplicate")
 
-    def _record_failure(self, signal: ProviderSignal, subject_id: UUID, answer: Recorded) -> None:
+    def _record_failure(
+        self, signal: ProviderSignal, subject_id: UUID, event: ConsentEvent | None
+    ) -> None:
         """The request's ``failed`` delivery, with the gateway's error code."""
-        event = self._event(subject_id, answer.event_id)
         if not isinstance(event, OptInRequestUndeliverable) or event.request_id is None:
             return
         evidence = signal.evidence
