@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger.runtime.liveness import seconds_since_beat
+from ledger.runtime.liveness import beat, seconds_since_beat
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,10 @@ def start_worker_http(
             f"listens there); set {PORT_VARIABLE} to a free port for /healthz and /metrics, "
             "or to 0 for any free port"
         ) from None
+    # The process is alive from here: its health counts from now, so a probe during
+    # start-up (before the main loop's first beat) is not "stalled"; a start-up that
+    # never reaches the loop goes stale after max_beat_age like a stuck loop.
+    beat()
     threading.Thread(target=server.serve_forever, name="worker-http", daemon=True).start()
     log.info("worker http listening", extra={"port": server.server_address[1], "kind": kind})
     return server
