@@ -188,6 +188,20 @@ def cpu_seconds(pid: int | None = None) -> float:
     return float(times.user + times.system)
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of its live children: ``serve --workers N`` is a
+    supervisor whose workers do the work."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for each in [process, *process.children(recursive=True)]:
+        try:
+            times = each.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += float(times.user + times.system)
+    return total
+
+
 @dataclass(frozen=True)
 class Finished:
     """A command run to its end, with the CPU time it used."""

@@ -29,7 +29,7 @@ import psutil
 
 from bench import dataset, ingest, lag, reads, single_events, targeting
 from bench.clients import Counter, Load
-from bench.infra import Bench, api_key, cpu_seconds, running, serving
+from bench.infra import Bench, api_key, cpu_seconds, running, serving, tree_cpu_seconds
 from bench.workload import IMPORT_CLI_AREA
 from tests.support.postgres import fresh_database
 from tests.support.processes import CLI
@@ -106,7 +106,7 @@ def under_load(
 ) -> list[Path]:
     """Sample ``pids`` while ``load`` runs; print the cores each side used meanwhile."""
     outs = {name: bench.workdir / f"{name}.folded" for name in pids}
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
     pg_before, client_before, began = postgres_cpu(), cpu_seconds(), time.perf_counter()
     spies = [spy(pid, seconds, outs[name]) for name, pid in pids.items()]
     done: list[object] = []
@@ -116,7 +116,7 @@ def under_load(
         process.wait()
     thread.join()
     elapsed = time.perf_counter() - began
-    used = {name: (cpu_seconds(pid) - before[name]) / elapsed for name, pid in pids.items()}
+    used = {name: (tree_cpu_seconds(pid) - before[name]) / elapsed for name, pid in pids.items()}
     used["postgresql"] = (postgres_cpu() - pg_before) / elapsed
     used["benchmark clients"] = (cpu_seconds() - client_before) / elapsed
     print("cores used while sampled: " + ", ".join(f"{k} {v:.2f}" for k, v in used.items()))

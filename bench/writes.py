@@ -19,7 +19,7 @@ import psycopg
 
 from bench import capacity, ingest, mutable, pgbench_load, raw, wrk_load
 from bench.clients import Counter, Load
-from bench.infra import Bench, api_key, client, cpu_seconds, serving
+from bench.infra import Bench, api_key, client, cpu_seconds, serving, tree_cpu_seconds
 from bench.report import Result
 from bench.workload import BATCH_AREA, SINGLE_AREA, post_batch, post_inbound
 from bench.writes_report import (
@@ -170,7 +170,7 @@ def ledger_single(
     """wrk, 32 connections, every request a new inbound message from a new person."""
     stride = wrk_stride(settings.ledger_seconds)
     first = singles.block(2 * stride)
-    serve_before = cpu_seconds(pid)
+    serve_before = tree_cpu_seconds(pid)
     done = wrk_load.run(
         base_url,
         wrk_load.INBOUND,
@@ -179,7 +179,7 @@ def ledger_single(
         seconds=settings.ledger_seconds,
         args=wrk_load.inbound_args(SINGLE_AREA, first, stride, check=True),
     )
-    runs.generators.serve_cores.append((cpu_seconds(pid) - serve_before) / done.seconds)
+    runs.generators.serve_cores.append((tree_cpu_seconds(pid) - serve_before) / done.seconds)
     runs.generators.wrk.setdefault(LEDGER_SINGLE, []).append(done)
     if done.errors:
         log.warning("ledger single: %s", done.error_text())
