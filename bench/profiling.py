@@ -27,10 +27,10 @@ from pathlib import Path
 
 import psutil
 
-from bench import dataset, ingest, lag, reads, single_events, targeting
+from bench import dataset, ingest, lag, reads, targeting, wrk_load
 from bench.clients import Counter, Load
 from bench.infra import Bench, api_key, cpu_seconds, running, serving, tree_cpu_seconds
-from bench.workload import IMPORT_CLI_AREA
+from bench.workload import IMPORT_CLI_AREA, SINGLE_AREA
 from tests.support.postgres import fresh_database
 from tests.support.processes import CLI
 
@@ -126,6 +126,13 @@ def under_load(
             f"load: {result.rate:.0f}/s, p50 {result.latency_ms(50):.1f} ms, "
             f"p99 {result.latency_ms(99):.1f} ms (slowed by the sampling)"
         )
+    if done and isinstance(done[0], wrk_load.WrkRun):
+        ran = done[0]
+        print(
+            f"load (wrk): {ran.rate:.0f}/s, p50 {ran.latency_ms['p50']:.1f} ms, "
+            f"p99 {ran.latency_ms['p99']:.1f} ms, wrk {ran.cores:.2f} cores "
+            "(slowed by the sampling)"
+        )
     return list(outs.values())
 
 
@@ -157,12 +164,19 @@ def profile(scenario: str, seconds: float, subjects: int, rows: int) -> list[Pat
             with serving(bench, env) as serve:
                 assert serve.base_url is not None
                 base, indexes = serve.base_url, Counter()
-                if scenario == "single":
-                    single_events.run(base, key, seconds=1, indexes=indexes)
+                if scenario == "single":  # as the bench drives it: wrk, 32 connections
+                    stride = int(20_000 * seconds) + 10_000
+
+                    def wrk(first: int, duration: float) -> wrk_load.WrkRun:
+                        return wrk_load.run(
+                            base, wrk_load.INBOUND, key=key, connections=32, seconds=duration,
+                            args=wrk_load.inbound_args(SINGLE_AREA, first, stride, check=True),
+                        )  # fmt: skip
+
+                    wrk(0, 1)
                     return under_load(
-                        bench, {"serve": serve.pid}, seconds,
-                        lambda: single_events.run(base, key, seconds=seconds + 1, indexes=indexes),
-                    )  # fmt: skip
+                        bench, {"serve": serve.pid}, seconds, lambda: wrk(2 * stride, seconds + 1)
+                    )
                 if scenario == "batch":
                     ingest.run(base, key, seconds=1, indexes=indexes)
                     return under_load(
