@@ -140,13 +140,6 @@ class ConsentLedger(LedgerCore):
             await asyncio.to_thread(job)
         return answer
 
-    async def policy_async(self, tenant: str) -> TenantPolicy:
-        """The tenant's policy; read on a worker thread when it is not cached."""
-        policy = self.cached_policy(tenant)
-        if policy is None:
-            policy = await asyncio.to_thread(self.policy_for, tenant)
-        return policy
-
     # ----------------------------------------------------------------- commands
     def record(self, command: RecordConsent) -> Recorded:
         return self.record_batch([command], field_prefix="")[0]

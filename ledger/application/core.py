@@ -17,6 +17,7 @@ the subject's hash chain itself.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -66,6 +67,11 @@ class LedgerCore(Application[UUID]):
         self._policies: dict[str, tuple[float, TenantPolicy]] = {}
         self._policies_lock = threading.Lock()
         self._policy_generation = 0  # bumped by forget_policy: a read begun before is not kept
+        # The reads of settings in flight on an event loop, per (loop, tenant): the requests
+        # that find the cache stale together share one read instead of one each.
+        self._policy_reads: dict[
+            tuple[asyncio.AbstractEventLoop, str], asyncio.Future[TenantPolicy]
+        ] = {}
 
     def _recover_connections(self) -> None:
         """After a dropped connection: replace every idle pooled connection that died too."""
@@ -99,6 +105,22 @@ class LedgerCore(Application[UUID]):
             if generation == self._policy_generation:
                 self._policies[tenant] = (now, policy)
         return policy
+
+    async def policy_async(self, tenant: str) -> TenantPolicy:
+        """``policy_for`` on the event loop: a read happens on a worker thread, and the
+        callers that need it while it runs wait for that one read."""
+        policy = self.cached_policy(tenant)
+        if policy is not None:
+            return policy
+        loop = asyncio.get_running_loop()
+        key = (loop, tenant)
+        reading = self._policy_reads.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(asyncio.to_thread(self.policy_for, tenant))
+            self._policy_reads[key] = reading
+            reading.add_done_callback(lambda _: self._policy_reads.pop(key, None))
+        # shield: a caller that goes away (its client hung up) leaves the read to the others
+        return await asyncio.shield(reading)
 
     def cached_policy(self, tenant: str) -> TenantPolicy | None:
         """The tenant's policy if this process read it within the last second, else None."""
