@@ -9,6 +9,7 @@ logs.
 from __future__ import annotations
 
 import hashlib
+import logging
 import hmac
 import secrets
 import threading
@@ -17,11 +18,15 @@ from enum import Enum
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import PersistenceError
 
 from ledger.access import ApiKey
+from ledger.domain.errors import Unavailable
 from ledger.domain.roles import Principal, Role
 from ledger.domain.validation import check_tenant
 from ledger.runtime.limit_metrics import CACHE_EVICTIONS
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "cl"
 CACHE_SECONDS = 5.0
@@ -109,6 +114,11 @@ class AccessRegistry(Application[UUID]):
             key: ApiKey = self.repository.get(ApiKey.create_id(key_id))
         except AggregateNotFoundError:
             return None
+        except PersistenceError as error:  # the database is away: 503, never a bare 500
+            log.error("api key lookup failed", extra={"error": str(error)})
+            raise Unavailable(
+                "the ledger database is unavailable; the API key could not be checked"
+            ) from error
         if key.revoked or not hmac.compare_digest(key.secret_hash, _digest(secret)):
             return None
         return Principal(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from ledger.application.api_keys import AccessRegistry
-from ledger.domain.errors import InvalidInput
+from ledger.domain.errors import InvalidInput, Unavailable
 from ledger.domain.roles import Role, parse_roles
 from ledger.runtime.storage_settings import StorageSettings, access_env
+from tests.conftest import pg_settings
+from tests.support.postgres import database_name, fresh_database
 
 
 def test_a_key_authenticates_as_its_tenant_and_roles_until_revoked(
@@ -37,3 +40,16 @@ def test_the_secret_is_never_stored(storage: StorageSettings) -> None:
 def test_unknown_roles_are_refused() -> None:
     with pytest.raises(InvalidInput, match="known: ingest, campaign, auditor, admin"):
         parse_roles("ingest,superuser")
+
+
+def test_a_key_checked_while_the_database_is_away_is_a_503_not_a_crash(pg_server: str) -> None:
+    """A key not in the cache needs the database: when it is gone the caller is told the
+    ledger is unavailable (503, the same answer as the writes), never a bare 500."""
+    with fresh_database(pg_server) as url:
+        storage = pg_settings(url)
+        key = AccessRegistry(access_env(storage)).issue("acme", [Role.INGEST])
+        registry = AccessRegistry(access_env(storage))  # a cold cache, as after 5 s
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{database_name(url)}" WITH (FORCE)')
+        with pytest.raises(Unavailable, match="API key could not be checked"):
+            registry.authenticate(key)
