@@ -48,6 +48,7 @@ from ledger.domain.validation import (
 )
 from ledger.events import CONSENT_EVENT_TYPES, ConsentEvent, LedgerEvent
 from ledger.persistence.contacts import contact_tables
+from ledger.runtime.collector import collection_paused
 
 T = TypeVar("T")
 
@@ -183,6 +184,12 @@ class ConsentLedger(LedgerCore):
         policy: TenantPolicy,
         *,
         field_prefix: str = "events",
+    ) -> Prepared[list[Recorded]]:
+        with collection_paused():  # a batch's work items all live until it is stored
+            return self._prepare_batch(commands, policy, field_prefix)
+
+    def _prepare_batch(
+        self, commands: Sequence[RecordConsent], policy: TenantPolicy, field_prefix: str
     ) -> Prepared[list[Recorded]]:
         tenant = commands[0].tenant
         items: list[WorkItem] = []

@@ -65,6 +65,7 @@ from ledger.application.writer.work import ItemResult, WorkItem
 from ledger.domain.consent_status import SubjectState
 from ledger.domain.errors import Unavailable
 from ledger.persistence.store import GroupRead, GroupReads
+from ledger.runtime.collector import collection_paused
 from ledger.runtime.metrics import (
     ANNOUNCE_FAILURES,
     EVENTS_RECORDED,
@@ -263,6 +264,11 @@ class Writer:
         return None
 
     async def _decide(self, units: list[Unit], on_top_of: Group | None) -> Group:
+        # Everything a group allocates lives until it is stored: no collection meanwhile.
+        with collection_paused():
+            return await self._decide_group(units, on_top_of)
+
+    async def _decide_group(self, units: list[Unit], on_top_of: Group | None) -> Group:
         now = self.ledger.clock()
         above = on_top_of or Group(units=[])
         channels = subjects_of(units)
