@@ -409,12 +409,21 @@ class ConsentLedger(LedgerCore):
         command = check_invalidation(command)
         purposes = check_purposes(command.purposes)
         contact_id = check_contact_id(command.contact_id)
+        if evidence.contact_id != contact_id:
+            evidence = replace(evidence, contact_id=contact_id)
+        if (
+            command.address == subject.address
+            and command.purposes == purposes
+            and command.contact_id == contact_id
+            and command.evidence is evidence
+        ):
+            return subject, command  # already normal (a command is immutable)
         return subject, replace(
             command,
             address=subject.address,
             purposes=purposes,
             contact_id=contact_id,
-            evidence=replace(evidence, contact_id=contact_id),
+            evidence=evidence,
         )
 
 
