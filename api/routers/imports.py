@@ -12,6 +12,7 @@ from api.errors import ApiError
 from api.schemas import ErrorOut
 from ledger.application.imports import import_rows, parse_csv
 from ledger.application.reassigned_numbers import QueryFile, import_results
+from ledger.runtime.collector import collection_paused
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
@@ -35,13 +36,14 @@ async def import_csv(request: Request, principal: Ingest, services: ServicesDep)
     def run() -> dict[str, Any]:
         # The whole file is read and checked before anything is stored: a file that cannot
         # be read on (at row 1,003, say) is refused whole, naming the row and column.
-        rows = list(
-            parse_csv(
-                text.splitlines(keepends=True),
-                tenant=principal.tenant,
-                recorded_by=principal.key_id,
+        with collection_paused():  # every row lives until the import ends
+            rows = list(
+                parse_csv(
+                    text.splitlines(keepends=True),
+                    tenant=principal.tenant,
+                    recorded_by=principal.key_id,
+                )
             )
-        )
         report = import_rows(services.ledger, rows, tenant=principal.tenant)
         return report.as_dict(max_rejections=MAX_REJECTIONS_SHOWN)
 

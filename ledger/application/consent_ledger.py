@@ -48,6 +48,7 @@ from ledger.domain.validation import (
 )
 from ledger.events import CONSENT_EVENT_TYPES, ConsentEvent, LedgerEvent
 from ledger.persistence.contacts import contact_tables
+from ledger.runtime.collector import collection_paused
 
 T = TypeVar("T")
 
@@ -176,6 +177,12 @@ class ConsentLedger(LedgerCore):
         policy: TenantPolicy,
         *,
         field_prefix: str = "events",
+    ) -> Prepared[list[Recorded]]:
+        with collection_paused():  # a batch's work items all live until it is stored
+            return self._prepare_batch(commands, policy, field_prefix)
+
+    def _prepare_batch(
+        self, commands: Sequence[RecordConsent], policy: TenantPolicy, field_prefix: str
     ) -> Prepared[list[Recorded]]:
         tenant = commands[0].tenant
         items: list[WorkItem] = []
@@ -395,12 +402,21 @@ class ConsentLedger(LedgerCore):
         command = check_invalidation(command)
         purposes = check_purposes(command.purposes)
         contact_id = check_contact_id(command.contact_id)
+        if evidence.contact_id != contact_id:
+            evidence = replace(evidence, contact_id=contact_id)
+        if (
+            command.address == subject.address
+            and command.purposes == purposes
+            and command.contact_id == contact_id
+            and command.evidence is evidence
+        ):
+            return subject, command  # already normal (a command is immutable)
         return subject, replace(
             command,
             address=subject.address,
             purposes=purposes,
             contact_id=contact_id,
-            evidence=replace(evidence, contact_id=contact_id),
+            evidence=evidence,
         )
 
 

@@ -19,9 +19,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+import orjson
+
 from ledger.crypto.canonical import canonical_json, sha256_hex
-from ledger.crypto.commitments import SALT_BYTES, disclose
-from ledger.crypto.encryption import NONCE_BYTES, encrypt
+from ledger.crypto.commitments import SALT_BYTES, commit
+from ledger.crypto.encryption import NONCE_BYTES, encrypt_json
 from ledger.domain.commands import Evidence, Source
 from ledger.domain.consent_status import SubjectState
 from ledger.domain.drafts import Draft
@@ -142,10 +144,12 @@ def link_consent(
     event_id = UUID(bytes=entropy[:_ID_BYTES], version=4)
     nonce = entropy[_ID_BYTES : _ID_BYTES + NONCE_BYTES]
     salts = entropy[_ID_BYTES + NONCE_BYTES :]
-    disclosures = [
-        disclose(name, value, salts[i * SALT_BYTES : (i + 1) * SALT_BYTES])
-        for i, (name, value) in enumerate(personal)
-    ]
+    commitments: dict[str, str] = {}
+    sealed: list[dict[str, str]] = []  # the disclosures, as ``encrypt`` writes them
+    for i, (name, value) in enumerate(personal):
+        salt = salts[i * SALT_BYTES : (i + 1) * SALT_BYTES]
+        commitments[name] = commit(salt, value)
+        sealed.append({"field": name, "salt": salt.hex(), "value": value})
     values: dict[str, Any] = {
         "occurred_at": draft.occurred_at,
         "purposes": list(draft.purposes),
@@ -153,7 +157,7 @@ def link_consent(
         "request_id": draft.request_id,
         "source": source_document(draft.source),
         "evidence": evidence_document(draft.evidence),
-        "commitments": {d.field: d.commitment for d in disclosures},
+        "commitments": commitments,
     }
     if draft.expires_at is not None:
         values["expires_at"] = draft.expires_at
@@ -165,6 +169,6 @@ def link_consent(
         ChainHead.of(state),
         recorded_at=recorded_at,
         event_id=event_id,
-        personal_data=encrypt(data_key, event_id, disclosures, nonce),
+        personal_data=encrypt_json(data_key, event_id, orjson.dumps(sealed), nonce),
         **values,
     )

@@ -39,6 +39,11 @@ def encrypt(
     plain = orjson.dumps(
         [{"field": d.field, "salt": d.salt, "value": d.value} for d in disclosures]
     )
+    return encrypt_json(key, event_id, plain, nonce)
+
+
+def encrypt_json(key: bytes, event_id: UUID, plain: bytes, nonce: bytes | None = None) -> str:
+    """``encrypt`` of disclosures already written as its JSON (``field``, ``salt``, ``value``)."""
     nonce = nonce or secrets.token_bytes(NONCE_BYTES)
     if len(nonce) != NONCE_BYTES:
         raise ValueError(f"the nonce must be {NONCE_BYTES} bytes")

@@ -19,6 +19,7 @@ from enum import StrEnum
 import phonenumbers
 
 from ledger.domain.bounded_cache import BoundedCache
+from ledger.domain.e164 import e164_as_written
 from ledger.domain.errors import InvalidAddress, UnknownChannel
 
 
@@ -93,6 +94,9 @@ def _e164(value: str) -> str | _Refusal:
         compact = "+" + compact
     if not compact.startswith("+") or not compact[1:].isdigit():
         return _Refusal("not a phone number in international form (+<country><number>)")
+    as_written = e164_as_written(compact)
+    if as_written is not None:
+        return as_written
     try:
         number = phonenumbers.parse(compact, None)
     except phonenumbers.NumberParseException as exc:

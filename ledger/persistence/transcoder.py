@@ -20,13 +20,24 @@ import orjson
 from eventsourcing.persistence import JSONTranscoder, TranscodingNotRegisteredError
 
 _TRANSCODED_KEYS = frozenset({"_type_", "_data_"})
+# Values written as they are (an unregistered type is written as JSON too, or refused).
+_AS_JSON = frozenset({str, int, bool, type(None), list, dict})
 
 
 class NativeJSONTranscoder(JSONTranscoder):
     def encode(self, obj: Any) -> bytes:
         if type(obj) is not dict:
             return orjson.dumps(self._transcoded(obj), default=self._refuse)
-        state = {key: self._transcoded(value) for key, value in obj.items()}
+        types = self.types
+        state: dict[str, Any] = {}
+        for key, value in obj.items():  # ``_transcoded`` inline: one event has ~15 fields
+            kind = type(value)
+            transcoding = None if kind in _AS_JSON else types.get(kind)
+            state[key] = (
+                value
+                if transcoding is None
+                else {"_type_": transcoding.name, "_data_": transcoding.encode(value)}
+            )
         return orjson.dumps(state, default=self._refuse, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
     def decode(self, data: bytes) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 import rfc8785
@@ -45,3 +46,23 @@ def test_one_instant_has_one_spelling(moment: datetime) -> None:
     assert spelled.endswith("Z")
     assert parse_time(spelled) == moment.astimezone(UTC)
     assert format_time(moment.astimezone(UTC)) == spelled
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 2),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(0)), ZoneInfo("Europe/London"), ZoneInfo("Etc/UTC")]
+        ),
+    )
+)
+def test_a_time_already_in_utc_is_spelled_as_a_converted_one(moment: datetime) -> None:
+    converted = moment.astimezone(UTC).replace(tzinfo=None)
+    assert format_time(moment) == converted.isoformat(timespec="microseconds") + "Z"
+
+
+def test_the_repeated_hour_of_a_zone_keeps_its_two_spellings() -> None:
+    first = datetime(2026, 10, 25, 1, 30, tzinfo=ZoneInfo("Europe/London"))
+    second = first.replace(fold=1)  # equal to ``first`` in Python, an hour later in fact
+    assert format_time(first) == "2026-10-25T00:30:00.000000Z"
+    assert format_time(second) == "2026-10-25T01:30:00.000000Z"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from api.cli.main import build_parser
+from api.cli.main import COMMANDS, build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -94,3 +94,10 @@ def test_every_compose_variable_is_documented_in_env_example() -> None:
         re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE)
     )
     assert used <= documented, sorted(used - documented)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_each_command_is_parsed_when_only_its_own_module_is_loaded(command: str) -> None:
+    with pytest.raises(SystemExit) as done:
+        build_parser(command).parse_args([command, "--help"])
+    assert done.value.code == 0

@@ -40,6 +40,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -65,6 +66,7 @@ from ledger.application.writer.work import ItemResult, WorkItem
 from ledger.domain.consent_status import SubjectState
 from ledger.domain.errors import Unavailable
 from ledger.persistence.store import GroupRead, GroupReads
+from ledger.runtime.collector import collection_paused
 from ledger.runtime.metrics import (
     ANNOUNCE_FAILURES,
     EVENTS_RECORDED,
@@ -286,6 +288,20 @@ class Writer:
         read = time.perf_counter()
         WRITER_PHASE.labels("read").observe(read - started)
         WRITER_GROUP_ITEMS.observe(sum(len(unit.items) for unit in units))
+        # Everything a group allocates lives until it is stored: no collection meanwhile.
+        with collection_paused():
+            return await self._decide_group(units, on_top_of, channels, known, reads, now)
+
+    async def _decide_group(
+        self,
+        units: list[Unit],
+        on_top_of: Group | None,
+        channels: dict[UUID, tuple[str, str]],
+        known: dict[UUID, SubjectState],
+        reads: GroupReads,
+        now: datetime,
+    ) -> Group:
+        above = on_top_of or Group(units=[])
         states = fold_states(channels, known, reads.events, self.ledger.ledger_event)
         keys = dict(reads.data_keys)
         keys.update({sid: k for sid, k in above.new_keys.items() if sid in channels})
