@@ -9,8 +9,8 @@ logs.
 from __future__ import annotations
 
 import hashlib
-import logging
 import hmac
+import logging
 import secrets
 import threading
 import time
