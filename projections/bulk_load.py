@@ -19,9 +19,13 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
+from psycopg.rows import tuple_row
 
 from ledger.application.core import LedgerCore
 from ledger.events import CONSENT_EVENT_TYPES, LIFECYCLE_EVENT_TYPES, PersonalDataErased
+from projections.consent_status.plain_fold import PlainSubject, StoredRow, fold_plain
+from projections.consent_status.plain_rows import copy_subjects
+from projections.consent_status.projection import ConsentStatusProjection
 from projections.ledger_source import Positioned
 from projections.subject_projection import SubjectProjection
 
@@ -54,43 +58,98 @@ def load(
 ) -> int:
     """Fold every subject event at or below ledger position ``until`` of the part's
     subjects into ``projection``'s (empty) tables; the number of events applied."""
-    applied = 0
-    histories: list[list[Positioned]] = []
-    pending = 0
+    batch = _Batch(projection, ledger)
     for history in _histories(ledger, until, part_bounds(part, parts)):
-        histories.append(history)
-        pending += len(history)
-        if len(histories) >= SUBJECTS_PER_WRITE:
-            applied += projection.load_histories(histories)
+        batch.add(history)
+        if batch.subjects >= SUBJECTS_PER_WRITE:
+            events = batch.write()
             if progress is not None:
-                progress(pending)
-            histories, pending = [], 0
-    if histories:
-        applied += projection.load_histories(histories)
-        if progress is not None:
-            progress(pending)
-    return applied
+                progress(events)
+    events = batch.write()
+    if events and progress is not None:
+        progress(events)
+    return batch.applied
+
+
+class _Batch:
+    """Histories folded and waiting to be written: plain folds (``consent_status`` on
+    PostgreSQL, ``plain_fold.py``) and the rest, decoded for the generic fold."""
+
+    def __init__(self, projection: SubjectProjection, ledger: LedgerCore) -> None:
+        self.projection = projection
+        self.ledger = ledger
+        mapper = ledger.mapper
+        self.plain = (
+            isinstance(projection, ConsentStatusProjection)
+            and projection.db.postgres
+            and mapper.cipher is None
+            and mapper.compressor is None
+        )
+        self.folded: list[tuple[UUID, PlainSubject]] = []
+        self.decoded: list[list[Positioned]] = []
+        self.events = 0
+        self.applied = 0
+
+    @property
+    def subjects(self) -> int:
+        return len(self.folded) + len(self.decoded)
+
+    def add(self, history: list[StoredRow]) -> None:
+        self.events += len(history)
+        folded = fold_plain(history) if self.plain else None
+        if folded is not None:
+            self.folded.append((history[0].subject_id, folded))
+            return
+        self.decoded.append([Positioned(self._decode(row), row.position) for row in history])
+
+    def _decode(self, row: StoredRow) -> object:
+        stored = StoredEvent(
+            originator_id=row.subject_id,
+            originator_version=row.version,
+            topic=row.topic,
+            state=row.state,
+        )
+        return self.ledger.ledger_event(stored)
+
+    def write(self) -> int:
+        """Write what is waiting; the number of events it held."""
+        projection = self.projection
+        if self.folded:
+            assert isinstance(projection, ConsentStatusProjection)  # noqa: S101 (self.plain)
+            keys = projection.source.data_keys([sid for sid, _ in self.folded])
+            with projection.db.write() as cursor:
+                copy_subjects(
+                    cursor, projection.model, projection.subjects_table, self.folded, keys
+                )
+            applied = sum(s.events for _, s in self.folded)
+            projection.metrics.add(applied=applied)
+            self.applied += applied
+        if self.decoded:
+            self.applied += projection.load_histories(self.decoded)
+        events, self.events = self.events, 0
+        self.folded, self.decoded = [], []
+        return events
 
 
 def _histories(
     ledger: LedgerCore, until: int, bounds: tuple[UUID, UUID | None]
-) -> Iterator[list[Positioned]]:
-    """Each subject's events (decoded, with positions), one subject after the other."""
+) -> Iterator[list[StoredRow]]:
+    """Each subject's stored events, one subject after the other."""
     current: UUID | None = None
-    history: list[Positioned] = []
-    for stored, position in _stream(ledger, until, bounds):
-        if stored.originator_id != current:
+    history: list[StoredRow] = []
+    for row in _stream(ledger, until, bounds):
+        if row.subject_id != current:
             if history:
                 yield history
-            current, history = stored.originator_id, []  # type: ignore[assignment]
-        history.append(Positioned(ledger.ledger_event(stored), position))
+            current, history = row.subject_id, []
+        history.append(row)
     if history:
         yield history
 
 
 def _stream(
     ledger: LedgerCore, until: int, bounds: tuple[UUID, UUID | None]
-) -> Iterator[tuple[StoredEvent, int]]:
+) -> Iterator[StoredRow]:
     recorder = ledger.recorder
     table = getattr(recorder, "events_table_name", "stored_events")
     datastore = getattr(recorder, "datastore", None)
@@ -109,15 +168,15 @@ def _stream(
         with (
             datastore.get_connection() as conn,
             conn.transaction(),
-            conn.cursor(name="rebuild_stream") as cursor,
+            conn.cursor(name="rebuild_stream", row_factory=tuple_row) as cursor,
         ):
             # The stream's transaction waits while each page is folded and written on
             # another connection: exempt it from the pool's idle-in-transaction limit.
             conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             cursor.itersize = FETCH_ROWS
             cursor.execute(statement, params, binary=True)
-            for row in cursor:
-                yield _stored(row, row["originator_id"]), int(row["notification_id"])
+            for sid, version, topic, state, position in cursor:
+                yield StoredRow(sid, version, topic, bytes(state), position)
         return
     # SQLite: ids are stored as hex, which orders as the UUIDs do; pages of FETCH_ROWS
     # continue after the last (id, version) read.
@@ -137,17 +196,13 @@ def _stream(
             cursor.execute(statement, [*sqlite_params, FETCH_ROWS])
             rows = cursor.fetchall()
         for row in rows:
-            yield _stored(row, UUID(row["originator_id"])), int(row["position"])
+            yield StoredRow(
+                UUID(row["originator_id"]),
+                int(row["originator_version"]),
+                row["topic"],
+                bytes(row["state"]),
+                int(row["position"]),
+            )
         if len(rows) < FETCH_ROWS:
             return
         after = (rows[-1]["originator_id"], int(rows[-1]["originator_version"]))
-
-
-def _stored(row: object, originator_id: UUID) -> StoredEvent:
-    values = row  # a mapping of the row's columns
-    return StoredEvent(
-        originator_id=originator_id,
-        originator_version=values["originator_version"],  # type: ignore[index]
-        topic=values["topic"],  # type: ignore[index]
-        state=bytes(values["state"]),  # type: ignore[index]
-    )
