@@ -26,11 +26,12 @@ from ledger.events import CONSENT_EVENT_TYPES, LIFECYCLE_EVENT_TYPES, PersonalDa
 from projections.consent_status.plain_fold import PlainSubject, StoredRow, fold_plain
 from projections.consent_status.plain_rows import copy_subjects
 from projections.consent_status.projection import ConsentStatusProjection
+from projections.database import Cursor
 from projections.ledger_source import Positioned
 from projections.subject_projection import SubjectProjection
 
 SUBJECTS_PER_WRITE = 2_000
-FETCH_ROWS = 5_000
+FETCH_ROWS = 10_000
 _UUID_SPACE = 2**128
 SUBJECT_EVENT_CLASSES: tuple[type, ...] = (
     *CONSENT_EVENT_TYPES.values(),
@@ -111,13 +112,30 @@ class _Batch:
         )
         return self.ledger.ledger_event(stored)
 
+    def _data_keys(self, cursor: Cursor, first: UUID, last: UUID) -> dict[UUID, bytes]:
+        """The data keys of the subjects from ``first`` to ``last`` (a range: the batch
+        is in subject order), read like ``LedgerStore.data_keys``."""
+        recorder = self.ledger.recorder
+        datastore = getattr(recorder, "datastore", None)
+        table = getattr(recorder, "keys_table", None)
+        if not isinstance(datastore, PostgresDatastore) or table is None:
+            return self.ledger.store.data_keys([sid for sid, _ in self.folded])
+        with cursor.raw.connection.cursor(row_factory=tuple_row) as keys:
+            keys.execute(
+                f'SELECT subject_id, data_key FROM "{datastore.schema}"."{table}" '
+                "WHERE subject_id BETWEEN %s AND %s",
+                (first, last),
+                binary=True,
+            )
+            return {sid: bytes(key) for sid, key in keys}
+
     def write(self) -> int:
         """Write what is waiting; the number of events it held."""
         projection = self.projection
         if self.folded:
             assert isinstance(projection, ConsentStatusProjection)  # noqa: S101 (self.plain)
-            keys = projection.source.data_keys([sid for sid, _ in self.folded])
             with projection.db.write() as cursor:
+                keys = self._data_keys(cursor, self.folded[0][0], self.folded[-1][0])
                 copy_subjects(
                     cursor, projection.model, projection.subjects_table, self.folded, keys
                 )
@@ -173,6 +191,10 @@ def _stream(
             # The stream's transaction waits while each page is folded and written on
             # another connection: exempt it from the pool's idle-in-transaction limit.
             conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+            # Walk the primary key, (subject, version), rather than read the whole range
+            # and sort it: the rows come at once, and no sort spills to disk.
+            conn.execute("SET LOCAL enable_sort = off")
+            conn.execute("SET LOCAL enable_bitmapscan = off")
             cursor.itersize = FETCH_ROWS
             cursor.execute(statement, params, binary=True)
             for sid, version, topic, state, position in cursor:

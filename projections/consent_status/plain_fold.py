@@ -47,8 +47,9 @@ class _NotPlain(Exception):
     """This history is for the generic fold."""
 
 
-# A decided status: (status, since, event id as text, version, method, keyword, sender).
-_Decided = tuple[str, datetime, str, int, Any, Any, Any]
+# A decided status: (status, since, event id as text, version, method, keyword, sender,
+# since as ``format_time`` writes it).
+_Decided = tuple[str, datetime, str, int, Any, Any, Any, str]
 
 
 class StoredRow(NamedTuple):
@@ -115,6 +116,7 @@ def _fold(history: Sequence[StoredRow]) -> PlainSubject:
             evidence.get("method"),
             evidence.get("keyword"),
             sender,
+            format_time(since),
         )
         before = everything
         if cls is OptedOut and data["all_purposes"] and _after(decided, everything):
@@ -169,7 +171,7 @@ def _decided_status(entry: _Decided | None, everything: _Decided | None) -> _Dec
 def _dump(status: _Decided) -> dict[str, Any]:
     return {
         "status": status[0],
-        "since": format_time(status[1]),
+        "since": status[7],
         "event_id": status[2],
         "version": status[3],
         "method": status[4],
