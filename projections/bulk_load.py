@@ -22,23 +22,28 @@ from eventsourcing.utils import get_topic
 from psycopg.rows import tuple_row
 
 from ledger.application.core import LedgerCore
-from ledger.events import CONSENT_EVENT_TYPES, LIFECYCLE_EVENT_TYPES, PersonalDataErased
 from projections.consent_status.plain_fold import PlainSubject, StoredRow, fold_plain
 from projections.consent_status.plain_rows import copy_subjects
 from projections.consent_status.projection import ConsentStatusProjection
 from projections.database import Cursor
 from projections.ledger_source import Positioned
-from projections.subject_projection import SubjectProjection
+from projections.subject_projection import SUBJECT_EVENTS, SubjectProjection
 
 SUBJECTS_PER_WRITE = 2_000
 FETCH_ROWS = 10_000
 _UUID_SPACE = 2**128
-SUBJECT_EVENT_CLASSES: tuple[type, ...] = (
-    *CONSENT_EVENT_TYPES.values(),
-    *LIFECYCLE_EVENT_TYPES.values(),
-    PersonalDataErased,
-)
-SUBJECT_TOPICS = tuple(get_topic(cls) for cls in SUBJECT_EVENT_CLASSES)
+
+
+def subject_topics() -> tuple[str, ...]:
+    """The topics of every event class the engine folds into a subject (``SUBJECT_EVENTS``
+    and every subclass, whenever it was added): one left out would be skipped silently."""
+    found: dict[str, None] = {}
+    todo: list[type] = list(SUBJECT_EVENTS)
+    while todo:
+        cls = todo.pop()
+        found[get_topic(cls)] = None
+        todo.extend(cls.__subclasses__())
+    return tuple(sorted(found))
 
 
 def part_bounds(part: int, parts: int) -> tuple[UUID, UUID | None]:
@@ -172,6 +177,7 @@ def _stream(
     table = getattr(recorder, "events_table_name", "stored_events")
     datastore = getattr(recorder, "datastore", None)
     low, high = bounds
+    topics = subject_topics()
     if isinstance(datastore, PostgresDatastore):
         statement = (
             f"SELECT originator_id, originator_version, topic, state, notification_id "
@@ -180,7 +186,7 @@ def _stream(
             + (" AND originator_id < %s" if high is not None else "")
             + " ORDER BY originator_id, originator_version"
         )
-        params: list[object] = [until, list(SUBJECT_TOPICS), low]
+        params: list[object] = [until, list(topics), low]
         if high is not None:
             params.append(high)
         with (
@@ -204,14 +210,14 @@ def _stream(
     # continue after the last (id, version) read.
     statement = (
         f"SELECT originator_id, originator_version, topic, state, rowid AS position "
-        f"FROM {table} WHERE rowid <= ? AND topic IN ({', '.join('?' * len(SUBJECT_TOPICS))}) "
+        f"FROM {table} WHERE rowid <= ? AND topic IN ({', '.join('?' * len(topics))}) "
         "AND (originator_id, originator_version) > (?, ?)"
         + (" AND originator_id < ?" if high is not None else "")
         + " ORDER BY originator_id, originator_version LIMIT ?"
     )
     after: tuple[str, int] = (low.hex, -1)
     while True:
-        sqlite_params: list[object] = [until, *SUBJECT_TOPICS, *after]
+        sqlite_params: list[object] = [until, *topics, *after]
         if high is not None:
             sqlite_params.append(high.hex)
         with datastore.transaction(commit=False) as cursor:  # type: ignore[union-attr]

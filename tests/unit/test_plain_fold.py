@@ -8,6 +8,7 @@ import dataclasses
 from typing import Any
 
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, Mapper, UUIDAsHex
+from eventsourcing.utils import get_topic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,7 @@ from ledger.events import (
     OptInRequested,
 )
 from ledger.persistence.transcoder import NativeJSONTranscoder
+from projections.bulk_load import subject_topics
 from projections.consent_status.plain_fold import StoredRow, fold_plain
 from projections.consent_status.plain_rows import address_of
 from projections.consent_status.rows import rows_of
@@ -136,3 +138,17 @@ def test_an_upcast_class_version_goes_to_the_generic_fold() -> None:
     _, events = chain_all([draft(OptedIn, purposes=("marketing",))], key=KEY)
     row = stored(events)[0]
     assert fold_plain([row._replace(state=row.state[:-1] + b',"class_version":2}')]) is None
+
+
+@dataclasses.dataclass(frozen=True)
+class OptedInByCarrier(ConsentEvent):
+    """A subject event type added after the rebuild was written."""
+
+    type_name = "opted_in_by_carrier"
+
+
+def test_a_subject_event_type_added_later_is_replayed_and_folded_generically() -> None:
+    topic = get_topic(OptedInByCarrier)
+    assert topic in subject_topics()
+    _, events = chain_all([draft(OptedIn, purposes=("marketing",))], key=KEY)
+    assert fold_plain([stored(events)[0]._replace(topic=topic)]) is None
