@@ -139,7 +139,9 @@ class _Batch:
         projection = self.projection
         if self.folded:
             assert isinstance(projection, ConsentStatusProjection)  # noqa: S101 (self.plain)
-            with projection.db.write() as cursor:
+            # Not durable one by one: until the swap nothing reads the copy, and a rebuild
+            # that stops before it starts again from an empty copy.
+            with projection.db.write(durable=False) as cursor:
                 keys = self._data_keys(cursor, self.folded[0][0], self.folded[-1][0])
                 copy_subjects(
                     cursor, projection.model, projection.subjects_table, self.folded, keys
