@@ -2,13 +2,16 @@
 
 The projection engine (``subject_projection.py``) applies the log in ledger order: each
 batch locks its subjects, reads their states back, folds, writes. For a fresh copy that
-is wasted work, and the reason a rebuild ran at ~5,700 events/s. Here the ledger's
-subject events up to a position are streamed ordered by (subject, version) through a
-server-side cursor, each subject's history is folded once with the engine's own fold
-(``SubjectProjection.fold_history``), and the rows of thousands of subjects are written
-per statement. No locks, no states read back, no duplicate checks: nothing else writes
-the copy. The subject id space is split into ``parts`` ranges, each loaded by its own
-process (``rebuild.py``), so the cores share the work.
+is wasted work. Here the ledger's subject events up to a position are streamed ordered by
+(subject, version) through a server-side cursor that walks the primary key, and each
+subject's history is folded once. For ``consent_status`` on PostgreSQL a history of
+plain grants and withdrawals is folded on the stored JSON (``consent_status/
+plain_fold.py``) and COPied (``plain_rows.py``); every other history (another read
+model, an event type the plain fold does not know, SQLite) is decoded by the ledger's
+mapper and folded by the engine's own fold (``SubjectProjection.load_histories``). No
+locks, no states read back, no duplicate checks: nothing else writes the copy. The
+subject id space is split into ``parts`` ranges, each loaded by its own process
+(``rebuild.py``), so the cores share the work.
 """
 
 from __future__ import annotations

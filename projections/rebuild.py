@@ -13,6 +13,7 @@ anything redelivered later is at or below a subject's version and ignored.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -124,8 +125,10 @@ def _load_in_processes(
         )
         for part in range(1, parts)
     ]
-    for worker in workers:
-        worker.start()
+    # The forked processes share this one's memory until they write to it, and a garbage
+    # collection writes to every object it scans: what exists now is left out of the
+    # collections until the load ends, in this process too (collected again after).
+    gc.freeze()
     reported = 0
 
     def report(count: int) -> None:
@@ -137,6 +140,8 @@ def _load_in_processes(
         reported = now
 
     try:
+        for worker in workers:
+            worker.start()
         events = bulk_load.load(shadow, ledger, until, part=0, parts=parts, progress=report)
         while any(worker.is_alive() for worker in workers):
             for worker in workers:
@@ -146,7 +151,9 @@ def _load_in_processes(
         for worker in workers:
             if worker.is_alive():
                 worker.terminate()
-            worker.join()
+            if worker.pid is not None:
+                worker.join()
+        gc.unfreeze()
     report(0)
     failed = [w.name for w in workers if w.exitcode != 0]
     if failed:
