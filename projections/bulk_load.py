@@ -2,13 +2,16 @@
 
 The projection engine (``subject_projection.py``) applies the log in ledger order: each
 batch locks its subjects, reads their states back, folds, writes. For a fresh copy that
-is wasted work, and the reason a rebuild ran at ~5,700 events/s. Here the ledger's
-subject events up to a position are streamed ordered by (subject, version) through a
-server-side cursor, each subject's history is folded once with the engine's own fold
-(``SubjectProjection.fold_history``), and the rows of thousands of subjects are written
-per statement. No locks, no states read back, no duplicate checks: nothing else writes
-the copy. The subject id space is split into ``parts`` ranges, each loaded by its own
-process (``rebuild.py``), so the cores share the work.
+is wasted work. Here the ledger's subject events up to a position are streamed ordered by
+(subject, version) through a server-side cursor that walks the primary key, and each
+subject's history is folded once. For ``consent_status`` on PostgreSQL a history of
+plain grants and withdrawals is folded on the stored JSON (``consent_status/
+plain_fold.py``) and COPied (``plain_rows.py``); every other history (another read
+model, an event type the plain fold does not know, SQLite) is decoded by the ledger's
+mapper and folded by the engine's own fold (``SubjectProjection.load_histories``). No
+locks, no states read back, no duplicate checks: nothing else writes the copy. The
+subject id space is split into ``parts`` ranges, each loaded by its own process
+(``rebuild.py``), so the cores share the work.
 """
 
 from __future__ import annotations
@@ -19,21 +22,31 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
+from psycopg.rows import tuple_row
 
 from ledger.application.core import LedgerCore
-from ledger.events import CONSENT_EVENT_TYPES, LIFECYCLE_EVENT_TYPES, PersonalDataErased
+from projections.consent_status.plain_fold import PlainSubject, StoredRow, fold_plain
+from projections.consent_status.plain_rows import copy_subjects
+from projections.consent_status.projection import ConsentStatusProjection
+from projections.database import Cursor
 from projections.ledger_source import Positioned
-from projections.subject_projection import SubjectProjection
+from projections.subject_projection import SUBJECT_EVENTS, SubjectProjection
 
 SUBJECTS_PER_WRITE = 2_000
-FETCH_ROWS = 5_000
+FETCH_ROWS = 10_000
 _UUID_SPACE = 2**128
-SUBJECT_EVENT_CLASSES: tuple[type, ...] = (
-    *CONSENT_EVENT_TYPES.values(),
-    *LIFECYCLE_EVENT_TYPES.values(),
-    PersonalDataErased,
-)
-SUBJECT_TOPICS = tuple(get_topic(cls) for cls in SUBJECT_EVENT_CLASSES)
+
+
+def subject_topics() -> tuple[str, ...]:
+    """The topics of every event class the engine folds into a subject (``SUBJECT_EVENTS``
+    and every subclass, whenever it was added): one left out would be skipped silently."""
+    found: dict[str, None] = {}
+    todo: list[type] = list(SUBJECT_EVENTS)
+    while todo:
+        cls = todo.pop()
+        found[get_topic(cls)] = None
+        todo.extend(cls.__subclasses__())
+    return tuple(sorted(found))
 
 
 def part_bounds(part: int, parts: int) -> tuple[UUID, UUID | None]:
@@ -54,47 +67,122 @@ def load(
 ) -> int:
     """Fold every subject event at or below ledger position ``until`` of the part's
     subjects into ``projection``'s (empty) tables; the number of events applied."""
-    applied = 0
-    histories: list[list[Positioned]] = []
-    pending = 0
+    batch = _Batch(projection, ledger)
     for history in _histories(ledger, until, part_bounds(part, parts)):
-        histories.append(history)
-        pending += len(history)
-        if len(histories) >= SUBJECTS_PER_WRITE:
-            applied += projection.load_histories(histories)
+        batch.add(history)
+        if batch.subjects >= SUBJECTS_PER_WRITE:
+            events = batch.write()
             if progress is not None:
-                progress(pending)
-            histories, pending = [], 0
-    if histories:
-        applied += projection.load_histories(histories)
-        if progress is not None:
-            progress(pending)
-    return applied
+                progress(events)
+    events = batch.write()
+    if events and progress is not None:
+        progress(events)
+    return batch.applied
+
+
+class _Batch:
+    """Histories folded and waiting to be written: plain folds (``consent_status`` on
+    PostgreSQL, ``plain_fold.py``) and the rest, decoded for the generic fold."""
+
+    def __init__(self, projection: SubjectProjection, ledger: LedgerCore) -> None:
+        self.projection = projection
+        self.ledger = ledger
+        mapper = ledger.mapper
+        self.plain = (
+            isinstance(projection, ConsentStatusProjection)
+            and projection.db.postgres
+            and mapper.cipher is None
+            and mapper.compressor is None
+        )
+        self.folded: list[tuple[UUID, PlainSubject]] = []
+        self.decoded: list[list[Positioned]] = []
+        self.events = 0
+        self.applied = 0
+
+    @property
+    def subjects(self) -> int:
+        return len(self.folded) + len(self.decoded)
+
+    def add(self, history: list[StoredRow]) -> None:
+        self.events += len(history)
+        folded = fold_plain(history) if self.plain else None
+        if folded is not None:
+            self.folded.append((history[0].subject_id, folded))
+            return
+        self.decoded.append([Positioned(self._decode(row), row.position) for row in history])
+
+    def _decode(self, row: StoredRow) -> object:
+        stored = StoredEvent(
+            originator_id=row.subject_id,
+            originator_version=row.version,
+            topic=row.topic,
+            state=row.state,
+        )
+        return self.ledger.ledger_event(stored)
+
+    def _data_keys(self, cursor: Cursor, first: UUID, last: UUID) -> dict[UUID, bytes]:
+        """The data keys of the subjects from ``first`` to ``last`` (a range: the batch
+        is in subject order), read like ``LedgerStore.data_keys``."""
+        recorder = self.ledger.recorder
+        datastore = getattr(recorder, "datastore", None)
+        table = getattr(recorder, "keys_table", None)
+        if not isinstance(datastore, PostgresDatastore) or table is None:
+            return self.ledger.store.data_keys([sid for sid, _ in self.folded])
+        with cursor.raw.connection.cursor(row_factory=tuple_row) as keys:
+            keys.execute(
+                f'SELECT subject_id, data_key FROM "{datastore.schema}"."{table}" '
+                "WHERE subject_id BETWEEN %s AND %s",
+                (first, last),
+                binary=True,
+            )
+            return {sid: bytes(key) for sid, key in keys}
+
+    def write(self) -> int:
+        """Write what is waiting; the number of events it held."""
+        projection = self.projection
+        if self.folded:
+            assert isinstance(projection, ConsentStatusProjection)  # noqa: S101 (self.plain)
+            # Not durable one by one: until the swap nothing reads the copy, and a rebuild
+            # that stops before it starts again from an empty copy.
+            with projection.db.write(durable=False) as cursor:
+                keys = self._data_keys(cursor, self.folded[0][0], self.folded[-1][0])
+                copy_subjects(
+                    cursor, projection.model, projection.subjects_table, self.folded, keys
+                )
+            applied = sum(s.events for _, s in self.folded)
+            projection.metrics.add(applied=applied)
+            self.applied += applied
+        if self.decoded:
+            self.applied += projection.load_histories(self.decoded)
+        events, self.events = self.events, 0
+        self.folded, self.decoded = [], []
+        return events
 
 
 def _histories(
     ledger: LedgerCore, until: int, bounds: tuple[UUID, UUID | None]
-) -> Iterator[list[Positioned]]:
-    """Each subject's events (decoded, with positions), one subject after the other."""
+) -> Iterator[list[StoredRow]]:
+    """Each subject's stored events, one subject after the other."""
     current: UUID | None = None
-    history: list[Positioned] = []
-    for stored, position in _stream(ledger, until, bounds):
-        if stored.originator_id != current:
+    history: list[StoredRow] = []
+    for row in _stream(ledger, until, bounds):
+        if row.subject_id != current:
             if history:
                 yield history
-            current, history = stored.originator_id, []  # type: ignore[assignment]
-        history.append(Positioned(ledger.ledger_event(stored), position))
+            current, history = row.subject_id, []
+        history.append(row)
     if history:
         yield history
 
 
 def _stream(
     ledger: LedgerCore, until: int, bounds: tuple[UUID, UUID | None]
-) -> Iterator[tuple[StoredEvent, int]]:
+) -> Iterator[StoredRow]:
     recorder = ledger.recorder
     table = getattr(recorder, "events_table_name", "stored_events")
     datastore = getattr(recorder, "datastore", None)
     low, high = bounds
+    topics = subject_topics()
     if isinstance(datastore, PostgresDatastore):
         statement = (
             f"SELECT originator_id, originator_version, topic, state, notification_id "
@@ -103,51 +191,51 @@ def _stream(
             + (" AND originator_id < %s" if high is not None else "")
             + " ORDER BY originator_id, originator_version"
         )
-        params: list[object] = [until, list(SUBJECT_TOPICS), low]
+        params: list[object] = [until, list(topics), low]
         if high is not None:
             params.append(high)
         with (
             datastore.get_connection() as conn,
             conn.transaction(),
-            conn.cursor(name="rebuild_stream") as cursor,
+            conn.cursor(name="rebuild_stream", row_factory=tuple_row) as cursor,
         ):
             # The stream's transaction waits while each page is folded and written on
             # another connection: exempt it from the pool's idle-in-transaction limit.
             conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+            # Walk the primary key, (subject, version), rather than read the whole range
+            # and sort it: the rows come at once, and no sort spills to disk.
+            conn.execute("SET LOCAL enable_sort = off")
+            conn.execute("SET LOCAL enable_bitmapscan = off")
             cursor.itersize = FETCH_ROWS
             cursor.execute(statement, params, binary=True)
-            for row in cursor:
-                yield _stored(row, row["originator_id"]), int(row["notification_id"])
+            for sid, version, topic, state, position in cursor:
+                yield StoredRow(sid, version, topic, bytes(state), position)
         return
     # SQLite: ids are stored as hex, which orders as the UUIDs do; pages of FETCH_ROWS
     # continue after the last (id, version) read.
     statement = (
         f"SELECT originator_id, originator_version, topic, state, rowid AS position "
-        f"FROM {table} WHERE rowid <= ? AND topic IN ({', '.join('?' * len(SUBJECT_TOPICS))}) "
+        f"FROM {table} WHERE rowid <= ? AND topic IN ({', '.join('?' * len(topics))}) "
         "AND (originator_id, originator_version) > (?, ?)"
         + (" AND originator_id < ?" if high is not None else "")
         + " ORDER BY originator_id, originator_version LIMIT ?"
     )
     after: tuple[str, int] = (low.hex, -1)
     while True:
-        sqlite_params: list[object] = [until, *SUBJECT_TOPICS, *after]
+        sqlite_params: list[object] = [until, *topics, *after]
         if high is not None:
             sqlite_params.append(high.hex)
         with datastore.transaction(commit=False) as cursor:  # type: ignore[union-attr]
             cursor.execute(statement, [*sqlite_params, FETCH_ROWS])
             rows = cursor.fetchall()
         for row in rows:
-            yield _stored(row, UUID(row["originator_id"])), int(row["position"])
+            yield StoredRow(
+                UUID(row["originator_id"]),
+                int(row["originator_version"]),
+                row["topic"],
+                bytes(row["state"]),
+                int(row["position"]),
+            )
         if len(rows) < FETCH_ROWS:
             return
         after = (rows[-1]["originator_id"], int(rows[-1]["originator_version"]))
-
-
-def _stored(row: object, originator_id: UUID) -> StoredEvent:
-    values = row  # a mapping of the row's columns
-    return StoredEvent(
-        originator_id=originator_id,
-        originator_version=values["originator_version"],  # type: ignore[index]
-        topic=values["topic"],  # type: ignore[index]
-        state=bytes(values["state"]),  # type: ignore[index]
-    )
