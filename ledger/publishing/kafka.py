@@ -43,6 +43,10 @@ def make_producer(settings: KafkaSettings) -> KafkaProducer:
         retries=2_147_483_647,
         max_in_flight_requests_per_connection=5,
         linger_ms=5,
+        # Batches of up to 256 KiB per partition (the default 16 KiB holds ~10 events):
+        # every new batch wakes the sender thread, and the publisher flushes each read of
+        # the ledger anyway. A batch is only as large as the records in it.
+        batch_size=256 * 1024,
     )
 
 

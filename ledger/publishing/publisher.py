@@ -55,8 +55,9 @@ class PublishSettings(BaseSettings):
     retry_max_seconds: float = Field(
         default=30.0, gt=0, alias="CONSENT_LEDGER_PUBLISH_RETRY_MAX_SECONDS"
     )
-    # How often the acknowledged position is stored (a durable commit each time); after a
-    # crash at most this much is published again (duplicates, never a gap).
+    # How often the acknowledged positions (the events', the outbound relay's) are stored
+    # (a durable commit each time); after a crash at most this much is published again
+    # (duplicates, never a gap).
     position_seconds: float = Field(
         default=1.0, ge=0, le=60, alias="CONSENT_LEDGER_PUBLISH_POSITION_SECONDS"
     )
@@ -151,6 +152,7 @@ class Publisher:
                 self.kafka.outbound_topic,
                 self.positions,
                 ack_timeout=self.settings.ack_timeout_seconds,
+                position_seconds=self.settings.position_seconds,
             )
             if self.settings.outbound
             else None
@@ -240,6 +242,9 @@ class _RelayThread:
         self.done.set()
         self.wakeup.set()
         self.thread.join(timeout=10)
+        if not self.thread.is_alive():
+            with contextlib.suppress(Exception):  # acknowledged by the broker: keep it
+                self.relay.save()
 
     def _run(self) -> None:
         while not (self.done.is_set() or self.stop.is_set()):
