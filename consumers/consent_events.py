@@ -30,6 +30,7 @@ from ledger.runtime.liveness import beat
 from ledger.runtime.metrics import CONSUMER_LAG
 from projections.checkpoints import Checkpoint
 from projections.ledger_source import Positioned
+from projections.poll_memo import PollMemo
 from projections.subject_projection import SubjectProjection
 
 log = logging.getLogger(__name__)
@@ -114,10 +115,13 @@ class ConsentEventsConsumer:
         work = [(p, fresh) for p in self.projections if (fresh := self._fresh(p, batches))]
         if not work:
             return
+        memo = PollMemo(work[0][0].source)  # the fold, keys and encodings done once
         try:
             with work[0][0].db.write(durable=False) as cursor:
                 for projection, fresh in work:
-                    projection.apply_in(cursor, _items(fresh), Checkpoint(offsets=_last(fresh)))
+                    projection.apply_in(
+                        cursor, _items(fresh), Checkpoint(offsets=_last(fresh)), memo
+                    )
         except DATABASE_ERRORS:
             raise
         except Exception:

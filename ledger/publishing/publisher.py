@@ -35,6 +35,8 @@ from ledger.runtime.notification_log import NotificationLog
 
 log = logging.getLogger(__name__)
 
+LINGER_MS = 100
+
 
 class PublishSettings(BaseSettings):
     """Settings of ``consent-ledger publish`` (besides storage and Kafka)."""
@@ -144,7 +146,10 @@ class Publisher:
         position = self.positions.load(self.topic)
         self.stats.position = position
         log.info("publishing", extra={"topic": self.topic, "after_position": position})
-        producer = make_producer(self.kafka)
+        # Every batch is flushed as soon as it is sent, so the linger never delays an event;
+        # it only keeps the sender thread from shipping (and being woken for) a few
+        # records at a time while the batch is still being encoded.
+        producer = make_producer(self.kafka, linger_ms=LINGER_MS)
         relay = (
             OutboundRelay(
                 self.ledger,
