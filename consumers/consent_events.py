@@ -104,9 +104,11 @@ class ConsentEventsConsumer:
 
         A poll spans up to all partitions of the topic; a transaction (and a durable
         commit) per partition and projection made the consumer's cycle, and so the
-        end-to-end lag, grow with the partition count. The commit does not wait for its
-        WAL flush: the offsets commit with the rows, so a commit lost in a crash is
-        replayed from Kafka. If a record cannot be applied, the poll is applied again one
+        end-to-end lag, grow with the partition count. Its statements are pipelined (a
+        round trip only where rows are read back, and at the commit), and the read models
+        share one ``PollMemo`` (each subject's fold done once). The commit does not wait
+        for its WAL flush: the offsets commit with the rows, so a commit lost in a crash
+        is replayed from Kafka. If a record cannot be applied, the poll is applied again one
         projection at a time, and that projection record by record (dead-lettering it).
         """
         batches = {key: self._decode(key, records) for key, records in polled.items() if records}
@@ -117,7 +119,7 @@ class ConsentEventsConsumer:
             return
         memo = PollMemo(work[0][0].source)  # the fold, keys and encodings done once
         try:
-            with work[0][0].db.write(durable=False) as cursor:
+            with work[0][0].db.write(durable=False, pipelined=True) as cursor:
                 for projection, fresh in work:
                     projection.apply_in(
                         cursor, _items(fresh), Checkpoint(offsets=_last(fresh)), memo
