@@ -68,6 +68,7 @@ class ConsentEventsConsumer:
             session_timeout_ms=self.settings.session_timeout_ms,
             heartbeat_interval_ms=self.settings.heartbeat_ms,
             max_poll_records=self.settings.max_poll_records,
+            fetch_max_wait_ms=self.settings.fetch_wait_ms,
         )
         try:
             consumer.subscribe([self.topic], listener=_SeekToStored(self))
