@@ -24,7 +24,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.application.core import LedgerCore
-from ledger.publishing.cloudevents import KafkaRecord, encode
+from ledger.publishing.cloudevents import KafkaRecord, encode, encode_stored
 from ledger.publishing.kafka import KafkaSettings, ensure_topics, make_producer
 from ledger.publishing.outbound_relay import OutboundRelay
 from ledger.publishing.positions import PublisherPositions
@@ -106,6 +106,9 @@ class Publisher:
             ledger.recorder, batch_size=settings.batch_size, poll_interval=settings.poll_seconds
         )
         self.stats = PublisherStats()
+        mapper = ledger.mapper
+        # Rows are the library's plain JSON unless a cipher or compressor is configured.
+        self._plain_rows = mapper.cipher is None and mapper.compressor is None
 
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set; wait for (or regain) leadership as needed."""
@@ -213,6 +216,10 @@ class Publisher:
                 raise PublishFailed(str(future.exception))
 
     def _record(self, notification: Notification) -> KafkaRecord:
+        if self._plain_rows:
+            record = encode_stored(notification, notification.id)
+            if record is not None:
+                return record
         event = self.ledger.mapper.to_domain_event(notification)
         return encode(event, notification.id)
 
