@@ -30,6 +30,7 @@ from ledger.runtime.liveness import beat
 from ledger.runtime.metrics import CONSUMER_LAG
 from projections.checkpoints import Checkpoint
 from projections.ledger_source import Positioned
+from projections.poll_memo import PollMemo
 from projections.subject_projection import SubjectProjection
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class ConsentEventsConsumer:
             session_timeout_ms=self.settings.session_timeout_ms,
             heartbeat_interval_ms=self.settings.heartbeat_ms,
             max_poll_records=self.settings.max_poll_records,
+            fetch_max_wait_ms=self.settings.fetch_wait_ms,
         )
         try:
             consumer.subscribe([self.topic], listener=_SeekToStored(self))
@@ -103,9 +105,11 @@ class ConsentEventsConsumer:
 
         A poll spans up to all partitions of the topic; a transaction (and a durable
         commit) per partition and projection made the consumer's cycle, and so the
-        end-to-end lag, grow with the partition count. The commit does not wait for its
-        WAL flush: the offsets commit with the rows, so a commit lost in a crash is
-        replayed from Kafka. If a record cannot be applied, the poll is applied again one
+        end-to-end lag, grow with the partition count. Its statements are pipelined (a
+        round trip only where rows are read back, and at the commit), and the read models
+        share one ``PollMemo`` (each subject's fold done once). The commit does not wait
+        for its WAL flush: the offsets commit with the rows, so a commit lost in a crash
+        is replayed from Kafka. If a record cannot be applied, the poll is applied again one
         projection at a time, and that projection record by record (dead-lettering it).
         """
         batches = {key: self._decode(key, records) for key, records in polled.items() if records}
@@ -114,10 +118,13 @@ class ConsentEventsConsumer:
         work = [(p, fresh) for p in self.projections if (fresh := self._fresh(p, batches))]
         if not work:
             return
+        memo = PollMemo(work[0][0].source)  # the fold, keys and encodings done once
         try:
-            with work[0][0].db.write(durable=False) as cursor:
+            with work[0][0].db.write(durable=False, pipelined=True) as cursor:
                 for projection, fresh in work:
-                    projection.apply_in(cursor, _items(fresh), Checkpoint(offsets=_last(fresh)))
+                    projection.apply_in(
+                        cursor, _items(fresh), Checkpoint(offsets=_last(fresh)), memo
+                    )
         except DATABASE_ERRORS:
             raise
         except Exception:

@@ -15,7 +15,7 @@ from consumers.dead_letters import DeadLetters
 from ledger.application.core import LedgerCore
 from ledger.publishing.kafka import KafkaSettings, ensure_topics, make_producer
 from projections.ledger_source import LedgerSource
-from projections.reconciliation import Reconciler
+from projections.reconciliation import LedgerTail, Reconciler
 from projections.subject_projection import SubjectProjection
 from projections.views import PROJECTION_NAMES, open_projection
 
@@ -40,8 +40,10 @@ class ProjectionConsumers:
             open_projection(name, ledger) for name in settings.projection_names
         ]
         source = LedgerSource(ledger)
+        self.tail = LedgerTail(source.log)  # the ledger read once for every projection
         self.reconcilers = [
-            Reconciler(p, source, heal_after=settings.heal_after_seconds) for p in self.projections
+            Reconciler(p, source, heal_after=settings.heal_after_seconds, tail=self.tail)
+            for p in self.projections
         ]
         self.producer = make_producer(kafka)
         self.dead_letters = DeadLetters(self.producer, kafka.dlq_topic)
@@ -64,6 +66,7 @@ class ProjectionConsumers:
     def reconcile_once(self) -> None:
         for reconciler in self.reconcilers:
             reconciler.run_once()
+        self.tail.forget(min(r.watermark for r in self.reconcilers))
 
     def _reconcile(self, stop: threading.Event) -> None:
         stats_every = self.settings.stats_seconds

@@ -27,6 +27,7 @@ from projections.checkpoints import Checkpoint, Checkpoints
 from projections.database import Cursor
 from projections.ledger_source import LedgerSource, Positioned
 from projections.metrics import ProjectionMetrics
+from projections.poll_memo import PollMemo
 from projections.read_model import AppliedEvent, BatchChanges, ReadModel, SubjectNow
 from projections.subject_snapshot import dump_state, load_state
 
@@ -102,7 +103,16 @@ class SubjectProjection:
         with self.db.write() as cursor:
             return self.apply_in(cursor, items, checkpoint)
 
-    def apply_in(self, cursor: Cursor, items: Sequence[Positioned], checkpoint: Checkpoint) -> int:
+    def apply_in(
+        self,
+        cursor: Cursor,
+        items: Sequence[Positioned],
+        checkpoint: Checkpoint,
+        memo: PollMemo | None = None,
+    ) -> int:
+        """``apply`` inside the caller's transaction; ``memo``: shared with the other read
+        models applying the same poll (``poll_memo.py``)."""
+        memo = memo or PollMemo(self.source)
         subject_items = [i for i in items if isinstance(i.event, SUBJECT_EVENTS)]
         ids = list(dict.fromkeys(i.event.originator_id for i in subject_items))
         if self.db.postgres:
@@ -110,18 +120,18 @@ class SubjectProjection:
             # against writers: before them, or after them, never a deadlock.
             cursor.execute(f"LOCK TABLE {self.subjects_table} IN ROW EXCLUSIVE MODE")
         self.db.lock_subjects(cursor, self.subjects_table, ids)
-        subjects = self._load(cursor, ids)
+        subjects = self._load(cursor, ids, memo)
         unnamed = [sid for sid in ids if sid not in subjects or subjects[sid].address is None]
-        keys = self.source.data_keys(unnamed) if unnamed else {}
+        keys = memo.data_keys(unnamed) if unnamed else {}
         changes = BatchChanges()
         duplicates = 0
         for item in subject_items:
-            if not self._apply(item, subjects, changes, keys):
+            if not self._apply(item, subjects, changes, keys, memo):
                 duplicates += 1
         for sid, subject in subjects.items():
             if subject.changed:
                 changes.subjects[sid] = SubjectNow(subject.state, subject.address, subject.position)
-        self._store(cursor, changes)
+        self._store(cursor, changes, memo=memo)
         self.model.write(cursor, changes)
         self.checkpoints.save(cursor, self.name, checkpoint)
         self.metrics.add(applied=len(subject_items) - duplicates, duplicates=duplicates)
@@ -155,12 +165,13 @@ class SubjectProjection:
         subjects: dict[UUID, _Subject],
         changes: BatchChanges,
         keys: dict[UUID, bytes],
+        memo: PollMemo,
     ) -> bool:
         event: LedgerEvent = item.event
         sid = event.originator_id
         subject = subjects.get(sid)
         if subject is None:
-            fresh = SubjectState(id=sid, tenant=event.tenant, channel=event.channel)
+            fresh = memo.fresh(sid, event.tenant, event.channel)
             subject = subjects[sid] = _Subject(fresh, None, 0)
         have, got = subject.state.version, event.originator_version
         if got <= have:
@@ -183,31 +194,39 @@ class SubjectProjection:
                 },
             )
             for earlier in missing:
-                self._fold(subject, earlier, changes, keys)
-        self._fold(subject, item, changes, keys)
+                self._fold(subject, earlier, changes, keys, memo)
+        self._fold(subject, item, changes, keys, memo)
         return True
 
     def _fold(
-        self, subject: _Subject, item: Positioned, changes: BatchChanges, keys: dict[UUID, bytes]
+        self,
+        subject: _Subject,
+        item: Positioned,
+        changes: BatchChanges,
+        keys: dict[UUID, bytes],
+        memo: PollMemo | None = None,
     ) -> None:
         event: LedgerEvent = item.event
         before = subject.state
-        subject.state = apply(before, event)
+        subject.state = memo.fold(before, event) if memo else apply(before, event)
         if isinstance(event, PersonalDataErased):
             subject.address = None  # the read model drops its clear copy with the key
         elif subject.address is None:
-            subject.address = _disclosed_address(event, keys.get(event.originator_id))
+            key = keys.get(event.originator_id)
+            subject.address = memo.address(event, key) if memo else _disclosed_address(event, key)
         subject.position = item.position
         subject.changed = True
         changes.events.append(AppliedEvent(event, item.position, before, subject.state))
 
-    def _load(self, cursor: Cursor, ids: list[UUID]) -> dict[UUID, _Subject]:
+    def _load(self, cursor: Cursor, ids: list[UUID], memo: PollMemo) -> dict[UUID, _Subject]:
         found: dict[UUID, _Subject] = {}
-        for stored in self._select(cursor, ids).values():
+        for stored in self._select(cursor, ids, memo).values():
             found[stored.state.id] = _Subject(stored.state, stored.address, stored.position)
         return found
 
-    def _select(self, cursor: Cursor, ids: Sequence[UUID]) -> dict[UUID, StoredSubject]:
+    def _select(
+        self, cursor: Cursor, ids: Sequence[UUID], memo: PollMemo | None = None
+    ) -> dict[UUID, StoredSubject]:
         db = self.db
         found: dict[UUID, StoredSubject] = {}
         for start in range(0, len(ids), CHUNK):
@@ -220,14 +239,22 @@ class SubjectProjection:
             ).fetchall()
             for row in rows:
                 sid = db.uuid_of(row["subject_id"])
-                found[sid] = StoredSubject(
-                    load_state(sid, row["state"]), row["address"], int(row["position"])
-                )
+                text = row["state"]
+                state = memo.loaded(sid, text) if memo else load_state(sid, text)
+                found[sid] = StoredSubject(state, row["address"], int(row["position"]))
         return found
 
-    def _store(self, cursor: Cursor, changes: BatchChanges, *, fresh: bool = False) -> None:
+    def _store(
+        self,
+        cursor: Cursor,
+        changes: BatchChanges,
+        *,
+        fresh: bool = False,
+        memo: PollMemo | None = None,
+    ) -> None:
         """Write the changed subjects' states (``fresh``: none of them is stored yet)."""
         db = self.db
+        dump = memo.dump if memo else dump_state
         cursor.insert_rows(
             f"INSERT INTO {self.subjects_table} "
             "(subject_id, tenant, channel, address, version, position, state)",
@@ -240,7 +267,7 @@ class SubjectProjection:
                     s.address,
                     s.state.version,
                     s.position,
-                    dump_state(s.state),
+                    dump(s.state),
                 )
                 for s in changes.subjects.values()
             ],

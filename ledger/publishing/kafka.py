@@ -34,7 +34,10 @@ class KafkaSettings(BaseSettings):
         return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
 
 
-def make_producer(settings: KafkaSettings) -> KafkaProducer:
+def make_producer(settings: KafkaSettings, *, linger_ms: int = 5) -> KafkaProducer:
+    """``linger_ms``: how long a record may wait for more to join its batch. A caller that
+    flushes after each group of sends (the publisher, the outbound relay) loses nothing
+    to a longer one: a flush sends everything at once."""
     return KafkaProducer(
         bootstrap_servers=settings.servers,
         client_id=settings.client_id,
@@ -42,7 +45,11 @@ def make_producer(settings: KafkaSettings) -> KafkaProducer:
         enable_idempotence=True,
         retries=2_147_483_647,
         max_in_flight_requests_per_connection=5,
-        linger_ms=5,
+        linger_ms=linger_ms,
+        # Batches of up to 256 KiB per partition (the default 16 KiB holds ~10 events):
+        # every new batch wakes the sender thread, and the publisher flushes each read of
+        # the ledger anyway. A batch is only as large as the records in it.
+        batch_size=256 * 1024,
     )
 
 

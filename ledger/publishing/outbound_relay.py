@@ -9,14 +9,18 @@ duplicate (it dedupes by the message ``id``), never a gap. Messages of subjects 
 meanwhile are dropped, never sent.
 
 Run it single-active (inside the ``consent-ledger publish`` process, which holds the
-publisher's lock): ``run_once()`` moves one batch; the publisher calls it after each
-batch of events and on each idle wake-up.
+publisher's lock): ``run_once()`` moves one batch; the publisher's relay thread calls it
+after each batch of events and on each idle wake-up. Being single-active, it keeps its
+position in memory after the first load and stores it at most every
+``position_seconds`` (0: after every batch), and on ``save()``: a crash resends at most
+that much, duplicates the senders drop, never a gap.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Protocol
 
 from kafka import KafkaProducer
@@ -49,6 +53,7 @@ class OutboundRelay:
         name: str = POSITION_NAME,
         batch_size: int = 500,
         ack_timeout: float = 30.0,
+        position_seconds: float = 0.0,
     ) -> None:
         self.ledger = ledger
         self.producer = producer
@@ -57,12 +62,18 @@ class OutboundRelay:
         self.name = name
         self.batch_size = batch_size
         self.ack_timeout = ack_timeout
+        self.position_seconds = position_seconds
+        self._position: int | None = None  # acknowledged up to here (None: not loaded)
+        self._stored: int | None = None
+        self._stored_at = time.monotonic()
 
     def run_once(self) -> int:
         """Publish the next batch; returns how many outbox rows it moved past."""
-        after = self.positions.load(self.name)
-        rows = self.ledger.store.select_outbox(after=after, limit=self.batch_size)
+        if self._position is None:
+            self._position = self._stored = self.positions.load(self.name)
+        rows = self.ledger.store.select_outbox(after=self._position, limit=self.batch_size)
         if not rows:
+            self._save_if_due()
             return 0
         pending = []
         for item in deliverable(self.ledger, rows):
@@ -89,9 +100,21 @@ class OutboundRelay:
             except KafkaError:
                 log.error("outbound message not acknowledged", extra=context)
                 raise
-        self.positions.store(self.name, rows[-1].id)
+        self._position = rows[-1].id
+        self._save_if_due()
         log.info(
             "outbound messages published",
             extra={"topic": self.topic, "count": len(pending), "position": rows[-1].id},
         )
         return len(rows)
+
+    def save(self) -> None:
+        """Store the acknowledged position now, if it moved since it was last stored."""
+        if self._position is not None and self._position != self._stored:
+            self.positions.store(self.name, self._position)
+            self._stored = self._position
+        self._stored_at = time.monotonic()
+
+    def _save_if_due(self) -> None:
+        if time.monotonic() - self._stored_at >= self.position_seconds:
+            self.save()

@@ -24,7 +24,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.application.core import LedgerCore
-from ledger.publishing.cloudevents import KafkaRecord, encode
+from ledger.publishing.cloudevents import KafkaRecord, encode, encode_stored
 from ledger.publishing.kafka import KafkaSettings, ensure_topics, make_producer
 from ledger.publishing.outbound_relay import OutboundRelay
 from ledger.publishing.positions import PublisherPositions
@@ -34,6 +34,8 @@ from ledger.runtime.metrics import PUBLISHER_LAG, PUBLISHER_RETRIES
 from ledger.runtime.notification_log import NotificationLog
 
 log = logging.getLogger(__name__)
+
+LINGER_MS = 100
 
 
 class PublishSettings(BaseSettings):
@@ -55,8 +57,9 @@ class PublishSettings(BaseSettings):
     retry_max_seconds: float = Field(
         default=30.0, gt=0, alias="CONSENT_LEDGER_PUBLISH_RETRY_MAX_SECONDS"
     )
-    # How often the acknowledged position is stored (a durable commit each time); after a
-    # crash at most this much is published again (duplicates, never a gap).
+    # How often the acknowledged positions (the events', the outbound relay's) are stored
+    # (a durable commit each time); after a crash at most this much is published again
+    # (duplicates, never a gap).
     position_seconds: float = Field(
         default=1.0, ge=0, le=60, alias="CONSENT_LEDGER_PUBLISH_POSITION_SECONDS"
     )
@@ -103,6 +106,9 @@ class Publisher:
             ledger.recorder, batch_size=settings.batch_size, poll_interval=settings.poll_seconds
         )
         self.stats = PublisherStats()
+        mapper = ledger.mapper
+        # Rows are the library's plain JSON unless a cipher or compressor is configured.
+        self._plain_rows = mapper.cipher is None and mapper.compressor is None
 
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set; wait for (or regain) leadership as needed."""
@@ -143,7 +149,10 @@ class Publisher:
         position = self.positions.load(self.topic)
         self.stats.position = position
         log.info("publishing", extra={"topic": self.topic, "after_position": position})
-        producer = make_producer(self.kafka)
+        # Every batch is flushed as soon as it is sent, so the linger never delays an event;
+        # it only keeps the sender thread from shipping (and being woken for) a few
+        # records at a time while the batch is still being encoded.
+        producer = make_producer(self.kafka, linger_ms=LINGER_MS)
         relay = (
             OutboundRelay(
                 self.ledger,
@@ -151,6 +160,7 @@ class Publisher:
                 self.kafka.outbound_topic,
                 self.positions,
                 ack_timeout=self.settings.ack_timeout_seconds,
+                position_seconds=self.settings.position_seconds,
             )
             if self.settings.outbound
             else None
@@ -206,6 +216,10 @@ class Publisher:
                 raise PublishFailed(str(future.exception))
 
     def _record(self, notification: Notification) -> KafkaRecord:
+        if self._plain_rows:
+            record = encode_stored(notification, notification.id)
+            if record is not None:
+                return record
         event = self.ledger.mapper.to_domain_event(notification)
         return encode(event, notification.id)
 
@@ -240,6 +254,9 @@ class _RelayThread:
         self.done.set()
         self.wakeup.set()
         self.thread.join(timeout=10)
+        if not self.thread.is_alive():
+            with contextlib.suppress(Exception):  # acknowledged by the broker: keep it
+                self.relay.save()
 
     def _run(self) -> None:
         while not (self.done.is_set() or self.stop.is_set()):
