@@ -30,7 +30,7 @@ from eventsourcing.persistence import StoredEvent, Transcoder
 from eventsourcing.postgres import PostgresDatastore
 
 from ledger.application.retry import DEFAULT_RETRY
-from ledger.application.tenants.reading import read_policy
+from ledger.application.tenants.reading import read_policy, read_settings_async
 from ledger.application.writer.work import ItemResult, WorkItem
 from ledger.application.writer.writer import Writer
 from ledger.domain.consent_status import SubjectState, apply
@@ -107,8 +107,9 @@ class LedgerCore(Application[UUID]):
         return policy
 
     async def policy_async(self, tenant: str) -> TenantPolicy:
-        """``policy_for`` on the event loop: a read happens on a worker thread, and the
-        callers that need it while it runs wait for that one read."""
+        """``policy_for`` on the event loop: the read goes through the writer's quick-failing
+        connections (``read_settings_async``), and the callers that need it while it runs
+        wait for that one read."""
         policy = self.cached_policy(tenant)
         if policy is not None:
             return policy
@@ -116,11 +117,26 @@ class LedgerCore(Application[UUID]):
         key = (loop, tenant)
         reading = self._policy_reads.get(key)
         if reading is None:
-            reading = asyncio.ensure_future(asyncio.to_thread(self.policy_for, tenant))
+            reading = asyncio.ensure_future(
+                self._read_policy_async(tenant)
+                if self.writer.on_its_loop()  # serve: the writer's quick-failing connections
+                else asyncio.to_thread(self.policy_for, tenant)
+            )
             self._policy_reads[key] = reading
             reading.add_done_callback(lambda _: self._policy_reads.pop(key, None))
         # shield: a caller that goes away (its client hung up) leaves the read to the others
         return await asyncio.shield(reading)
+
+    async def _read_policy_async(self, tenant: str) -> TenantPolicy:
+        with self._policies_lock:
+            generation = self._policy_generation
+        now = time.monotonic()
+        policy = (await read_settings_async(self, tenant)).policy()
+        with self._policies_lock:
+            # A change recorded while this read ran may not be in it: use it once, keep it not.
+            if generation == self._policy_generation:
+                self._policies[tenant] = (now, policy)
+        return policy
 
     def cached_policy(self, tenant: str) -> TenantPolicy | None:
         """The tenant's policy if this process read it within the last second, else None."""

@@ -329,6 +329,11 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
     async def read_group_async(self, request: GroupRead) -> GroupReads:
         return await self.groups.read(request)
 
+    async def select_subjects_async(
+        self, subject_ids: Sequence[UUID]
+    ) -> dict[UUID, list[StoredEvent]]:
+        return await self.groups.read_subjects(subject_ids)
+
     async def commit_group_async(
         self, events: Sequence[StoredEvent], beside: RowsBeside
     ) -> list[int]:

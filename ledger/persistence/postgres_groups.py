@@ -214,6 +214,22 @@ class PostgresGroupIO:
     async def commit(self, stored: Sequence[StoredEvent], beside: RowsBeside) -> list[int]:
         return await self._run("commit", lambda conn: self._commit(conn, stored, beside))
 
+    async def read_subjects(self, subject_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """Every event of these subjects (tenant settings, on the request path) on a
+        connection of its own: one statement, the same quick failure as the group read."""
+        return await self._run("subjects", lambda conn: self._read_subjects(conn, subject_ids))
+
+    async def _read_subjects(
+        self, conn: psycopg.AsyncConnection[DictRow], subject_ids: Sequence[UUID]
+    ) -> dict[UUID, list[StoredEvent]]:
+        found: dict[UUID, list[StoredEvent]] = {sid: [] for sid in subject_ids}
+        cursor = await conn.execute(
+            self.read_events, (list(subject_ids), [0] * len(subject_ids)), binary=True
+        )
+        for row in await cursor.fetchall():
+            found[row["originator_id"]].append(_stored_event(row))
+        return found
+
     async def announce(self) -> None:
         await self._run("announce", self._notify)
 
@@ -246,14 +262,7 @@ class PostgresGroupIO:
                 found[receipt.tenant][receipt.key] = receipt
         newer: dict[UUID, list[StoredEvent]] = {sid: [] for sid in subjects}
         for row in await events.fetchall():
-            newer[row["originator_id"]].append(
-                StoredEvent(
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
-                )
-            )
+            newer[row["originator_id"]].append(_stored_event(row))
         data_keys = {r["subject_id"]: bytes(r["data_key"]) for r in await key_rows.fetchall()}
         return GroupReads(found, newer, data_keys)
 
@@ -317,3 +326,12 @@ class PostgresGroupIO:
 def _columns(rows: Sequence[object], names: Sequence[str]) -> tuple[list[Any], ...]:
     """The rows' attributes ``names``, one list per column (the arrays ``unnest`` takes)."""
     return tuple([getattr(row, name) for row in rows] for name in names)
+
+
+def _stored_event(row: DictRow) -> StoredEvent:
+    return StoredEvent(
+        originator_id=row["originator_id"],
+        originator_version=row["originator_version"],
+        topic=row["topic"],
+        state=bytes(row["state"]),
+    )

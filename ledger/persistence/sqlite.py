@@ -233,6 +233,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
     async def read_group_async(self, request: GroupRead) -> GroupReads:
         return await asyncio.to_thread(self._read_group, request)
 
+    async def select_subjects_async(
+        self, subject_ids: Sequence[UUID]
+    ) -> dict[UUID, list[StoredEvent]]:
+        return await asyncio.to_thread(self.select_subjects, subject_ids)
+
     async def commit_group_async(
         self, events: Sequence[StoredEvent], beside: RowsBeside
     ) -> list[int]:

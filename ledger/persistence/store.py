@@ -111,6 +111,12 @@ class LedgerStore(ABC):
         """Receipts, the subjects' newer events and data keys, in one round trip."""
 
     @abstractmethod
+    async def select_subjects_async(
+        self, subject_ids: Sequence[UUID]
+    ) -> dict[UUID, list[StoredEvent]]:
+        """``select_subjects`` on the writer's loop, failing as fast as its reads do."""
+
+    @abstractmethod
     async def commit_group_async(
         self, events: Sequence[StoredEvent], beside: RowsBeside
     ) -> list[int]:

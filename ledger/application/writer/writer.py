@@ -150,6 +150,10 @@ class Writer:
         self._poke()
         return await unit.waiter
 
+    def on_its_loop(self) -> bool:
+        """Whether the caller runs on the writer's event loop (where its connections are)."""
+        return self._loop is not None and _running_loop() is self._loop
+
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Run on ``loop`` (the web server's); call from a coroutine on it, once."""
         with self._bind_lock:
