@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -19,6 +20,7 @@ from ledger.domain.errors import (
     Unavailable,
 )
 from ledger.domain.times import format_time
+from ledger.runtime.metrics import DATABASE_AWAY_ANSWERS
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,17 @@ def install_error_handlers(app: FastAPI) -> None:
         if status == 503:
             headers["Retry-After"] = "1"
         return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_away(request: Request, error: Exception) -> JSONResponse:
+        # A read through the library's pool while the database is away or its pool is
+        # still reconnecting: the same 503 the writes answer, never a bare 500.
+        log.error("database unavailable", extra={"error": str(error)})
+        DATABASE_AWAY_ANSWERS.inc()
+        return await ledger_error(
+            request, Unavailable("the ledger database is unavailable; try again shortly")
+        )
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:

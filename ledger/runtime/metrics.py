@@ -82,6 +82,10 @@ WRITER_UNAVAILABLE = Counter(
     "consent_ledger_writer_unavailable_total",
     "Groups whose commit failed because the database was away",
 )
+DATABASE_AWAY_ANSWERS = Counter(
+    "consent_ledger_database_away_answers_total",
+    "Requests answered 503 because a read found the database away (or its pool reconnecting)",
+)
 ANNOUNCE_FAILURES = Counter(
     "consent_ledger_announce_failures_total",
     "Commits whose followers could not be woken (they find the events by polling)",

@@ -49,6 +49,10 @@ class StorageSettings(BaseSettings):
             "POSTGRES_MAX_OVERFLOW": str(self.pool_size * 2),
             "POSTGRES_CONNECT_TIMEOUT": str(self.connect_timeout),
             "POSTGRES_LOCK_TIMEOUT": "10",
+            # A pooled connection is checked (an empty query) as it is taken: one that died
+            # with a restarted server is replaced, never handed to a read that would answer
+            # 500. The hot writes use the writer's own connections and do not pay for it.
+            "POSTGRES_PRE_PING": "y",
             # Off on purpose: with it on, a reader following the log can skip events.
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             "APPLICATION_RECORDER_TOPIC": recorder_topic or PG_RECORDER,
