@@ -93,18 +93,11 @@ class LedgerCore(Application[UUID]):
         one made by another process within ``POLICY_TTL_SECONDS``. Either way the events
         name the settings version that classified them (``evidence.rules_version``).
         """
-        now = time.monotonic()
-        with self._policies_lock:
-            cached = self._policies.get(tenant)
-            generation = self._policy_generation
-        if cached is not None and now - cached[0] < POLICY_TTL_SECONDS:
-            return cached[1]
-        policy = read_policy(self, tenant, self.retry)
-        with self._policies_lock:
-            # A change recorded while this read ran may not be in it: use it once, keep it not.
-            if generation == self._policy_generation:
-                self._policies[tenant] = (now, policy)
-        return policy
+        policy = self.cached_policy(tenant)
+        if policy is not None:
+            return policy
+        began = self._policy_read_begins()
+        return self._keep_policy(tenant, began, read_policy(self, tenant, self.retry))
 
     async def policy_async(self, tenant: str) -> TenantPolicy:
         """``policy_for`` on the event loop: the read goes through the writer's quick-failing
@@ -128,14 +121,23 @@ class LedgerCore(Application[UUID]):
         return await asyncio.shield(reading)
 
     async def _read_policy_async(self, tenant: str) -> TenantPolicy:
-        with self._policies_lock:
-            generation = self._policy_generation
-        now = time.monotonic()
+        began = self._policy_read_begins()
         policy = (await read_settings_async(self, tenant)).policy()
+        return self._keep_policy(tenant, began, policy)
+
+    def _policy_read_begins(self) -> tuple[int, float]:
+        """The cache's generation and the time, taken before a read of settings."""
+        with self._policies_lock:
+            return self._policy_generation, time.monotonic()
+
+    def _keep_policy(
+        self, tenant: str, began: tuple[int, float], policy: TenantPolicy
+    ) -> TenantPolicy:
+        generation, at = began
         with self._policies_lock:
             # A change recorded while this read ran may not be in it: use it once, keep it not.
             if generation == self._policy_generation:
-                self._policies[tenant] = (now, policy)
+                self._policies[tenant] = (at, policy)
         return policy
 
     def cached_policy(self, tenant: str) -> TenantPolicy | None:

@@ -23,7 +23,7 @@ from ledger.persistence.postgres_ddl import (
     refuse_change_function,
     refuse_changes,
 )
-from ledger.persistence.postgres_groups import PostgresGroupIO
+from ledger.persistence.postgres_groups import PostgresGroupIO, stored_event
 from ledger.persistence.store import (
     GroupRead,
     GroupReads,
@@ -37,15 +37,6 @@ from ledger.persistence.store import (
 def _json_ids(ids: Sequence[UUID]) -> str:
     """Ids as one JSON text: a single cheap parameter, unlike a Python-dumped uuid[] array."""
     return json.dumps([str(i) for i in ids])
-
-
-def _stored(row: DictRow) -> StoredEvent:
-    return StoredEvent(
-        originator_id=row["originator_id"],
-        originator_version=row["originator_version"],
-        topic=row["topic"],
-        state=bytes(row["state"]),
-    )
 
 
 class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerStore):
@@ -296,7 +287,7 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, (_json_ids(subject_ids),), binary=True)
             for row in curs.fetchall():
-                result[row["originator_id"]].append(_stored(row))
+                result[row["originator_id"]].append(stored_event(row))
         return result
 
     def select_positioned(
@@ -310,7 +301,8 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, (subject_id, lte_position, lte_position), binary=True)
             return [
-                PositionedEvent(_stored(row), row["notification_id"]) for row in curs.fetchall()
+                PositionedEvent(stored_event(row), row["notification_id"])
+                for row in curs.fetchall()
             ]
 
     def select_outbox(

@@ -227,7 +227,7 @@ class PostgresGroupIO:
             self.read_events, (list(subject_ids), [0] * len(subject_ids)), binary=True
         )
         for row in await cursor.fetchall():
-            found[row["originator_id"]].append(_stored_event(row))
+            found[row["originator_id"]].append(stored_event(row))
         return found
 
     async def announce(self) -> None:
@@ -262,7 +262,7 @@ class PostgresGroupIO:
                 found[receipt.tenant][receipt.key] = receipt
         newer: dict[UUID, list[StoredEvent]] = {sid: [] for sid in subjects}
         for row in await events.fetchall():
-            newer[row["originator_id"]].append(_stored_event(row))
+            newer[row["originator_id"]].append(stored_event(row))
         data_keys = {r["subject_id"]: bytes(r["data_key"]) for r in await key_rows.fetchall()}
         return GroupReads(found, newer, data_keys)
 
@@ -328,7 +328,8 @@ def _columns(rows: Sequence[object], names: Sequence[str]) -> tuple[list[Any], .
     return tuple([getattr(row, name) for row in rows] for name in names)
 
 
-def _stored_event(row: DictRow) -> StoredEvent:
+def stored_event(row: DictRow) -> StoredEvent:
+    """A row of the events table (its four stored columns) as the library's event."""
     return StoredEvent(
         originator_id=row["originator_id"],
         originator_version=row["originator_version"],
