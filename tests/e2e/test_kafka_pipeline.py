@@ -29,7 +29,14 @@ from tests.support.pipeline import (
     daily_counts,
     expected_daily,
 )
-from tests.support.processes import clean_env, free_port, run_cli, start_cli, wait_healthy
+from tests.support.processes import (
+    clean_env,
+    free_port,
+    log_lines,
+    run_cli,
+    start_cli,
+    wait_healthy,
+)
 
 TIMING = {
     "CONSENT_LEDGER_RECONCILE_SECONDS": "0.1",
@@ -59,7 +66,7 @@ class Pipeline:
     def log_lines(self, name: str) -> list[dict[str, Any]]:
         lines: list[dict[str, Any]] = []
         for path in sorted(self.tmp.glob(f"{name}-*.log")):
-            lines += [json.loads(x) for x in path.read_text().splitlines() if x.startswith("{")]
+            lines += log_lines(path)
         return lines
 
 
@@ -243,10 +250,14 @@ def test_publish_and_consume_stop_cleanly_on_sigterm(pipeline: Pipeline) -> None
         assert status.wait_for(first, timeout=60)
         # (each worker answers its health and metrics probes while it runs)
         for name, metric in (("publish", "publisher_lag"), ("consume", "projection_position")):
-            listening = [
-                x for x in pipeline.log_lines(name) if x["message"] == "worker http listening"
-            ]
-            base = f"http://127.0.0.1:{listening[0]['port']}"
+
+            def listening(name: str = name) -> list[dict[str, Any]]:
+                return [
+                    x for x in pipeline.log_lines(name) if x["message"] == "worker http listening"
+                ]
+
+            wait_until(lambda: bool(listening()), timeout=60, message=f"{name} listening")
+            base = f"http://127.0.0.1:{listening()[0]['port']}"
             wait_until(lambda base=base: httpx.get(f"{base}/healthz").status_code == 200)
             assert f"consent_ledger_{metric}" in httpx.get(f"{base}/metrics").text
         # When both get SIGTERM

@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -27,7 +26,7 @@ import psutil
 import pytest
 
 from tests.support.kafka import Broker, read_topic, start_broker, wait_until
-from tests.support.processes import CLI, clean_env, run_cli
+from tests.support.processes import CLI, clean_env, log_lines, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = ROOT / "docs" / "readme" / "production.sh"
@@ -81,10 +80,6 @@ def group(pgid: int) -> list[int]:
     return live
 
 
-def log_lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in path.read_text().splitlines() if x.startswith("{")]
-
-
 def test_the_production_block_runs_as_written_on_one_host(
     tmp_path: Path, pg_url: str, own_broker: Broker
 ) -> None:
@@ -107,11 +102,19 @@ def test_the_production_block_runs_as_written_on_one_host(
         for kind, port in WORKER_PORTS.items():
             url = f"http://127.0.0.1:{port}/healthz"
             wait_until(lambda url=url: healthy(url), timeout=90, message=kind)
-        listening = [x for x in log_lines(log) if x["message"] == "worker http listening"]
-        consumers = sorted(x["port"] for x in listening if x["kind"] == "consume")
+
+        # The second consumer's port is any free one: its health is found through its log
+        def consumer_ports() -> list[int]:
+            listening = [x for x in log_lines(log) if x["message"] == "worker http listening"]
+            return sorted(x["port"] for x in listening if x["kind"] == "consume")
+
+        wait_until(lambda: len(consumer_ports()) >= 2, timeout=90, message="second consumer")
+        consumers = consumer_ports()
         assert len(consumers) == 2
         assert consumers[0] != consumers[1]
         assert 9102 in consumers  # the other one took any free port (0)
+        other = next(p for p in consumers if p != 9102)
+        wait_until(lambda: healthy(f"http://127.0.0.1:{other}/healthz"), message="consumer 2")
         assert "Address already in use" not in log.read_text()
 
         # An event goes in through the API and comes out of the consumers' read model

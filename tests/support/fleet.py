@@ -3,7 +3,6 @@ operator would, each logging to a file of its own, all stopped at the end."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,7 +17,14 @@ import psutil
 import pytest
 
 from tests.support.kafka import Broker, start_broker
-from tests.support.processes import clean_env, free_port, run_cli, start_cli, wait_healthy
+from tests.support.processes import (
+    clean_env,
+    free_port,
+    log_lines,
+    run_cli,
+    start_cli,
+    wait_healthy,
+)
 
 
 @dataclass
@@ -53,7 +59,7 @@ class Fleet:
     def log_lines(self, name: str) -> list[dict[str, Any]]:
         lines: list[dict[str, Any]] = []
         for path in sorted(self.tmp.glob(f"{name}-*.log")):
-            lines += [json.loads(x) for x in path.read_text().splitlines() if x.startswith("{")]
+            lines += log_lines(path)
         return lines
 
     def rss_mib(self, name: str) -> float:

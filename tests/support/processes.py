@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -33,6 +35,12 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
     return subprocess.run(
         [CLI, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
     )
+
+
+def log_lines(path: Path) -> list[dict[str, Any]]:
+    """A process's complete JSON log lines (a line still being written is left for later)."""
+    complete = path.read_text().split("\n")[:-1]
+    return [json.loads(x) for x in complete if x.startswith("{")]
 
 
 def start_cli(*args: str, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
