@@ -2,11 +2,27 @@
 
 The keys' events table is append-only in the database, like the ledger's: deleting a
 revocation must not bring a revoked key back.
+
+A key is read on the request path: on PostgreSQL the read is tried once (the library
+retries a failed read 10 times, each after waiting its pool's connect timeout: a key not
+in the cache waited ~50 s for its 503 while the database was away). A pooled connection
+that died with a restarted server is replaced as it is taken (``POSTGRES_PRE_PING``), so
+one attempt is not a weaker read, only a quicker answer.
 """
 
 from __future__ import annotations
 
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+import inspect
+from collections.abc import Callable, Sequence
+from typing import cast
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from ledger.persistence import sqlite_triggers
@@ -45,3 +61,20 @@ class AccessPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder):
                 *refuse_changes(schema, events_table_name, REFUSE_CHANGE_FUNCTION, APPEND_ONLY),
             ]
         )
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        return _SELECT_ONCE(self, originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+
+
+# The library's read without its retry decorator.
+_SELECT_ONCE = cast(
+    Callable[..., Sequence[StoredEvent]], inspect.unwrap(PostgresAggregateRecorder.select_events)
+)

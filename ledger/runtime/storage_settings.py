@@ -59,11 +59,19 @@ class StorageSettings(BaseSettings):
         }
 
 
+# How long an API key's read waits for a connection (the writer's bound for its own).
+KEY_READ_TIMEOUT_SECONDS = 2
 ACCESS_SQLITE_RECORDER = "ledger.persistence.api_key_recorders:AccessSQLiteRecorder"
 ACCESS_PG_RECORDER = "ledger.persistence.api_key_recorders:AccessPostgresRecorder"
 
 
 def access_env(storage: StorageSettings) -> dict[str, str]:
     """Settings for the API-key registry: same database, its own table."""
-    topic = ACCESS_PG_RECORDER if storage.uses_postgres else ACCESS_SQLITE_RECORDER
-    return storage.eventsourcing_env(recorder_topic=topic)
+    if not storage.uses_postgres:
+        return storage.eventsourcing_env(recorder_topic=ACCESS_SQLITE_RECORDER)
+    env = storage.eventsourcing_env(recorder_topic=ACCESS_PG_RECORDER)
+    # A key is checked on the request path: with the database away its 503 comes within
+    # the writer's bound, not after the pool's connect timeout (which is also how long the
+    # pool waits for a free connection).
+    timeout = min(storage.connect_timeout, KEY_READ_TIMEOUT_SECONDS)
+    return {**env, "POSTGRES_CONNECT_TIMEOUT": str(timeout)}
