@@ -55,6 +55,9 @@ def _personal_values(
         return {}
     subject_ids = list({row.subject_id for row in rows})
     wanted = {row.event_id for row in rows}
+    # An event's stored JSON holds its id as 32 hex digits (the transcoder's uuid_hex):
+    # only the events whose JSON holds a wanted id are decoded, not the whole history.
+    marks = [event_id.hex.encode() for event_id in wanted]
     keys = core.store.data_keys(subject_ids)
     found: dict[UUID, dict[str, str]] = {}
     for sid, stored_events in core.store.select_subjects(subject_ids).items():
@@ -62,6 +65,8 @@ def _personal_values(
         if key is None:
             continue
         for stored in stored_events:
+            if not any(mark in stored.state for mark in marks):
+                continue
             event = core.ledger_event(stored)
             if event.event_id not in wanted:
                 continue
