@@ -24,7 +24,7 @@ a new person's commit was nine and is four.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -39,6 +39,7 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
 )
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 from psycopg.sql import SQL, Composed, Identifier
 
@@ -46,6 +47,7 @@ from ledger.domain.receipts import Receipt
 from ledger.persistence.postgres_factory import OLTP_SESSION
 from ledger.persistence.store import GroupRead, GroupReads, RowsBeside
 
+BEGIN, COMMIT, ROLLBACK = SQL("BEGIN"), SQL("COMMIT"), SQL("ROLLBACK")
 # How long the writer waits for a connection, and for the events table's lock.
 CONNECT_TIMEOUT_SECONDS = 2
 LOCK_TIMEOUT = "5s"
@@ -315,14 +317,29 @@ class PostgresGroupIO:
                     ),
                 )
             )
-        async with conn.pipeline(), conn.transaction():
-            # The lock first: every writer takes the locks in one order, and outbox ids,
-            # like positions, follow commit order.
-            await conn.execute(self.lock)
-            for statement, params in self._erasures(beside):
-                await conn.execute(statement, params)
-            if inserts:
-                await inserted.execute(*_one_statement(inserts))
+        # BEGIN and COMMIT as commands of the one pipeline: psycopg's ``transaction()``
+        # in a pipeline waits for every answer before it sends COMMIT (a second round trip,
+        # with the table lock held while Python reads the answers). Nothing is prepared
+        # server-side here: psycopg would count a statement prepared in a pipeline that a
+        # refusal aborted (its PREPARE skipped), and the next group would fail on it.
+        try:
+            async with conn.pipeline():
+                await conn.execute(BEGIN, prepare=False)
+                # The lock first: every writer takes the locks in one order, and outbox
+                # ids, like positions, follow commit order.
+                await conn.execute(self.lock, prepare=False)
+                for statement, params in self._erasures(beside):
+                    await conn.execute(statement, params, prepare=False)
+                if inserts:
+                    await inserted.execute(*_one_statement(inserts), prepare=False)
+                await conn.execute(COMMIT, prepare=False)
+        except psycopg.Error:
+            # A refused command leaves the transaction aborted (its COMMIT was skipped):
+            # end it here, so the connection stays usable for the next group.
+            if conn.info.transaction_status != TransactionStatus.IDLE and not conn.broken:
+                with suppress(psycopg.Error):
+                    await conn.execute(ROLLBACK)
+            raise
         if not stored:
             return []
         found = {
