@@ -53,19 +53,21 @@ def _personal_values(
     """Clear personal values of the rows' events, by event id (none once erased)."""
     if not rows:
         return {}
-    subject_ids = list({row.subject_id for row in rows})
-    wanted = {row.event_id for row in rows}
     # An event's stored JSON holds its id as 32 hex digits (the transcoder's uuid_hex):
-    # only the events whose JSON holds a wanted id are decoded, not the whole history.
-    marks = [event_id.hex.encode() for event_id in wanted]
-    keys = core.store.data_keys(subject_ids)
+    # only the events whose JSON holds an id wanted of their subject are decoded, not
+    # the whole history.
+    marks: dict[UUID, list[bytes]] = {}
+    for row in rows:
+        marks.setdefault(row.subject_id, []).append(row.event_id.hex.encode())
+    wanted = {row.event_id for row in rows}
+    keys = core.store.data_keys(list(marks))
     found: dict[UUID, dict[str, str]] = {}
-    for sid, stored_events in core.store.select_subjects(subject_ids).items():
+    for sid, stored_events in core.store.select_subjects(list(marks)).items():
         key = keys.get(sid)
         if key is None:
             continue
         for stored in stored_events:
-            if not any(mark in stored.state for mark in marks):
+            if not any(mark in stored.state for mark in marks[sid]):
                 continue
             event = core.ledger_event(stored)
             if event.event_id not in wanted:
