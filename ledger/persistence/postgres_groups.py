@@ -135,7 +135,7 @@ class PostgresGroupIO:
             "SELECT e.originator_id, e.originator_version, e.topic, e.state " + events_after
         )
         # A group's three reads as one statement (one snapshot, no transaction to open
-        # and close, one command instead of five): one row shape, ``part`` says which.
+        # and close, one command instead of six): one row shape, ``part`` says which.
         self.read_group = q(
             "SELECT 0::int2 AS part, r.subject_id AS subject, r.version, r.event_id, "
             "(SELECT e.notification_id FROM {events} e WHERE e.originator_id = r.subject_id "
