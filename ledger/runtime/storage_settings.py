@@ -74,4 +74,12 @@ def access_env(storage: StorageSettings) -> dict[str, str]:
     # the writer's bound, not after the pool's connect timeout (which is also how long the
     # pool waits for a free connection).
     timeout = min(storage.connect_timeout, KEY_READ_TIMEOUT_SECONDS)
-    return {**env, "POSTGRES_CONNECT_TIMEOUT": str(timeout)}
+    # Keys are read only when not cached (5 s): one connection held open, more opened
+    # while a burst needs them (as many at most as the ledger's pool), not four idle in
+    # every process.
+    return {
+        **env,
+        "POSTGRES_CONNECT_TIMEOUT": str(timeout),
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": str(storage.pool_size * 3 - 1),
+    }
