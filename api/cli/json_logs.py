@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.cli.kafka_close_race import quiet_kafka_close_race
 from api.console.log_redaction import RedactPreferenceTokens
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged.
@@ -57,3 +58,4 @@ def configure_logging() -> None:
         logging.getLogger(name).propagate = True
     # Request lines come from our own middleware, with the route template, not the raw path.
     logging.getLogger("uvicorn.access").disabled = True
+    quiet_kafka_close_race()
