@@ -38,7 +38,7 @@ format: $(VENV)/.dev-installed
 # Lint, then every test tier against real PostgreSQL and a real Kafka-protocol broker.
 # PostgreSQL: $$DATABASE_URL, else 127.0.0.1:5432, else a throwaway embedded server.
 test: lint browser-tools
-	$(BIN)/pytest -n 2 --dist loadfile tests/unit tests/integration tests/e2e tests/browser
+	$(BIN)/pytest -n 4 --dist loadfile tests/unit tests/integration tests/e2e tests/browser
 
 # The browser the console's tests drive (tests/browser/): Debian's chromium and its
 # driver, installed here when missing (as root, else through sudo). Nothing downloads a

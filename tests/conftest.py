@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,45 @@ from pydantic import SecretStr
 
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.runtime.storage_settings import StorageSettings
+from tests.support.connection_budget import ConnectionBudget, peak_of, server_capacity
 from tests.support.kafka import broker  # the session's Kafka-protocol broker (Tansu)
-from tests.support.postgres import EmbeddedServer, fresh_database, server_conninfo
+from tests.support.postgres import EmbeddedServer, fresh_database, server_conninfo, shared_server
+
+TESTS_ROOT = Path(__file__).parent
+BUDGET = pytest.StashKey[ConnectionBudget | None]()
+BUDGET_FILE = pytest.StashKey[Path]()
+
+
+def _budget(config: pytest.Config) -> ConnectionBudget | None:
+    """This test process's share of the shared server's connections (with xdist only)."""
+    if BUDGET not in config.stash:
+        workerinput = getattr(config, "workerinput", None)
+        shared = shared_server() if workerinput is not None else None
+        budget = None
+        if workerinput is not None and shared is not None:
+            run = (
+                Path(tempfile.gettempdir())
+                / f"consent-ledger-test-connections-{workerinput['testrunuid']}"
+            )
+            budget = ConnectionBudget(run, server_capacity(shared), owner=workerinput["workerid"])
+        config.stash[BUDGET] = budget
+    return config.stash[BUDGET]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, None, None]:
+    """Before a test process starts a file, it waits until the file's connections fit."""
+    budget = _budget(item.config)
+    if budget is not None and item.config.stash.get(BUDGET_FILE, None) != item.path:
+        budget.hold(peak_of(item.path, TESTS_ROOT))
+        item.config.stash[BUDGET_FILE] = item.path
+    yield
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    budget = session.config.stash.get(BUDGET, None)
+    if budget is not None:
+        budget.release()
 
 
 @pytest.fixture(scope="session")

@@ -59,13 +59,20 @@ class EmbeddedServer:
         self.server.cleanup()
 
 
-def server_conninfo() -> tuple[str, EmbeddedServer | None]:
-    """Where the tests' PostgreSQL server is, starting one if none answers."""
+def shared_server() -> str | None:
+    """The server every test process shares: ``$DATABASE_URL``, else 127.0.0.1:5432 if it
+    answers; ``None`` when each process starts an embedded one of its own."""
     given = os.environ.get("DATABASE_URL")
     if given:
-        return given, None
-    if _answers(LOCAL_SERVER):
-        return LOCAL_SERVER, None
+        return given
+    return LOCAL_SERVER if _answers(LOCAL_SERVER) else None
+
+
+def server_conninfo() -> tuple[str, EmbeddedServer | None]:
+    """Where the tests' PostgreSQL server is, starting one if none answers."""
+    shared = shared_server()
+    if shared is not None:
+        return shared, None
     embedded = EmbeddedServer()
     return embedded.conninfo, embedded
 
