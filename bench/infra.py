@@ -149,6 +149,7 @@ class RssSampler:
 
     pid: int
     interval: float = 0.05
+    tree: bool = False  # the process and its children (an import's recording processes)
     samples: list[int] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -159,7 +160,10 @@ class RssSampler:
         def sample() -> None:
             while not self._stop.is_set():
                 try:
-                    self.samples.append(process.memory_info().rss)
+                    rss = process.memory_info().rss
+                    if self.tree:
+                        rss += sum(_rss(c) for c in process.children(recursive=True))
+                    self.samples.append(rss)
                 except psutil.NoSuchProcess:
                     return
                 self._stop.wait(self.interval)
@@ -176,6 +180,13 @@ class RssSampler:
     @property
     def peak_mb(self) -> float:
         return max(self.samples, default=0) / 2**20
+
+
+def _rss(process: psutil.Process) -> int:
+    try:
+        return int(process.memory_info().rss)
+    except psutil.NoSuchProcess:
+        return 0
 
 
 def rss_mb(pid: int) -> float:

@@ -8,7 +8,8 @@
   own: its rows/s include its start-up) and through ``POST /v1/imports``.
 
 Memory is the resident set of the process doing the work (``serve``, or the import
-command), sampled every 50 ms while it works; the serve process's idle resident set
+command with its recording processes: one per core on PostgreSQL), sampled every 50 ms
+while it works; the serve process's idle resident set
 before each run is reported beside its peak.
 """
 
@@ -115,7 +116,7 @@ def import_cli(bench: Bench, env: dict[str, str], path: Path, rows: int) -> Meas
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    with RssSampler(process.pid) as sampler:
+    with RssSampler(process.pid, tree=True) as sampler:
         out, err = process.communicate(timeout=1800)
     seconds = time.perf_counter() - began
     if process.returncode != 0:

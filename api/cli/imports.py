@@ -5,16 +5,25 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from ledger.application.consent_ledger import ConsentLedger
-from ledger.application.imports import ImportReport, check_csv, import_rows, parse_csv
+from ledger.application.import_processes import ImportProcessFailed, import_in_processes
+from ledger.application.imports import (
+    ImportReport,
+    check_csv,
+    csv_records,
+    import_rows,
+    parse_csv,
+)
 from ledger.domain.errors import LedgerError
 from ledger.runtime.storage_settings import StorageSettings
 
 EXIT_REJECTED_ROWS = 3
+RECORDED_BY = "cli:import"
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,6 +34,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--tenant", required=True)
     parser.add_argument(
         "--rejects", type=Path, help="write the rejected rows and reasons here (CSV)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="processes recording the rows, each subject in one (default: the machine's "
+        "cores on PostgreSQL, 1 on the SQLite default)",
     )
     parser.set_defaults(run=run)
 
@@ -69,17 +84,28 @@ def run(args: argparse.Namespace) -> int:
         except LedgerError as error:
             print(f"consent-ledger import: {error.field}: {error.message}", file=sys.stderr)
             return 2
+    settings = StorageSettings()
+    postgres = settings.database_url is not None
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1) if postgres else 1
+    if workers < 1:
+        print("consent-ledger import: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if workers > 1 and not postgres:
+        print(
+            "consent-ledger import: --workers above 1 needs PostgreSQL (DATABASE_URL); "
+            "SQLite takes one writer at a time",
+            file=sys.stderr,
+        )
+        return 2
     progress = Progress(total)
-    with (
-        ConsentLedger(StorageSettings().eventsourcing_env()) as ledger,
-        path.open(newline="", encoding="utf-8-sig") as lines,
-    ):
-        try:
-            rows = parse_csv(lines, tenant=args.tenant, recorded_by="cli:import")
-            report = import_rows(ledger, rows, tenant=args.tenant, progress=progress)
-        except LedgerError as error:
-            print(f"consent-ledger import: {error.field}: {error.message}", file=sys.stderr)
-            return 2
+    try:
+        report = _import(path, args.tenant, settings, workers, progress)
+    except LedgerError as error:
+        print(f"consent-ledger import: {error.field}: {error.message}", file=sys.stderr)
+        return 2
+    except ImportProcessFailed as error:
+        print(f"consent-ledger import: {error}", file=sys.stderr)
+        return 1
     progress.finish(report)
     if args.rejects is not None:
         with args.rejects.open("w", newline="") as out:
@@ -88,3 +114,21 @@ def run(args: argparse.Namespace) -> int:
             writer.writerows((r.row, r.field or "", r.code, r.message) for r in report.rejected)
     print(json.dumps(report.as_dict(max_rejections=100)))
     return EXIT_REJECTED_ROWS if report.rejected else 0
+
+
+def _import(
+    path: Path, tenant: str, settings: StorageSettings, workers: int, progress: Progress
+) -> ImportReport:
+    with path.open(newline="", encoding="utf-8-sig") as lines:
+        if workers > 1:
+            return import_in_processes(
+                settings.eventsourcing_env(),
+                csv_records(lines),
+                tenant=tenant,
+                recorded_by=RECORDED_BY,
+                parts=workers,
+                progress=progress,
+            )
+        with ConsentLedger(settings.eventsourcing_env()) as ledger:
+            rows = parse_csv(lines, tenant=tenant, recorded_by=RECORDED_BY)
+            return import_rows(ledger, rows, tenant=tenant, progress=progress)

@@ -87,6 +87,22 @@ def parse_csv(
 ) -> Iterator[ParsedRow]:
     """The rows of a CSV file; ``InvalidInput`` naming the row and column if the file
     itself cannot be read on (a cell past the csv module's limit, broken quoting)."""
+    for line, row in csv_records(lines):
+        yield parsed_row(line, row, tenant, recorded_by)
+
+
+def parsed_row(
+    line: int, row: dict[str, str | None], tenant: str, recorded_by: str | None
+) -> ParsedRow:
+    try:
+        return ParsedRow(line=line, command=command_of_row(row, tenant, recorded_by))
+    except LedgerError as error:
+        return ParsedRow(line=line, error=error)
+
+
+def csv_records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """Each record of a CSV file with its row number (the header is row 1), as the
+    columns of the header name its cells; ``InvalidInput`` as ``parse_csv`` says."""
     record: list[str] = []  # the physical lines of the record being read
 
     def remembered() -> Iterator[str]:
@@ -114,10 +130,7 @@ def parse_csv(
             return
         except csv.Error as error:
             raise _unreadable(index, columns, "".join(record), str(error)) from None
-        try:
-            yield ParsedRow(line=index, command=command_of_row(row, tenant, recorded_by))
-        except LedgerError as error:
-            yield ParsedRow(line=index, error=error)
+        yield index, row
 
 
 def check_csv(lines: Iterable[str]) -> int:
@@ -311,6 +324,7 @@ def import_rows(
         in_flight = submitted
     if in_flight is not None:
         in_flight.account(report)
+    report.rejected.sort(key=lambda r: r.row)  # by row, however late each was found
     if progress is not None:
         progress(report)
     return report
