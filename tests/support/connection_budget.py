@@ -52,6 +52,7 @@ PEAKS = {
     "integration/test_lifecycle_kafka.py": 21,
     "integration/test_sealer.py": 20,
     "e2e/test_deliver_process.py": 20,
+    "e2e/test_import_workers.py": 20,
     "e2e/test_input_limits.py": 19,
     "e2e/test_contacts.py": 19,
     "e2e/test_attestation_api.py": 19,
