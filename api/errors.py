@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.domain.errors import (
+    DatabaseAway,
     InvalidInput,
     LedgerError,
     NotCaughtUp,
@@ -90,6 +91,8 @@ def install_error_handlers(app: FastAPI) -> None:
             body["retry_after"] = format_time(error.retry_after)
         if status == 503:
             headers["Retry-After"] = "1"
+        if isinstance(error, DatabaseAway):
+            DATABASE_AWAY_ANSWERS.inc()
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(OperationalError)
@@ -98,9 +101,8 @@ def install_error_handlers(app: FastAPI) -> None:
         # A read through the library's pool while the database is away or its pool is
         # still reconnecting: the same 503 the writes answer, never a bare 500.
         log.error("database unavailable", extra={"error": str(error)})
-        DATABASE_AWAY_ANSWERS.inc()
         return await ledger_error(
-            request, Unavailable("the ledger database is unavailable; try again shortly")
+            request, DatabaseAway("the ledger database is unavailable; try again shortly")
         )
 
     @app.exception_handler(ApiError)

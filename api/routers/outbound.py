@@ -18,7 +18,7 @@ from api.deps import Ingest, ServicesDep
 from api.gateway_schemas import OutboundOut
 from api.schemas import MAX_POSITION, ErrorOut
 from ledger.application.outbound.delivery import deliverable
-from ledger.domain.errors import Unavailable
+from ledger.domain.errors import DatabaseAway
 
 router = APIRouter(prefix="/v1/outbound", tags=["outbound"])
 
@@ -44,7 +44,7 @@ async def pull(
             )
             messages = [o.document for o in deliverable(services.ledger, rows) if o.document]
         except PersistenceError as exc:
-            raise Unavailable("the ledger database is unavailable; retry") from exc
+            raise DatabaseAway("the ledger database is unavailable; retry") from exc
         return OutboundOut(messages=messages, next_after=rows[-1].id if rows else after)
 
     return await run_in_threadpool(read)

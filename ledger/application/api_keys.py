@@ -21,7 +21,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import PersistenceError
 
 from ledger.access import ApiKey
-from ledger.domain.errors import Unavailable
+from ledger.domain.errors import DatabaseAway
 from ledger.domain.roles import Principal, Role
 from ledger.domain.validation import check_tenant
 from ledger.runtime.limit_metrics import CACHE_EVICTIONS
@@ -116,7 +116,7 @@ class AccessRegistry(Application[UUID]):
             return None
         except PersistenceError as error:  # the database is away: 503, never a bare 500
             log.error("api key lookup failed", extra={"error": str(error)})
-            raise Unavailable(
+            raise DatabaseAway(
                 "the ledger database is unavailable; the API key could not be checked"
             ) from error
         if key.revoked or not hmac.compare_digest(key.secret_hash, _digest(secret)):

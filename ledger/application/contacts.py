@@ -16,7 +16,7 @@ from eventsourcing.persistence import PersistenceError
 from ledger.crypto.contact_keys import contact_key, new_contact_secret
 from ledger.crypto.secret_box import SecretBox
 from ledger.domain.contacts import ContactLink
-from ledger.domain.errors import Unavailable
+from ledger.domain.errors import DatabaseAway
 from ledger.persistence.contacts import ContactTables
 
 SECRET_FIELD = "contact_secret"  # noqa: S105 - a field name, not a secret
@@ -48,7 +48,7 @@ class ContactIndex:
         try:
             return self.tables.links(tenant, self.key(tenant, contact_id))
         except PersistenceError as exc:
-            raise Unavailable("the ledger database is unavailable; retry") from exc
+            raise DatabaseAway("the ledger database is unavailable; retry") from exc
 
     def _secret(self, tenant: str) -> bytes:
         secret = self._secrets.get(tenant)
@@ -63,7 +63,7 @@ class ContactIndex:
                     self.tables.add_sealed_secret(tenant, scheme, blob)
                     secret = self._read(tenant)  # another process may have won the race
             except PersistenceError as exc:
-                raise Unavailable("the ledger database is unavailable; retry") from exc
+                raise DatabaseAway("the ledger database is unavailable; retry") from exc
             if secret is None:  # pragma: no cover - the insert above or a rival's is there
                 raise RuntimeError(f"no contact secret stored for tenant {tenant!r}")
             self._secrets[tenant] = secret

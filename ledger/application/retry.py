@@ -27,7 +27,7 @@ from eventsourcing.persistence import (
     PersistenceError,
 )
 
-from ledger.domain.errors import Unavailable
+from ledger.domain.errors import DatabaseAway, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class RetryPolicy:
                 dropped += 1
                 if dropped >= self.transient_attempts:
                     log.error("ledger unavailable", extra={"error": str(exc)})
-                    raise Unavailable(f"the ledger database is unavailable; {outcome}") from exc
+                    raise DatabaseAway(f"the ledger database is unavailable; {outcome}") from exc
                 time.sleep(
                     self.transient_wait_seconds + self.transient_wait_growth_seconds * dropped
                 )

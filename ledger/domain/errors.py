@@ -79,6 +79,12 @@ class Unavailable(LedgerError):
     code = "unavailable"
 
 
+class DatabaseAway(Unavailable):
+    """``Unavailable`` because the database was away (or a pool still reconnecting), not
+    because of contention or a refusal: each answer is counted
+    (``consent_ledger_database_away_answers_total``)."""
+
+
 def join_field(prefix: str, name: str) -> str:
     """A field's path under ``prefix`` (``events[3]`` + ``source.id``)."""
     return f"{prefix}.{name}" if prefix else name

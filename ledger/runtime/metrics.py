@@ -84,7 +84,8 @@ WRITER_UNAVAILABLE = Counter(
 )
 DATABASE_AWAY_ANSWERS = Counter(
     "consent_ledger_database_away_answers_total",
-    "Requests answered 503 because a read found the database away (or its pool reconnecting)",
+    "Requests answered 503 because the database was away (or a pool reconnecting): reads, "
+    "writes, API-key checks, tenant settings",
 )
 ANNOUNCE_FAILURES = Counter(
     "consent_ledger_announce_failures_total",

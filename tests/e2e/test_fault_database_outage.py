@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.fleet import Fleet, client
+from tests.support.fleet import Fleet, client, metric
 from tests.support.kafka import wait_until
 from tests.support.postgres import EmbeddedServer, fresh_database
 from tests.support.processes import clean_env
@@ -136,17 +136,23 @@ def test_a_database_stopped_mid_load_gets_quick_503s_no_partial_batch_and_recove
         # ... and no batch was stored in part: an accepted one whole, a refused one whole
         # or not at all (a commit can succeed as its connection breaks)
         api = client(base, key)
+        reads_refused: list[int] = []
         for answer in answers:
-            history = read_after_recovery(api, f"/v1/subjects/whatsapp/{answer.address}/history")
+            path = f"/v1/subjects/whatsapp/{answer.address}/history"
+            history = read_after_recovery(api, path, reads_refused)
             events = history.json()["events"] if history.status_code == 200 else []
             assert history.status_code in (200, 404), history.text
             expected = {PER_BATCH} if answer.status == 200 else {0, PER_BATCH}
             assert len(events) in expected, (answer, len(events))
+        # ... and every 503 the clients got is counted as the database being away, the
+        # writes' and the reads' alike (and an API key checked during the outage)
+        away = metric(base, "consent_ledger_database_away_answers_total")
+        assert away == len(refused) + len(reads_refused)
     finally:
         fleet.stop_all()
 
 
-def read_after_recovery(api: httpx.Client, path: str) -> httpx.Response:
+def read_after_recovery(api: httpx.Client, path: str, refused: list[int]) -> httpx.Response:
     """A read as a client makes it: while the library's pool is still reconnecting the
     answer is a 503 with Retry-After (never a 500), and the read is made again."""
     deadline = time.monotonic() + 30
@@ -154,6 +160,7 @@ def read_after_recovery(api: httpx.Client, path: str) -> httpx.Response:
         response = api.get(path)
         if response.status_code != 503 or time.monotonic() > deadline:
             return response
+        refused.append(response.status_code)
         assert response.json()["error"]["code"] == "unavailable"
         assert response.headers.get("Retry-After")
         time.sleep(float(response.headers["Retry-After"]) / 4)

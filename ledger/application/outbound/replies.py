@@ -19,7 +19,7 @@ from ledger.application.ports import LedgerAppender
 from ledger.application.writer.work import ItemResult
 from ledger.domain.commands import ReceiveMessage
 from ledger.domain.consent_status import SubjectState
-from ledger.domain.errors import Unavailable
+from ledger.domain.errors import DatabaseAway
 from ledger.domain.outbound.ids import help_ref
 from ledger.domain.outbound.messages import (
     NO_EVENT,
@@ -90,7 +90,7 @@ def queue_help_reply(
     except IntegrityError:
         return False  # this HELP was answered already
     except PersistenceError as exc:  # the gateway retries; a redelivered HELP is answered
-        raise Unavailable("the ledger database is unavailable; no help reply queued") from exc
+        raise DatabaseAway("the ledger database is unavailable; no help reply queued") from exc
     log.info("help reply queued", extra={"tenant": message.tenant, "channel": subject.channel})
     return True
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from eventsourcing.persistence import PersistenceError
 
-from ledger.domain.errors import Unavailable
+from ledger.domain.errors import DatabaseAway
 from ledger.domain.tenants.burst_guard import BurstGuard
 from ledger.persistence.opt_out_counts import BUCKET_SECONDS, OptOutCounts, bucket_of
 
@@ -31,7 +31,7 @@ class BurstWindow:
         try:
             seen = self.counts.since(tenant, first)
         except PersistenceError as exc:
-            raise Unavailable("the ledger database is unavailable; nothing was stored") from exc
+            raise DatabaseAway("the ledger database is unavailable; nothing was stored") from exc
         return seen if seen >= guard.max_opt_outs else None
 
     def note(self, tenant: str, guard: BurstGuard) -> None:
@@ -40,4 +40,4 @@ class BurstWindow:
         try:
             self.counts.add(tenant, bucket_of(self.clock()))
         except PersistenceError as exc:
-            raise Unavailable("the ledger database is unavailable") from exc
+            raise DatabaseAway("the ledger database is unavailable") from exc

@@ -19,7 +19,7 @@ from ledger.application.signals.burst_window import BurstWindow
 from ledger.application.writer.work import Decision, ItemResult, WorkItem, recorded
 from ledger.domain.commands import CaptureMethod, Evidence, Source
 from ledger.domain.consent_status import SubjectState
-from ledger.domain.errors import Unavailable
+from ledger.domain.errors import DatabaseAway
 from ledger.domain.outbound.ids import OutboundKind
 from ledger.domain.outbound.messages import fallback_notice, suggested_fallback
 from ledger.domain.outbound.outbox import OutboxMessage
@@ -169,7 +169,7 @@ class SignalRecorder:
         try:
             added = self.deliveries.add(delivery)
         except PersistenceError as exc:
-            raise Unavailable("the ledger database is unavailable; nothing was stored") from exc
+            raise DatabaseAway("the ledger database is unavailable; nothing was stored") from exc
         return SignalOutcome("recorded" if added else "duplicate")
 
     def _record_failure(
@@ -195,7 +195,7 @@ class SignalRecorder:
         try:
             self.deliveries.add(failure)
         except PersistenceError as exc:
-            raise Unavailable("the ledger database is unavailable; retry") from exc
+            raise DatabaseAway("the ledger database is unavailable; retry") from exc
 
     def deliveries_of(self, tenant: str, request_id: UUID) -> list[Delivery]:
         return self.deliveries.of_request(tenant, request_id)

@@ -20,7 +20,7 @@ from ledger.application.retry import DEFAULT_RETRY, RetryPolicy
 from ledger.application.tenants.reading import read_settings
 from ledger.crypto.chain import ChainHead, link
 from ledger.crypto.secret_box import SecretBox, fingerprint, new_salt
-from ledger.domain.errors import InvalidInput, Unavailable
+from ledger.domain.errors import DatabaseAway, InvalidInput, Unavailable
 from ledger.domain.keywords import KeywordRules
 from ledger.domain.lapses import check_lapse_months
 from ledger.domain.records import HistoryEntry
@@ -89,7 +89,7 @@ class TenantSettingsBook:
             # webhook to an unknown tenant takes as long as one with a wrong signature.
             row = self.secrets.select(tenant, gateway.value, config.secret_id if config else "")
         except PersistenceError as exc:
-            raise Unavailable("the ledger database is unavailable") from exc
+            raise DatabaseAway("the ledger database is unavailable") from exc
         if config is None:
             return None
         if row is None:  # pragma: no cover - the row is written before the event

@@ -11,7 +11,7 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.application.ports import LedgerReader
 from ledger.application.retry import DEFAULT_RETRY, RetryPolicy
-from ledger.domain.errors import Unavailable
+from ledger.domain.errors import DatabaseAway
 from ledger.domain.tenants.policy import TenantPolicy
 from ledger.domain.tenants.tenant_settings import TenantSettings, fold_settings
 from ledger.events import LedgerEvent
@@ -45,7 +45,7 @@ async def read_settings_async(ledger: LedgerReader, tenant: str) -> TenantSettin
     try:
         stored_events = (await ledger.store.select_subjects_async([sid]))[sid]
     except PersistenceError as error:
-        raise Unavailable(
+        raise DatabaseAway(
             "the ledger database is unavailable; the tenant's settings could not be read"
         ) from error
     return _fold(tenant, [ledger.ledger_event(stored) for stored in stored_events])

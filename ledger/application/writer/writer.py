@@ -64,7 +64,7 @@ from ledger.application.writer.queue import Unit, WriteQueue
 from ledger.application.writer.states import SubjectStates
 from ledger.application.writer.work import ItemResult, WorkItem
 from ledger.domain.consent_status import SubjectState
-from ledger.domain.errors import Unavailable
+from ledger.domain.errors import DatabaseAway, Unavailable
 from ledger.persistence.store import GroupRead, GroupReads
 from ledger.runtime.collector import collection_paused
 from ledger.runtime.metrics import (
@@ -333,7 +333,7 @@ class Writer:
                 if attempt == attempts:
                     self._degraded_until = time.monotonic() + DEGRADED_SECONDS
                     log.error("ledger unavailable", extra={"error": str(error)})
-                    raise Unavailable(
+                    raise DatabaseAway(
                         "the ledger database is unavailable; nothing was stored"
                     ) from error
                 await asyncio.sleep(self.retry.transient_wait_seconds)
@@ -392,7 +392,7 @@ class Writer:
             WRITER_UNAVAILABLE.inc()
             self._degraded_until = time.monotonic() + DEGRADED_SECONDS
             log.error("ledger unavailable", extra={"error": str(failure)})
-            _fail(units, Unavailable("the ledger database is unavailable; nothing was stored"))
+            _fail(units, DatabaseAway("the ledger database is unavailable; nothing was stored"))
             return []
         if not isinstance(failure, PersistenceError):  # a bug: its callers get it
             _fail(units, failure)
