@@ -50,7 +50,9 @@ def spy(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
 
 def spy_command(args: list[str], out: Path, env: dict[str, str], cwd: Path) -> None:
     done = subprocess.run(
-        [PY_SPY, "record", "-r", "200", "--format", "raw", "-o", str(out), "--", *args],
+        # --subprocesses: an import's recording processes.
+        [PY_SPY, "record", "-r", "200", "--format", "raw", "-o", str(out), "--subprocesses",
+         "--", *args],
         env=env, cwd=cwd, check=False, capture_output=True, text=True,
     )  # fmt: skip
     if done.returncode != 0 and not out.exists():
