@@ -163,7 +163,10 @@ def _receive(
                 continue
             return
         if kind == "failed":
-            raise ImportProcessFailed(f"import process {part} failed: {payload}")
+            raise ImportProcessFailed(
+                f"import process {part} failed ({payload}); what it stored stays stored, "
+                "and the same import run again records only what is missing"
+            )
         counts: _Counts = payload
         report.accepted += counts.accepted
         report.duplicates += counts.duplicates
@@ -197,6 +200,8 @@ def _import_part(
                 yield parsed_row(line, row, tenant, recorded_by)
 
     def news(report: ImportReport) -> _Counts:
+        # ``import_rows`` appends to ``rejected`` until its last progress call, and sorts
+        # it only after: what is new is what lies past the part sent.
         nonlocal sent_rejections
         counts = _Counts(
             report.accepted - sent.accepted,

@@ -324,9 +324,11 @@ def import_rows(
         in_flight = submitted
     if in_flight is not None:
         in_flight.account(report)
-    report.rejected.sort(key=lambda r: r.row)  # by row, however late each was found
     if progress is not None:
         progress(report)
+    # By row, however late each was found (until here ``rejected`` is only appended to:
+    # the processes of an import send what is new by position).
+    report.rejected.sort(key=lambda r: r.row)
     return report
 
 

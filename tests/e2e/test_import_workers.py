@@ -23,7 +23,7 @@ from tests.support.postgres import fresh_database
 from tests.support.processes import CLI, clean_env, run_cli
 
 COLUMNS = ["channel", "address", "type", "occurred_at", "purposes", "method", "source_id"]
-SUBJECTS = 300
+SUBJECTS = 1500  # each of three processes gets more than one batch of 1,000 rows
 
 
 def number(n: int) -> str:
