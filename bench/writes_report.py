@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench import ingest
 from bench.clients import Load
 from bench.report import Result, Target, compared
 from bench.stats import Summary, summarize
@@ -132,7 +133,8 @@ def results(
             RAW_COPY,
             s(RAW_COPY),
             Target(">= 0.5x raw COPY", 0.5, metric="ratio"),
-            note=f"2 Python keep-alive clients; {cores(LEDGER_BATCH, 'they')}",
+            note=f"{ingest.CLIENTS} Python keep-alive clients (two a serve worker); "
+            f"{cores(LEDGER_BATCH, 'they')}",
         ),
         single_row,
         compared(
@@ -176,7 +178,7 @@ def results(
             f"max(1.5x raw 1 row/tx, mutable 32 conns) = {single_needed.median:,.0f}/s",
         ),
         compared(
-            "(g) batch clients vs trivial route, 2 clients",
+            f"(g) batch clients vs trivial route, {ingest.CLIENTS} clients",
             "events/s",
             s(BATCH_TRIVIAL),
             BATCH_TARGET,
