@@ -24,6 +24,9 @@ from ledger.runtime.storage_settings import StorageSettings
 
 EXIT_REJECTED_ROWS = 3
 RECORDED_BY = "cli:import"
+# Each recording process holds up to ~8 connections: the default stays well within
+# PostgreSQL's default 100 on a large machine.
+MAX_DEFAULT_WORKERS = 4
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,7 +42,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--workers",
         type=int,
         help="processes recording the rows, each subject in one (default: the machine's "
-        "cores on PostgreSQL, 1 on the SQLite default)",
+        f"cores, at most {MAX_DEFAULT_WORKERS}, on PostgreSQL; 1 on the SQLite default)",
     )
     parser.set_defaults(run=run)
 
@@ -86,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
     settings = StorageSettings()
     postgres = settings.database_url is not None
-    workers = args.workers if args.workers is not None else (os.cpu_count() or 1) if postgres else 1
+    default = min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS) if postgres else 1
+    workers = args.workers if args.workers is not None else default
     if workers < 1:
         print("consent-ledger import: --workers must be at least 1", file=sys.stderr)
         return 2
