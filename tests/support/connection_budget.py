@@ -90,13 +90,11 @@ class ConnectionBudget:
         self.capacity = capacity
         self.owner = owner
         self.held = 0
-        self.waited_seconds = 0.0
 
     def hold(self, share: int) -> None:
         """Hold ``share`` connections (instead of what this process held), waiting until
         it fits beside the other processes' shares (alone, any share fits)."""
         share = min(share, self.capacity)
-        began = time.monotonic()
         while True:
             with self._shares() as shares:
                 others = sum(s for owner, (_, s) in shares.items() if owner != self.owner)
@@ -108,7 +106,6 @@ class ConnectionBudget:
                 shares.pop(self.owner, None)
                 self.held = 0
             time.sleep(WAIT_STEP_SECONDS)
-        self.waited_seconds += time.monotonic() - began
 
     def release(self) -> None:
         with self._shares() as shares:
