@@ -20,6 +20,7 @@ from ledger.application.imports import (
     parse_csv,
 )
 from ledger.domain.errors import LedgerError
+from ledger.runtime.collector import fewer_full_collections
 from ledger.runtime.storage_settings import StorageSettings
 
 EXIT_REJECTED_ROWS = 3
@@ -102,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     progress = Progress(total)
+    fewer_full_collections()  # as in serve: the writers' state caches are long-lived
     try:
         report = _import(path, args.tenant, settings, workers, progress)
     except LedgerError as error:

@@ -34,6 +34,7 @@ from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.imports import BATCH_SIZE, ImportReport, Rejection, import_rows, parsed_row
 from ledger.domain.addresses import normalise_address, parse_channel
 from ledger.domain.errors import LedgerError
+from ledger.runtime.collector import fewer_full_collections
 
 # Rows sent to a process at a time; at most QUEUED_CHUNKS wait for it (memory stays bounded
 # however large the file).
@@ -188,6 +189,7 @@ def _import_part(
     outbox: Any,
 ) -> None:
     """One process of the import: its rows, through its own ledger and writer."""
+    fewer_full_collections()  # a forked process has it already; a spawned one not
     sent = _Counts(0, 0, [])  # the totals sent so far (``rejected``: unused)
     sent_rejections = 0
 

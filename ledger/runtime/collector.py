@@ -11,6 +11,16 @@ objects once. Explicit ``gc.collect()`` calls still work meanwhile.
 Pauses nest and may overlap across threads (a batch validated on a worker thread while
 the writer decides on the loop): collection comes back on when the last one ends, and only
 if it was on before the first.
+
+``fewer_full_collections``: a writer keeps the folded state of up to 50,000 subjects
+(``CONSENT_LEDGER_STATE_CACHE_SUBJECTS``), ~7 tracked objects each. A full collection
+walks all of them (~255 ms with a full cache), and Python starts one after every 10
+collections of the middle generation once a quarter more objects survived: while the
+cache churned, recording batches of new subjects ran ~8 full collections per 70,000
+events. After every 100, three; the writer's CPU per event fell ~10% (measured in
+process, five runs each side by side: 177 -> 160 µs on average) and stayed flat as the
+cache filled. Young objects are collected as often as before; garbage that outlived two
+young collections waits longer (the soak test holds serve's memory flat).
 """
 
 from __future__ import annotations
@@ -19,6 +29,9 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# Collections of the middle generation before a full one (Python's default: 10).
+FULL_COLLECTION_EVERY = 100
 
 _lock = threading.Lock()
 _holders = 0
@@ -40,3 +53,9 @@ def collection_paused() -> Iterator[None]:
             _holders -= 1
             if _holders == 0 and _was_enabled:
                 gc.enable()
+
+
+def fewer_full_collections() -> None:
+    """Start a full collection after ``FULL_COLLECTION_EVERY`` middle ones (see above)."""
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
