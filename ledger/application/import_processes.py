@@ -41,6 +41,7 @@ from ledger.runtime.collector import fewer_full_collections
 CHUNK_ROWS = 500
 QUEUED_CHUNKS = 8
 WAIT_SECONDS = 0.2
+RERUN = "what it stored stays stored, and the same import run again records only what is missing"
 
 Record = tuple[int, dict[str, Any]]
 
@@ -77,22 +78,8 @@ def import_in_processes(
     progress: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import ``records`` (``csv_records`` of the file) in ``parts`` processes."""
-    context = _context()
-    inboxes: list[Any] = [context.Queue(QUEUED_CHUNKS) for _ in range(parts)]
-    outbox: Any = context.Queue()
-    processes: list[BaseProcess] = [
-        context.Process(  # type: ignore[attr-defined]
-            target=_import_part,
-            args=(n, env, tenant, recorded_by, inboxes[n], outbox),
-            name=f"consent-ledger-import-{n}",
-            daemon=True,
-        )
-        for n in range(parts)
-    ]
-    for process in processes:
-        process.start()
-    report = ImportReport()
-    done = [False] * parts
+    running = _Parts(env, tenant, recorded_by, parts, progress)
+    report = running.report
     try:
         chunks: list[list[Record]] = [[] for _ in range(parts)]
         for record in records:
@@ -100,84 +87,104 @@ def import_in_processes(
             n = part_of(record[1], parts)
             chunks[n].append(record)
             if len(chunks[n]) >= CHUNK_ROWS:
-                _send(inboxes[n], chunks[n], processes, outbox, report, done, progress)
+                running.send(n, chunks[n])
                 chunks[n] = []
         for n in range(parts):
             if chunks[n]:
-                _send(inboxes[n], chunks[n], processes, outbox, report, done, progress)
-            _send(inboxes[n], None, processes, outbox, report, done, progress)
-        while not all(done):
-            _receive(outbox, processes, report, done, progress, block=True)
+                running.send(n, chunks[n])
+            running.send(n, None)
+        while not all(running.done):
+            running.receive(block=True)
     finally:
-        for n, process in enumerate(processes):
-            if not done[n]:
-                # Rows still queued for it go nowhere: exiting must not wait to send them.
-                inboxes[n].cancel_join_thread()
-                if process.is_alive():
-                    process.terminate()
-            process.join(timeout=30)
+        running.stop()
     report.rejected.sort(key=lambda r: r.row)
     if progress is not None:
         progress(report)
     return report
 
 
-def _send(
-    inbox: Any,
-    chunk: list[Record] | None,
-    processes: list[BaseProcess],
-    outbox: Any,
-    report: ImportReport,
-    done: list[bool],
-    progress: Callable[[ImportReport], None] | None,
-) -> None:
-    """Hand ``chunk`` to its process, taking in the others' news while its queue is full."""
-    while True:
-        _receive(outbox, processes, report, done, progress, block=False)
-        try:
-            inbox.put(chunk, timeout=WAIT_SECONDS)
-            return
-        except queue.Full:
-            continue
+class _Parts:
+    """The recording processes of one import, their queues, and the report they fill."""
 
-
-def _receive(
-    outbox: Any,
-    processes: list[BaseProcess],
-    report: ImportReport,
-    done: list[bool],
-    progress: Callable[[ImportReport], None] | None,
-    *,
-    block: bool,
-) -> None:
-    while True:
-        try:
-            part, kind, payload = outbox.get(timeout=WAIT_SECONDS) if block else outbox.get_nowait()
-        except queue.Empty:
-            dead = [p.name for n, p in enumerate(processes) if not done[n] and not p.is_alive()]
-            if dead:
-                raise ImportProcessFailed(
-                    f"{', '.join(dead)} stopped without its report; what it stored stays "
-                    "stored, and the same import run again records only what is missing"
-                ) from None
-            if block:
-                continue
-            return
-        if kind == "failed":
-            raise ImportProcessFailed(
-                f"import process {part} failed ({payload}); what it stored stays stored, "
-                "and the same import run again records only what is missing"
+    def __init__(
+        self,
+        env: dict[str, str],
+        tenant: str,
+        recorded_by: str | None,
+        parts: int,
+        progress: Callable[[ImportReport], None] | None,
+    ) -> None:
+        context = _context()
+        self.inboxes: list[Any] = [context.Queue(QUEUED_CHUNKS) for _ in range(parts)]
+        self.outbox: Any = context.Queue()
+        self.processes: list[BaseProcess] = [
+            context.Process(  # type: ignore[attr-defined]
+                target=_import_part,
+                args=(n, env, tenant, recorded_by, self.inboxes[n], self.outbox),
+                name=f"consent-ledger-import-{n}",
+                daemon=True,
             )
-        counts: _Counts = payload
-        report.accepted += counts.accepted
-        report.duplicates += counts.duplicates
-        report.rejected.extend(counts.rejected)
-        if kind == "done":
-            done[part] = True
-        if progress is not None:
-            progress(report)
-        if block:
-            return
+            for n in range(parts)
+        ]
+        self.done = [False] * parts
+        self.report = ImportReport()
+        self.progress = progress
+        for process in self.processes:
+            process.start()
+
+    def send(self, part: int, chunk: list[Record] | None) -> None:
+        """Hand ``chunk`` to its process, taking in the others' news while its queue is
+        full."""
+        while True:
+            self.receive(block=False)
+            try:
+                self.inboxes[part].put(chunk, timeout=WAIT_SECONDS)
+                return
+            except queue.Full:
+                continue
+
+    def receive(self, *, block: bool) -> None:
+        """Take in what the processes sent (with ``block``, wait for one message)."""
+        while True:
+            try:
+                part, kind, payload = (
+                    self.outbox.get(timeout=WAIT_SECONDS) if block else self.outbox.get_nowait()
+                )
+            except queue.Empty:
+                dead = [
+                    p.name
+                    for n, p in enumerate(self.processes)
+                    if not self.done[n] and not p.is_alive()
+                ]
+                if dead:
+                    raise ImportProcessFailed(
+                        f"{', '.join(dead)} stopped without its report; {RERUN}"
+                    ) from None
+                if block:
+                    continue
+                return
+            if kind == "failed":
+                raise ImportProcessFailed(f"import process {part} failed ({payload}); {RERUN}")
+            counts: _Counts = payload
+            self.report.accepted += counts.accepted
+            self.report.duplicates += counts.duplicates
+            self.report.rejected.extend(counts.rejected)
+            if kind == "done":
+                self.done[part] = True
+            if self.progress is not None:
+                self.progress(self.report)
+            if block:
+                return
+
+    def stop(self) -> None:
+        """Wait for every process; one that did not finish is stopped."""
+        for n, process in enumerate(self.processes):
+            if not self.done[n]:
+                # Rows still queued for it go nowhere: exiting must not wait to send them.
+                self.inboxes[n].cancel_join_thread()
+                if process.is_alive():
+                    process.terminate()
+            process.join(timeout=30)
 
 
 def _import_part(
