@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,17 @@ def cpu_seconds(pid: int | None = None) -> float:
     """User plus system CPU time of a process (this one by default)."""
     times = psutil.Process(pid or os.getpid()).cpu_times()
     return float(times.user + times.system)
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL server process (the server's own processes)."""
+    total = 0.0
+    for process in psutil.process_iter(["username"]):
+        if process.info["username"] == "postgres":
+            with suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+    return total
 
 
 def tree_cpu_seconds(pid: int) -> float:

@@ -17,6 +17,7 @@ Before that, the same sender runs against a trivial route (``bench.capacity``) a
 from __future__ import annotations
 
 import logging
+import statistics
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,7 +27,15 @@ import psycopg
 
 from bench import capacity, openloop
 from bench.clients import Counter
-from bench.infra import Bench, api_key, client, running, serving
+from bench.infra import (
+    Bench,
+    api_key,
+    client,
+    postgres_cpu,
+    running,
+    serving,
+    tree_cpu_seconds,
+)
 from bench.report import Result, Target, compared
 from bench.stats import percentile, summarize
 from bench.workload import LAG_AREA, post_inbound
@@ -40,6 +49,7 @@ SENDER_WORKERS = 1  # one process holds 1,000/s with room to spare (see the proo
 SENDER_CONNECTIONS = 128
 POLL_SECONDS = 0.005
 OFFERED = f"offered {RATE:,.0f}/s"
+PG = "PostgreSQL"
 
 
 @dataclass
@@ -124,11 +134,21 @@ class LagRun:
     lags: list[float]
     visible_rate: float
     polls_per_second: float
+    # CPU seconds each side used per event that reached the read model.
+    cpu_per_event: dict[str, float] = field(default_factory=dict)
 
 
-def one_run(url: str, base_url: str, key: str, total: int, indexes: Counter) -> LagRun:
+def cpu_now(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each process (with its children) and of PostgreSQL."""
+    return {**{name: tree_cpu_seconds(pid) for name, pid in pids.items()}, PG: postgres_cpu()}
+
+
+def one_run(
+    url: str, base_url: str, key: str, total: int, indexes: Counter, pids: dict[str, int]
+) -> LagRun:
     """``total`` messages offered at ``RATE``/s; each one watched until it is visible."""
     watcher, thread = watching(url)
+    cpu_before = cpu_now(pids)
 
     def on_answer(answer: openloop.Answer) -> None:
         if answer.ok:
@@ -158,7 +178,9 @@ def one_run(url: str, base_url: str, key: str, total: int, indexes: Counter) -> 
         log.warning("lag: %s", sender.error_text())
     drained(watcher, thread)
     polls = watcher.polls / (time.monotonic() - began)
-    return LagRun(sender, watcher.lags, watcher.visible_rate, polls)
+    used = {name: spent - cpu_before[name] for name, spent in cpu_now(pids).items()}
+    per_event = {name: spent / max(1, len(watcher.lags)) for name, spent in used.items()}
+    return LagRun(sender, watcher.lags, watcher.visible_rate, polls, per_event)
 
 
 def proof(seconds: float) -> dict[float, list[openloop.OpenLoopRun]]:
@@ -186,13 +208,15 @@ def run(bench: Bench, *, runs: int, seconds: float) -> list[Result]:
         with serving(bench, env, name="serve-lag") as serve:
             assert serve.base_url is not None
             with (
-                running(bench, "publish", "publish", env=env),
-                running(bench, "consume", "consume", env=env),
+                running(bench, "publish", "publish", env=env) as publish,
+                running(bench, "consume", "consume", env=env) as consume,
             ):
                 indexes = Counter()
                 wait_pipeline_ready(url, serve.base_url, key, indexes)
+                pids = {"serve": serve.pid, "publish": publish.pid, "consume": consume.pid}
                 for n in range(runs):
-                    lag_run = one_run(url, serve.base_url, key, int(RATE * seconds), indexes)
+                    total = int(RATE * seconds)
+                    lag_run = one_run(url, serve.base_url, key, total, indexes, pids)
                     log.info(
                         "lag run %d: answered %.0f/s, visible %.0f/s, p50 %.1f ms p99 %.1f ms",
                         n + 1,
@@ -239,7 +263,12 @@ def lag_results(results: list[LagRun]) -> list[Result]:
         f"(all busy: the server's backlog) p99 up to "
         f"{max(s.queued_ms(99) for s in senders):,.0f} ms; the sender used up to "
         f"{max(s.cores for s in senders):.2f} cores; {errors} errors; watcher polled "
-        f"{min(r.polls_per_second for r in results):.0f}/s or more"
+        f"{min(r.polls_per_second for r in results):.0f}/s or more; CPU per event "
+        "(median of runs, offer to drain): "
+        + ", ".join(
+            f"{name} {statistics.median(r.cpu_per_event[name] for r in results) * 1e6:,.0f} µs"
+            for name in results[0].cpu_per_event
+        )
     )
 
     def lag(q: float) -> list[float]:

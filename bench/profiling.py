@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import logging
 import shutil
 import subprocess
@@ -25,11 +24,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import psutil
-
 from bench import dataset, ingest, lag, reads, targeting, wrk_load
 from bench.clients import Counter, Load
-from bench.infra import Bench, api_key, cpu_seconds, running, serving, tree_cpu_seconds
+from bench.infra import (
+    Bench,
+    api_key,
+    cpu_seconds,
+    postgres_cpu,
+    running,
+    serving,
+    tree_cpu_seconds,
+)
 from bench.workload import IMPORT_CLI_AREA, SINGLE_AREA
 from tests.support.postgres import fresh_database
 from tests.support.processes import CLI
@@ -90,17 +95,6 @@ def summarize(folded: Path, top: int = 30) -> str:
     for frame, samples in own.most_common(15):
         lines.append(f"    {100 * samples / total:5.1f}%  {frame}")
     return "\n".join(lines)
-
-
-def postgres_cpu() -> float:
-    """CPU seconds of every PostgreSQL server process (the server's own processes)."""
-    total = 0.0
-    for process in psutil.process_iter(["username"]):
-        if process.info["username"] == "postgres":
-            with contextlib.suppress(psutil.Error):
-                times = process.cpu_times()
-                total += times.user + times.system
-    return total
 
 
 def under_load(
@@ -198,7 +192,7 @@ def profile(scenario: str, seconds: float, subjects: int, rows: int) -> list[Pat
                     pids = {"serve": serve.pid, "publish": publish.pid, "consume": consume.pid}
                     return under_load(
                         bench, pids, seconds,
-                        lambda: lag.one_run(url, base, key, int(lag.RATE * seconds), indexes),
+                        lambda: lag.one_run(url, base, key, int(lag.RATE * seconds), indexes, pids),
                     )  # fmt: skip
     finally:
         bench.close()

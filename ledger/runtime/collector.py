@@ -12,15 +12,17 @@ Pauses nest and may overlap across threads (a batch validated on a worker thread
 the writer decides on the loop): collection comes back on when the last one ends, and only
 if it was on before the first.
 
-``fewer_full_collections``: a writer keeps the folded state of up to 50,000 subjects
-(``CONSENT_LEDGER_STATE_CACHE_SUBJECTS``), ~7 tracked objects each. A full collection
-walks all of them (~255 ms with a full cache), and Python starts one after every 10
-collections of the middle generation once a quarter more objects survived: while the
-cache churned, recording batches of new subjects ran ~8 full collections per 70,000
-events. After every 100, three; the writer's CPU per event fell ~10% (measured in
-process, five runs each side by side: 177 -> 160 µs on average) and stayed flat as the
-cache filled. Young objects are collected as often as before; garbage that outlived two
-young collections waits longer (the soak test holds serve's memory flat).
+``fewer_full_collections``: a full collection walks every object the process made since
+start-up (``gc.freeze()`` leaves out what start-up made). A writer's state cache held ~7
+tracked objects a subject, up to 50,000 subjects (~255 ms a full collection); it now holds
+untracked tuples (``ledger/application/writer/compact_states.py``). Python starts a full
+collection after every 10 collections of the middle generation once a quarter more
+objects survived: while the cache churned, recording batches of new subjects ran ~8 full
+collections per 70,000 events. After every 100, three; the writer's CPU per event fell
+~10% (measured in process, five runs each side by side: 177 -> 160 µs on average) and
+stayed flat as the cache filled. Young objects are collected as often as before; garbage
+that outlived two young collections waits longer (the soak test holds serve's memory
+flat).
 """
 
 from __future__ import annotations
