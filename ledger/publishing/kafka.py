@@ -34,6 +34,13 @@ class KafkaSettings(BaseSettings):
         return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
 
 
+# kafka-python's own metrics (sensors recorded per batch, request and record) are read by
+# nothing here; off, producing cost 7-16% less CPU a record (two measurements, six rounds
+# each side by side of 6,000 records in flushes of 20 to Tansu: 123 -> 103 µs, 109 ->
+# 101 µs). Ours are in /metrics.
+CLIENT_METRICS = False
+
+
 def make_producer(settings: KafkaSettings, *, linger_ms: int = 5) -> KafkaProducer:
     """``linger_ms``: how long a record may wait for more to join its batch. A caller that
     flushes after each group of sends (the publisher, the outbound relay) loses nothing
@@ -50,6 +57,7 @@ def make_producer(settings: KafkaSettings, *, linger_ms: int = 5) -> KafkaProduc
         # every new batch wakes the sender thread, and the publisher flushes each read of
         # the ledger anyway. A batch is only as large as the records in it.
         batch_size=256 * 1024,
+        metrics_enabled=CLIENT_METRICS,
     )
 
 
