@@ -13,26 +13,22 @@ anything redelivered later is at or below a subject's version and ignored.
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
-from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.core import LedgerCore
 from projections import bulk_load
 from projections.database import Cursor
 from projections.ledger_feed import catch_up
 from projections.ledger_source import LedgerSource
 from projections.read_model import Index
+from projections.rebuild_helpers import Part, RebuildHelpers
 from projections.subject_projection import SubjectProjection
 from projections.views import open_projection
 
 SHADOW = "__rebuild"
-PROGRESS_SECONDS = 0.5
 EVENTS_PER_EXTRA_PROCESS = 20_000
 
 Progress = Callable[[int, int], None]  # (events read so far, events in the ledger)
@@ -46,7 +42,15 @@ class Rebuilt:
     position: int  # ledger position the rebuilt tables include
 
 
-def rebuild(name: str, ledger: LedgerCore, progress: Progress | None = None) -> Rebuilt:
+def rebuild(
+    name: str,
+    ledger: LedgerCore,
+    progress: Progress | None = None,
+    helpers: RebuildHelpers | None = None,
+) -> Rebuilt:
+    """Rebuild projection ``name``. ``helpers``: processes started before the ledger was
+    opened (``RebuildHelpers.start``) to load parts of a large ledger; without them, the
+    rebuild starts its own."""
     source = LedgerSource(ledger)
     live = open_projection(name, ledger)
     shadow = open_projection(name, ledger, suffix=SHADOW, create=False)
@@ -61,7 +65,7 @@ def rebuild(name: str, ledger: LedgerCore, progress: Progress | None = None) -> 
         if progress is not None:
             progress(read, max(total, read))
 
-    events = _load(name, ledger, shadow, total, advance)
+    events = _load(name, ledger, shadow, total, advance, helpers)
     if shadow.db.postgres:  # index the copy before the swap, so the swap stays short
         _create_indexes(shadow, temporary=True)
     with live.db.write() as cursor:
@@ -81,6 +85,7 @@ def _load(
     shadow: SubjectProjection,
     until: int,
     advance: Callable[[int], None],
+    helpers: RebuildHelpers | None,
 ) -> int:
     """Fold the ledger up to ``until`` into the empty copy (``bulk_load.py``): on
     PostgreSQL in one process per core, each loading its own range of subjects."""
@@ -88,10 +93,15 @@ def _load(
     parts = 1
     if shadow.db.postgres and until >= EVENTS_PER_EXTRA_PROCESS:
         parts = max(1, min(os.cpu_count() or 1, until // EVENTS_PER_EXTRA_PROCESS))
+        if helpers is not None:
+            parts = min(parts, 1 + len(helpers))
     if parts == 1:
         events = bulk_load.load(shadow, ledger, until, progress=advance)
+    elif helpers is not None:
+        events = _load_in_processes(name, shadow, ledger, until, parts, advance, helpers)
     else:
-        events = _load_in_processes(name, shadow, ledger, until, parts, advance)
+        with RebuildHelpers.start(parts - 1) as started:
+            events = _load_in_processes(name, shadow, ledger, until, parts, advance, started)
     with shadow.db.write() as cursor:
         shadow.checkpoints.advance_in(cursor, shadow.name, until)
     return events
@@ -104,31 +114,10 @@ def _load_in_processes(
     until: int,
     parts: int,
     advance: Callable[[int], None],
+    helpers: RebuildHelpers,
 ) -> int:
-    """Part 0 in this process, the others in forked processes.
-
-    Forked, not spawned: a spawned process imports the whole application again (~1.5 s of
-    CPU each, a third of a 100,000-event rebuild). A forked one uses nothing this process
-    had open (its own ledger, its own connections) and ends with ``os._exit``, so the
-    connections it inherited are never touched.
-    """
-    context = multiprocessing.get_context("fork")
-    done = context.Value("q", 0)
-    results = [context.Value("q", -1) for _ in range(parts)]
-    env = dict(ledger.env)
-    workers = [
-        context.Process(
-            target=_load_part,
-            args=(name, env, until, part, parts, done, results[part]),
-            name=f"rebuild-{name}-{part}",
-            daemon=True,
-        )
-        for part in range(1, parts)
-    ]
-    # The forked processes share this one's memory until they write to it, and a garbage
-    # collection writes to every object it scans: what exists now is left out of the
-    # collections until the load ends, in this process too (collected again after).
-    gc.freeze()
+    """Part 0 in this process, the others by ``helpers`` (``rebuild_helpers.py``)."""
+    done = helpers.done
     reported = 0
 
     def report(count: int) -> None:
@@ -139,43 +128,12 @@ def _load_in_processes(
         advance(now - reported)
         reported = now
 
-    try:
-        for worker in workers:
-            worker.start()
-        events = bulk_load.load(shadow, ledger, until, part=0, parts=parts, progress=report)
-        while any(worker.is_alive() for worker in workers):
-            for worker in workers:
-                worker.join(PROGRESS_SECONDS)
-            report(0)
-    finally:
-        for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
-            if worker.pid is not None:
-                worker.join()
-        gc.unfreeze()
+    env = dict(ledger.env)
+    helpers.load([Part(name, SHADOW, env, until, part, parts) for part in range(1, parts)])
+    events = bulk_load.load(shadow, ledger, until, part=0, parts=parts, progress=report)
+    events += helpers.wait(lambda: report(0))
     report(0)
-    failed = [w.name for w in workers if w.exitcode != 0]
-    if failed:
-        raise RuntimeError(f"rebuild of {name}: {', '.join(failed)} failed (see its log)")
-    return events + sum(int(r.value) for r in results[1:])
-
-
-def _load_part(
-    name: str, env: dict[str, str], until: int, part: int, parts: int, done: Any, result: Any
-) -> None:
-    """One forked process: its range of subjects into the copy."""
-    ledger = ConsentLedger(env)
-
-    def count(events: int) -> None:
-        with done.get_lock():
-            done.value += events
-
-    try:
-        shadow = open_projection(name, ledger, suffix=SHADOW, create=False)
-        result.value = bulk_load.load(shadow, ledger, until, part=part, parts=parts, progress=count)
-    finally:
-        ledger.close()
+    return events
 
 
 def _tables(projection: SubjectProjection) -> list[str]:

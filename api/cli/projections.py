@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.runtime.storage_settings import StorageSettings
 from projections.rebuild import rebuild
+from projections.rebuild_helpers import PartFailed, RebuildHelpers
 from projections.views import PROJECTION_NAMES
 
 BAR_WIDTH = 30
@@ -59,13 +61,29 @@ def run_rebuild(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    ledger = ConsentLedger(StorageSettings().eventsourcing_env())
-    bar = ProgressBar(name)
-    try:
-        result = rebuild(name, ledger, progress=bar)
-    finally:
-        bar.finish()
-        ledger.close()
+    storage = StorageSettings()
+    # The processes that load parts of a large ledger on PostgreSQL start first, while
+    # this process runs no other thread (``projections/rebuild_helpers.py``).
+    count = (os.cpu_count() or 1) - 1 if storage.uses_postgres else 0
+    with RebuildHelpers.start(count) as helpers:
+        ledger = ConsentLedger(storage.eventsourcing_env())
+        bar = ProgressBar(name)
+        try:
+            result = rebuild(name, ledger, progress=bar, helpers=helpers)
+        except PartFailed as failed:
+            failure: PartFailed | None = failed
+        else:
+            failure = None
+        finally:
+            bar.finish()
+            ledger.close()
+    if failure is not None:
+        print(
+            f"consent-ledger projections rebuild: {failure}; the live tables are unchanged: "
+            "run it again",
+            file=sys.stderr,
+        )
+        return 1
     seconds = time.monotonic() - bar.started
     print(
         f"rebuilt {result.name}: {result.events} events, {result.subjects} subjects, "

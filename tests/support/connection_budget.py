@@ -53,6 +53,7 @@ PEAKS = {
     "integration/test_sealer.py": 20,
     "e2e/test_deliver_process.py": 20,
     "e2e/test_import_workers.py": 20,
+    "e2e/test_rebuild_processes.py": 18,
     "e2e/test_input_limits.py": 19,
     "e2e/test_contacts.py": 19,
     "e2e/test_attestation_api.py": 19,
