@@ -101,8 +101,14 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
                 "CREATE TABLE IF NOT EXISTS {schema}.{outbox} ("
                 "id bigserial PRIMARY KEY, tenant text NOT NULL, channel text NOT NULL, "
                 "subject_id uuid NOT NULL, event_id uuid NOT NULL, kind text NOT NULL, "
-                "payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
+                "payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
+                "version bigint)",
                 **names,
+            ),
+            # Outboxes made before rows carried their event's version get the column;
+            # their rows keep NULL (a sender finds those events as it did before).
+            self._q(
+                "ALTER TABLE {schema}.{outbox} ADD COLUMN IF NOT EXISTS version bigint", **names
             ),
             # The keyed index of contacts (ledger/domain/contacts.py); erasure deletes rows.
             self._q(
@@ -190,11 +196,11 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
             curs.executemany(
                 self._q(
                     "INSERT INTO {schema}.{outbox} (tenant, channel, subject_id, event_id, kind, "
-                    "payload) VALUES (%s, %s, %s, %s, %s, %s)",
+                    "payload, version) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                     outbox=self.outbox_table,
                 ),
                 [
-                    (m.tenant, m.channel, m.subject_id, m.event_id, m.kind, m.payload)
+                    (m.tenant, m.channel, m.subject_id, m.event_id, m.kind, m.payload, m.version)
                     for m in outbox
                 ],
             )
@@ -309,7 +315,7 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
         self, *, after: int, limit: int, tenant: str | None = None
     ) -> list[OutboxMessage]:
         statement = self._q(
-            "SELECT id, tenant, channel, subject_id, event_id, kind, payload "
+            "SELECT id, tenant, channel, subject_id, event_id, kind, payload, version "
             "FROM {schema}.{outbox} "
             "WHERE id > %s AND (%s::text IS NULL OR tenant = %s) ORDER BY id LIMIT %s",
             outbox=self.outbox_table,
@@ -336,6 +342,26 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
 
     async def close_async(self) -> None:
         await self.groups.close()
+
+    def select_events_at(
+        self, keys: Sequence[tuple[UUID, int]]
+    ) -> dict[tuple[UUID, int], StoredEvent]:
+        if not keys:
+            return {}
+        # A primary-key probe per key, whatever the planner believes about the table.
+        statement = self._q(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, version) CROSS JOIN LATERAL "
+            "(SELECT * FROM {schema}.{events} x WHERE x.originator_id = k.id "
+            "AND x.originator_version = k.version) e",
+            events=self.events_table_name,
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, ([k for k, _ in keys], [v for _, v in keys]), binary=True)
+            return {
+                (row["originator_id"], row["originator_version"]): stored_event(row)
+                for row in curs.fetchall()
+            }
 
     def positions(self, keys: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], int]:
         if not keys:

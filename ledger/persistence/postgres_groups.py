@@ -51,7 +51,7 @@ BEGIN, COMMIT, ROLLBACK = SQL("BEGIN"), SQL("COMMIT"), SQL("ROLLBACK")
 # How long the writer waits for a connection, and for the events table's lock.
 CONNECT_TIMEOUT_SECONDS = 2
 LOCK_TIMEOUT = "5s"
-OUTBOX_COLUMNS = ("tenant", "channel", "subject_id", "event_id", "kind", "payload")
+OUTBOX_COLUMNS = ("tenant", "channel", "subject_id", "event_id", "kind", "payload", "version")
 CONTACT_COLUMNS = ("tenant", "contact_key", "subject_id", "channel")
 RECEIPT_COLUMNS = (
     "tenant",
@@ -158,9 +158,9 @@ class PostgresGroupIO:
             "ON CONFLICT DO NOTHING"
         )
         self.insert_outbox = q(
-            "INSERT INTO {outbox} (tenant, channel, subject_id, event_id, kind, payload) "
+            "INSERT INTO {outbox} (tenant, channel, subject_id, event_id, kind, payload, version) "
             "SELECT * FROM unnest(%b::text[], %b::text[], %b::uuid[], %b::uuid[], %b::text[], "
-            "%b::text[])"
+            "%b::text[], %b::bigint[])"
         )
         self.insert_keys = q(
             "INSERT INTO {keys} (subject_id, data_key) "

@@ -48,7 +48,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
             "id INTEGER PRIMARY KEY AUTOINCREMENT, "
             "tenant TEXT NOT NULL, channel TEXT NOT NULL, subject_id TEXT NOT NULL, "
             "event_id TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL, "
-            "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+            "created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, version INTEGER)",
             # The keyed index of contacts (ledger/domain/contacts.py); erasure deletes rows.
             f"CREATE TABLE IF NOT EXISTS {self.contacts_table} (tenant TEXT NOT NULL, "
             "contact_key TEXT NOT NULL, subject_id TEXT NOT NULL, channel TEXT NOT NULL, "
@@ -61,6 +61,14 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
         for table in (keys, self.outbox_table, self.contacts_table):
             statements += refuse_in_sqlite(table, KEEP_DELETE)
         return statements
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        super()._create_table(c)
+        # Outboxes made before rows carried their event's version get the column; their
+        # rows keep NULL (a sender finds those events as it did before).
+        c.execute(f"PRAGMA table_info({self.outbox_table})")
+        if "version" not in {row["name"] for row in c.fetchall()}:
+            c.execute(f"ALTER TABLE {self.outbox_table} ADD COLUMN version INTEGER")
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -95,9 +103,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
         if outbox:
             c.executemany(
                 f"INSERT INTO {self.outbox_table} (tenant, channel, subject_id, event_id, kind, "
-                "payload) VALUES (?, ?, ?, ?, ?, ?)",
+                "payload, version) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (m.tenant, m.channel, m.subject_id.hex, m.event_id.hex, m.kind, m.payload)
+                    (
+                        m.tenant,
+                        m.channel,
+                        m.subject_id.hex,
+                        m.event_id.hex,
+                        m.kind,
+                        m.payload,
+                        m.version,
+                    )
                     for m in outbox
                 ],
             )
@@ -211,9 +227,27 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
                     event_id=UUID(row["event_id"]),
                     kind=row["kind"],
                     payload=row["payload"],
+                    version=row["version"],
                 )
                 for row in c.fetchall()
             ]
+
+    def select_events_at(
+        self, keys: Sequence[tuple[UUID, int]]
+    ) -> dict[tuple[UUID, int], StoredEvent]:
+        result: dict[tuple[UUID, int], StoredEvent] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for sid, version in keys:
+                c.execute(
+                    f"SELECT originator_id, originator_version, topic, state "
+                    f"FROM {self.events_table_name} "
+                    "WHERE originator_id = ? AND originator_version = ?",
+                    (sid.hex, version),
+                )
+                row = c.fetchone()
+                if row is not None:
+                    result[(sid, version)] = self._stored(row)
+        return result
 
     def positions(self, keys: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], int]:
         result: dict[tuple[UUID, int], int] = {}

@@ -103,6 +103,12 @@ class LedgerStore(ABC):
         """Outbox messages with ids greater than ``after``, in id order."""
 
     @abstractmethod
+    def select_events_at(
+        self, keys: Sequence[tuple[UUID, int]]
+    ) -> dict[tuple[UUID, int], StoredEvent]:
+        """The stored events at these (subject id, version) keys (absent: none there)."""
+
+    @abstractmethod
     def positions(self, keys: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], int]:
         """Ledger positions of the events at these (subject id, version) keys."""
 

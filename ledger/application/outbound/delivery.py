@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
+
 from ledger.application.ports import LedgerReader
 from ledger.crypto.encryption import readable_disclosures
 from ledger.domain.outbound.messages import NO_EVENT
@@ -53,26 +55,31 @@ def _personal_values(
     """Clear personal values of the rows' events, by event id (none once erased)."""
     if not rows:
         return {}
-    # An event's stored JSON holds its id as 32 hex digits (the transcoder's uuid_hex):
-    # only the events whose JSON holds an id wanted of their subject are decoded, not
-    # the whole history.
+    wanted = {row.event_id for row in rows}
+    keys = core.store.data_keys(list({row.subject_id: None for row in rows}))
+    found: dict[UUID, dict[str, str]] = {}
+    for stored in _events_of(core, rows):
+        event = core.ledger_event(stored)
+        key = keys.get(event.originator_id)
+        if key is None or event.event_id not in wanted:
+            continue
+        disclosed = readable_disclosures(event, key)
+        if disclosed is not None:
+            found[event.event_id] = {d.field: d.value for d in disclosed}
+    return found
+
+
+def _events_of(core: LedgerReader, rows: Sequence[OutboxMessage]) -> list[StoredEvent]:
+    """The stored events the rows follow: each read by (subject, version) where the row
+    says which; for rows stored before they did, the subject's history, keeping only the
+    events whose JSON holds an id wanted (the transcoder writes ids as 32 hex digits)."""
+    at = [(row.subject_id, row.version) for row in rows if row.version is not None]
+    events = list(core.store.select_events_at(at).values()) if at else []
     marks: dict[UUID, list[bytes]] = {}
     for row in rows:
-        marks.setdefault(row.subject_id, []).append(row.event_id.hex.encode())
-    wanted = {row.event_id for row in rows}
-    keys = core.store.data_keys(list(marks))
-    found: dict[UUID, dict[str, str]] = {}
-    for sid, stored_events in core.store.select_subjects(list(marks)).items():
-        key = keys.get(sid)
-        if key is None:
-            continue
-        for stored in stored_events:
-            if not any(mark in stored.state for mark in marks[sid]):
-                continue
-            event = core.ledger_event(stored)
-            if event.event_id not in wanted:
-                continue
-            disclosed = readable_disclosures(event, key)
-            if disclosed is not None:
-                found[event.event_id] = {d.field: d.value for d in disclosed}
-    return found
+        if row.version is None:
+            marks.setdefault(row.subject_id, []).append(row.event_id.hex.encode())
+    if marks:
+        for sid, history in core.store.select_subjects(list(marks)).items():
+            events += [e for e in history if any(mark in e.state for mark in marks[sid])]
+    return events

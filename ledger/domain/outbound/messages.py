@@ -49,6 +49,7 @@ def _row(
     ref: UUID,
     event_id: UUID,
     fields: dict[str, Any],
+    version: int | None = None,
 ) -> OutboxMessage:
     outbound = OutboundRef(kind, subject_id, ref)
     payload = {
@@ -69,6 +70,7 @@ def _row(
         event_id=event_id,
         kind=kind.value,
         payload=orjson.dumps(payload).decode("utf-8"),
+        version=version,
     )
 
 
@@ -89,6 +91,7 @@ def opt_in_request_message(event: OptInRequested, business_name: str | None) -> 
             "business_name": business_name,
             "expires_at": format_time(event.expires_at),
         },
+        version=event.originator_version,
     )
 
 
@@ -134,6 +137,7 @@ def confirmation_after(
             "all_purposes": event.all_purposes,
             "text": text,
         },
+        version=event.originator_version,
     )
 
 
@@ -170,6 +174,7 @@ def fallback_notice(event: OptInRequestUndeliverable) -> OutboxMessage | None:
             },
             "fallback": fallback,
         },
+        version=event.originator_version,
     )
 
 

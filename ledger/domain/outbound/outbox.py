@@ -21,3 +21,6 @@ class OutboxMessage:
     kind: str
     payload: str
     id: int = 0
+    # The version of the event the message follows (``event_id``), so a sender reads that
+    # one event for its recipient; None with no event, and for rows stored before it was.
+    version: int | None = None
