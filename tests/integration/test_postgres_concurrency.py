@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import psycopg
+from prometheus_client import REGISTRY
 
 from ledger.application.api_keys import AccessRegistry
 from ledger.application.consent_ledger import ConsentLedger
+from ledger.domain.errors import Unavailable
 from ledger.events import GENESIS_HASH
 from ledger.runtime.storage_settings import StorageSettings, access_env
 from tests.support.commands import message, opt_in
@@ -132,3 +135,63 @@ def test_processes_starting_while_others_write_neither_fail_nor_deadlock(pg_url:
     writer.close()
     assert errors == []
     assert written
+
+
+def test_a_message_the_database_refuses_fails_alone_and_its_group_is_stored(
+    pg_url: str,
+) -> None:
+    # Given a database that refuses one message's data (a trigger stands in for what it
+    # may refuse that the ledger's own checks let through), and 32 people writing at once
+    ledger = ConsentLedger(StorageSettings(DATABASE_URL=pg_url).eventsourcing_env())
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.source_id LIKE '%poison%' THEN RAISE EXCEPTION 'refused' "
+            "USING ERRCODE = 'data_exception'; END IF; RETURN NEW; END $$"
+        )
+        conn.execute(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON consentledger_events_receipts "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
+        )
+    isolated = REGISTRY.get_sample_value("consent_ledger_writer_isolated_units_total") or 0.0
+    outcomes: dict[int, object] = {}
+
+    def write(n: int, together: threading.Barrier) -> None:
+        together.wait()
+        mid = "wamid.poison" if n == 7 else None
+        try:
+            outcomes[n] = ledger.receive_message(
+                message(f"+1415555{n:04d}", "STOP", message_id=mid)
+            )
+        except Exception as error:  # the refused one's answer
+            outcomes[n] = error
+
+    def wave(numbers: range) -> list[threading.Thread]:
+        together = threading.Barrier(len(numbers))
+        threads = [threading.Thread(target=write, args=(n, together)) for n in numbers]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    # While the events table is locked, the writer's first groups wait on it; the second
+    # wave (with the refused message) queues meanwhile and is decided as one group.
+    with psycopg.connect(pg_url) as lock:
+        lock.execute("LOCK TABLE consentledger_events IN EXCLUSIVE MODE")
+        first = wave(range(16, 32))
+        time.sleep(0.5)
+        second = wave(range(16))
+        time.sleep(0.5)
+    for thread in first + second:
+        thread.join()
+    ledger.close()
+    # Then only that message fails, as the database's refusal; every other one is stored
+    assert isinstance(outcomes[7], Unavailable)
+    assert "refused" in str(outcomes[7])
+    stored = [o for n, o in outcomes.items() if n != 7]
+    assert all(getattr(o, "recorded", None) is not None for o in stored)
+    with psycopg.connect(pg_url) as conn:
+        [(events,)] = conn.execute("SELECT count(*) FROM consentledger_events").fetchall()
+    assert events == 31
+    # and units were committed alone after their group was refused, which is counted
+    after = REGISTRY.get_sample_value("consent_ledger_writer_isolated_units_total") or 0.0
+    assert after > isolated
