@@ -19,6 +19,7 @@ from ledger.persistence.postgres_ddl import (
     KEEP_DELETE,
     REFUSE_CHANGE_FUNCTION,
     SerialisedDDL,
+    add_column_once,
     create_trigger_once,
     refuse_change_function,
     refuse_changes,
@@ -107,9 +108,7 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
             ),
             # Outboxes made before rows carried their event's version get the column;
             # their rows keep NULL (a sender finds those events as it did before).
-            self._q(
-                "ALTER TABLE {schema}.{outbox} ADD COLUMN IF NOT EXISTS version bigint", **names
-            ),
+            add_column_once(schema, self.outbox_table, "version", "bigint"),
             # The keyed index of contacts (ledger/domain/contacts.py); erasure deletes rows.
             self._q(
                 "CREATE TABLE IF NOT EXISTS {schema}.{contacts} ("

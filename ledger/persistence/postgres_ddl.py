@@ -85,6 +85,26 @@ def refuse_change_function(schema: str, name: str) -> Composed:
     )
 
 
+def add_column_once(schema: str, table: str, column: str, kind: str) -> Composed:
+    """``ALTER TABLE … ADD COLUMN`` for a table an earlier release made, only if the column
+    is missing: an ``ALTER`` takes the table's strongest lock even when it has nothing to
+    do, and every process runs these statements as it starts."""
+    return SQL(
+        "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns "
+        "WHERE table_schema = {schema_literal} AND table_name = {table_literal} "
+        "AND column_name = {column_literal}) THEN "
+        "ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS {column} " + kind + "; "
+        "END IF; END $do$"
+    ).format(
+        schema_literal=Literal(schema),
+        table_literal=Literal(table),
+        column_literal=Literal(column),
+        schema=Identifier(schema),
+        table=Identifier(table),
+        column=Identifier(column),
+    )
+
+
 def create_trigger_once(
     schema: str, table: str, name: str, definition: str, function: str, *, per_row: bool = False
 ) -> Composed:
