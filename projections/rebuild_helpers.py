@@ -66,7 +66,6 @@ class PartFailed(RuntimeError):
 
 class RebuildHelpers:
     def __init__(self, context: BaseContext, count: int) -> None:
-        self.forked = context.get_start_method() == "fork"
         self.done = context.Value("q", 0)  # events applied by every helper so far
         self._helpers: list[_Helper] = []
         for n in range(count):
