@@ -64,19 +64,26 @@ class SerialisedDDL:
             super().create_table()  # type: ignore[misc]
 
 
+def unless_found(probe: str, statement: str) -> SQL:
+    """A ``DO`` block that runs ``statement`` only when the catalog query ``probe`` finds
+    nothing: DDL every process may run as it starts, without taking the lock (or needing
+    the ownership) the statement itself would when there is nothing to do."""
+    return SQL(
+        "DO $do$ BEGIN IF NOT EXISTS (" + probe + ") THEN " + statement + "; END IF; END $do$"
+    )
+
+
 def refuse_change_function(schema: str, name: str) -> Composed:
     """The trigger function that refuses a change to an append-only table, for anyone."""
     # Created only when missing: a service role that does not own it may not replace it
     # (``docs/sql/roles.sql``), and must still start.
-    return SQL(
-        "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_proc p "
-        "JOIN pg_namespace n ON n.oid = p.pronamespace "
-        "WHERE p.proname = {name_literal} AND n.nspname = {schema_literal}) THEN "
+    return unless_found(
+        "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE p.proname = {name_literal} AND n.nspname = {schema_literal}",
         "CREATE FUNCTION {schema}.{name}() RETURNS trigger "
         "LANGUAGE plpgsql AS $$ BEGIN "
         "RAISE EXCEPTION 'consent ledger table % is append-only: % refused', "
-        "TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege'; END $$; "
-        "END IF; END $do$"
+        "TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege'; END $$",
     ).format(
         schema=Identifier(schema),
         name=Identifier(name),
@@ -89,12 +96,11 @@ def add_column_once(schema: str, table: str, column: str, kind: str) -> Composed
     """``ALTER TABLE … ADD COLUMN`` for a table an earlier release made, only if the column
     is missing: an ``ALTER`` takes the table's strongest lock even when it has nothing to
     do, and every process runs these statements as it starts."""
-    return SQL(
-        "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns "
+    return unless_found(
+        "SELECT 1 FROM information_schema.columns "
         "WHERE table_schema = {schema_literal} AND table_name = {table_literal} "
-        "AND column_name = {column_literal}) THEN "
-        "ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS {column} " + kind + "; "
-        "END IF; END $do$"
+        "AND column_name = {column_literal}",
+        "ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS {column} " + kind,
     ).format(
         schema_literal=Literal(schema),
         table_literal=Literal(table),
@@ -110,13 +116,13 @@ def create_trigger_once(
 ) -> Composed:
     """``CREATE TRIGGER name <definition> ON schema.table … EXECUTE FUNCTION`` if missing."""
     each = "FOR EACH ROW" if per_row else "FOR EACH STATEMENT"
-    return SQL(
-        "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger t "
+    return unless_found(
+        "SELECT 1 FROM pg_trigger t "
         "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE t.tgname = {name_literal} AND c.relname = {table_literal} "
-        "AND n.nspname = {schema_literal}) THEN "
+        "AND n.nspname = {schema_literal}",
         "CREATE TRIGGER {name} " + definition + " ON {schema}.{table} " + each + " "
-        "EXECUTE FUNCTION {schema}.{function}(); END IF; END $do$"
+        "EXECUTE FUNCTION {schema}.{function}()",
     ).format(
         name_literal=Literal(name),
         table_literal=Literal(table),
