@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import multiprocessing
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from ledger.application.consent_ledger import ConsentLedger
+from ledger.runtime.process_start import child_context
 from projections import bulk_load
 from projections.views import open_projection
 
@@ -88,13 +87,14 @@ class RebuildHelpers:
     def start(cls, count: int) -> Iterator[RebuildHelpers]:
         """``count`` helpers, forked now if no other thread runs in this process, else
         spawned; the ones not given a part leave when the block ends."""
-        fork = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+        context = child_context()
+        fork = context.get_start_method() == "fork"
         if fork:
             # The helpers share this process's memory until they write to it, and a
             # collection writes to every object it scans: what exists now is left out of
             # the collections while the helpers live, here too.
             gc.freeze()
-        helpers = cls(multiprocessing.get_context("fork" if fork else "spawn"), count)
+        helpers = cls(context, count)
         if count:
             log.info(
                 "rebuild helpers started",

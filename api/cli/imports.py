@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"consent-ledger import: {error.field}: {error.message}", file=sys.stderr)
             return 2
     settings = StorageSettings()
-    postgres = settings.database_url is not None
+    postgres = settings.uses_postgres
     default = min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS) if postgres else 1
     workers = args.workers if args.workers is not None else default
     if workers < 1:

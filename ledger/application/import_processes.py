@@ -20,13 +20,10 @@ stored stays stored, and running the same import again records only what is miss
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import queue
-import threading
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -35,6 +32,7 @@ from ledger.application.imports import BATCH_SIZE, ImportReport, Rejection, impo
 from ledger.domain.addresses import normalise_address, parse_channel
 from ledger.domain.errors import LedgerError
 from ledger.runtime.collector import fewer_full_collections
+from ledger.runtime.process_start import child_context
 
 # Rows sent to a process at a time; at most QUEUED_CHUNKS wait for it (memory stays bounded
 # however large the file).
@@ -114,7 +112,7 @@ class _Parts:
         parts: int,
         progress: Callable[[ImportReport], None] | None,
     ) -> None:
-        context = _context()
+        context = child_context()
         self.inboxes: list[Any] = [context.Queue(QUEUED_CHUNKS) for _ in range(parts)]
         self.outbox: Any = context.Queue()
         self.processes: list[BaseProcess] = [
@@ -234,11 +232,3 @@ def _import_part(
     except BaseException as error:
         outbox.put((part, "failed", f"{type(error).__name__}: {error}"))
         raise
-
-
-def _context() -> BaseContext:
-    """Fork (the children start at once, with the modules already loaded) when this
-    process runs no other thread; else spawn."""
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
