@@ -345,35 +345,30 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
     def select_events_at(
         self, keys: Sequence[tuple[UUID, int]]
     ) -> dict[tuple[UUID, int], StoredEvent]:
+        return {
+            (row["originator_id"], row["originator_version"]): stored_event(row)
+            for row in self._events_at(keys, "e.originator_version, e.topic, e.state")
+        }
+
+    def positions(self, keys: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], int]:
+        return {
+            (row["originator_id"], row["originator_version"]): row["notification_id"]
+            for row in self._events_at(keys, "e.originator_version, e.notification_id")
+        }
+
+    def _events_at(self, keys: Sequence[tuple[UUID, int]], columns: str) -> list[DictRow]:
+        """``originator_id`` and ``columns`` of the events at these (subject id, version)
+        keys."""
         if not keys:
-            return {}
+            return []
         # A primary-key probe per key, whatever the planner believes about the table.
         statement = self._q(
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
-            "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, version) CROSS JOIN LATERAL "
-            "(SELECT * FROM {schema}.{events} x WHERE x.originator_id = k.id "
-            "AND x.originator_version = k.version) e",
+            "SELECT e.originator_id, " + columns + " "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, version) "
+            "CROSS JOIN LATERAL (SELECT * FROM {schema}.{events} x "
+            "WHERE x.originator_id = k.id AND x.originator_version = k.version) e",
             events=self.events_table_name,
         )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, ([k for k, _ in keys], [v for _, v in keys]), binary=True)
-            return {
-                (row["originator_id"], row["originator_version"]): stored_event(row)
-                for row in curs.fetchall()
-            }
-
-    def positions(self, keys: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], int]:
-        if not keys:
-            return {}
-        statement = self._q(
-            "SELECT originator_id, originator_version, notification_id FROM {schema}.{events} "
-            "WHERE (originator_id, originator_version) IN "
-            "(SELECT * FROM unnest(%s::uuid[], %s::bigint[]))",
-            events=self.events_table_name,
-        )
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, ([k for k, _ in keys], [v for _, v in keys]))
-            return {
-                (row["originator_id"], row["originator_version"]): row["notification_id"]
-                for row in curs.fetchall()
-            }
+            return curs.fetchall()
