@@ -235,33 +235,28 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerStore):
     def select_events_at(
         self, keys: Sequence[tuple[UUID, int]]
     ) -> dict[tuple[UUID, int], StoredEvent]:
-        result: dict[tuple[UUID, int], StoredEvent] = {}
-        with self.datastore.transaction(commit=False) as c:
-            for sid, version in keys:
-                c.execute(
-                    f"SELECT originator_id, originator_version, topic, state "
-                    f"FROM {self.events_table_name} "
-                    "WHERE originator_id = ? AND originator_version = ?",
-                    (sid.hex, version),
-                )
-                row = c.fetchone()
-                if row is not None:
-                    result[(sid, version)] = self._stored(row)
-        return result
+        rows = self._events_at(keys, "originator_id, originator_version, topic, state")
+        return {key: self._stored(row) for key, row in rows.items()}
 
     def positions(self, keys: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], int]:
-        result: dict[tuple[UUID, int], int] = {}
+        return {key: row["rowid"] for key, row in self._events_at(keys, "rowid").items()}
+
+    def _events_at(
+        self, keys: Sequence[tuple[UUID, int]], columns: str
+    ) -> dict[tuple[UUID, int], Any]:
+        """``columns`` of the events at these (subject id, version) keys, by key."""
+        found: dict[tuple[UUID, int], Any] = {}
         with self.datastore.transaction(commit=False) as c:
             for sid, version in keys:
                 c.execute(
-                    f"SELECT rowid FROM {self.events_table_name} "
+                    f"SELECT {columns} FROM {self.events_table_name} "
                     "WHERE originator_id = ? AND originator_version = ?",
                     (sid.hex, version),
                 )
                 row = c.fetchone()
                 if row is not None:
-                    result[(sid, version)] = row["rowid"]
-        return result
+                    found[(sid, version)] = row
+        return found
 
     # SQLite has no asynchronous driver: the writer's calls run on worker threads.
     async def read_group_async(self, request: GroupRead) -> GroupReads:
