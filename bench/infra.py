@@ -210,6 +210,15 @@ def postgres_cpu() -> float:
     return total
 
 
+POSTGRES = "PostgreSQL"
+
+
+def cpu_by_process(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each named process (with its children) and of PostgreSQL
+    (``POSTGRES``)."""
+    return {**{name: tree_cpu_seconds(pid) for name, pid in pids.items()}, POSTGRES: postgres_cpu()}
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """CPU time of a process and of its live children: ``serve --workers N`` is a
     supervisor whose workers do the work."""

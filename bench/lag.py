@@ -27,15 +27,7 @@ import psycopg
 
 from bench import capacity, openloop
 from bench.clients import Counter
-from bench.infra import (
-    Bench,
-    api_key,
-    client,
-    postgres_cpu,
-    running,
-    serving,
-    tree_cpu_seconds,
-)
+from bench.infra import Bench, api_key, client, cpu_by_process, running, serving
 from bench.report import Result, Target, compared
 from bench.stats import percentile, summarize
 from bench.workload import LAG_AREA, post_inbound
@@ -49,7 +41,6 @@ SENDER_WORKERS = 1  # one process holds 1,000/s with room to spare (see the proo
 SENDER_CONNECTIONS = 128
 POLL_SECONDS = 0.005
 OFFERED = f"offered {RATE:,.0f}/s"
-PG = "PostgreSQL"
 
 
 @dataclass
@@ -138,17 +129,12 @@ class LagRun:
     cpu_per_event: dict[str, float] = field(default_factory=dict)
 
 
-def cpu_now(pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds so far of each process (with its children) and of PostgreSQL."""
-    return {**{name: tree_cpu_seconds(pid) for name, pid in pids.items()}, PG: postgres_cpu()}
-
-
 def one_run(
     url: str, base_url: str, key: str, total: int, indexes: Counter, pids: dict[str, int]
 ) -> LagRun:
     """``total`` messages offered at ``RATE``/s; each one watched until it is visible."""
     watcher, thread = watching(url)
-    cpu_before = cpu_now(pids)
+    cpu_before = cpu_by_process(pids)
 
     def on_answer(answer: openloop.Answer) -> None:
         if answer.ok:
@@ -178,7 +164,7 @@ def one_run(
         log.warning("lag: %s", sender.error_text())
     drained(watcher, thread)
     polls = watcher.polls / (time.monotonic() - began)
-    used = {name: spent - cpu_before[name] for name, spent in cpu_now(pids).items()}
+    used = {name: spent - cpu_before[name] for name, spent in cpu_by_process(pids).items()}
     per_event = {name: spent / max(1, len(watcher.lags)) for name, spent in used.items()}
     return LagRun(sender, watcher.lags, watcher.visible_rate, polls, per_event)
 

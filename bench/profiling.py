@@ -26,15 +26,7 @@ from pathlib import Path
 
 from bench import dataset, ingest, lag, reads, targeting, wrk_load
 from bench.clients import Counter, Load
-from bench.infra import (
-    Bench,
-    api_key,
-    cpu_seconds,
-    postgres_cpu,
-    running,
-    serving,
-    tree_cpu_seconds,
-)
+from bench.infra import Bench, api_key, cpu_by_process, cpu_seconds, running, serving
 from bench.workload import IMPORT_CLI_AREA, SINGLE_AREA
 from tests.support.postgres import fresh_database
 from tests.support.processes import CLI
@@ -102,8 +94,8 @@ def under_load(
 ) -> list[Path]:
     """Sample ``pids`` while ``load`` runs; print the cores each side used meanwhile."""
     outs = {name: bench.workdir / f"{name}.folded" for name in pids}
-    before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
-    pg_before, client_before, began = postgres_cpu(), cpu_seconds(), time.perf_counter()
+    before = cpu_by_process(pids)
+    client_before, began = cpu_seconds(), time.perf_counter()
     spies = [spy(pid, seconds, outs[name]) for name, pid in pids.items()]
     done: list[object] = []
     thread = threading.Thread(target=lambda: done.append(load()), daemon=True)
@@ -112,8 +104,7 @@ def under_load(
         process.wait()
     thread.join()
     elapsed = time.perf_counter() - began
-    used = {name: (tree_cpu_seconds(pid) - before[name]) / elapsed for name, pid in pids.items()}
-    used["postgresql"] = (postgres_cpu() - pg_before) / elapsed
+    used = {name: (spent - before[name]) / elapsed for name, spent in cpu_by_process(pids).items()}
     used["benchmark clients"] = (cpu_seconds() - client_before) / elapsed
     print("cores used while sampled: " + ", ".join(f"{k} {v:.2f}" for k, v in used.items()))
     if done and isinstance(done[0], Load):
