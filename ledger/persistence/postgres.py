@@ -361,12 +361,14 @@ class LedgerPostgresRecorder(SerialisedDDL, PostgresApplicationRecorder, LedgerS
         keys."""
         if not keys:
             return []
-        # A primary-key probe per key, whatever the planner believes about the table.
+        # A primary-key probe per key, whatever the planner believes about the table
+        # (``OFFSET 0``: not flattened into a join that hashes the table; see
+        # ``postgres_groups.py``).
         statement = self._q(
             "SELECT e.originator_id, " + columns + " "
             "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, version) "
             "CROSS JOIN LATERAL (SELECT * FROM {schema}.{events} x "
-            "WHERE x.originator_id = k.id AND x.originator_version = k.version) e",
+            "WHERE x.originator_id = k.id AND x.originator_version = k.version OFFSET 0) e",
             events=self.events_table_name,
         )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -106,22 +106,27 @@ class PostgresGroupIO:
 
         # Each read is a LATERAL lookup per key: an index probe whatever the planner
         # believes about the table's size (with stale statistics it chose to scan the
-        # whole events table for every group: O(ledger) per write).
+        # whole events table for every group: O(ledger) per write). ``OFFSET 0`` keeps
+        # each lookup a subquery run per key: without it PostgreSQL flattens it into a
+        # join, and, taking json_to_recordset for 100 rows (its fixed estimate, where a
+        # group has a few), hashed the whole keys and receipts tables for every group
+        # until they outgrew ~90,000 rows (seen: ~2,500 rows read per group with 5,000
+        # subjects stored; in ``make bench`` most of PostgreSQL's CPU per write).
         # The keys come as one JSON text each (see ``_json``).
         receipts_of_keys = (
             "FROM json_to_recordset(%s::json) "
             "AS k(tenant text, source_kind text, source_id text) CROSS JOIN LATERAL (SELECT * FROM "
             "{receipts} x WHERE x.tenant = k.tenant AND x.source_kind = k.source_kind "
-            "AND x.source_id = k.source_id) r"
+            "AND x.source_id = k.source_id OFFSET 0) r"
         )
         events_after = (
             "FROM json_to_recordset(%s::json) AS k(id uuid, known bigint) CROSS JOIN LATERAL "
             "(SELECT * FROM {events} x WHERE x.originator_id = k.id "
-            "AND x.originator_version > k.known ORDER BY x.originator_version) e"
+            "AND x.originator_version > k.known ORDER BY x.originator_version OFFSET 0) e"
         )
         keys_of = (
             "FROM json_to_recordset(%s::json) AS k(id uuid, known bigint) "
-            "CROSS JOIN LATERAL (SELECT * FROM {keys} x WHERE x.subject_id = k.id) s"
+            "CROSS JOIN LATERAL (SELECT * FROM {keys} x WHERE x.subject_id = k.id OFFSET 0) s"
         )
         self.read_events = q(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state " + events_after
