@@ -17,25 +17,23 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from psycopg import Error as PsycopgError
 
 from consumers.consume_settings import ConsumeSettings
 from consumers.dead_letters import DeadLetters
 from ledger.publishing.cloudevents import DecodedEvent, UndecodableRecord, decode
 from ledger.publishing.kafka import KafkaSettings
 from ledger.runtime.liveness import beat
-from ledger.runtime.metrics import CONSUMER_LAG
+from ledger.runtime.metrics import CONSUMER_LAG, PROJECTION_BATCHES_SPLIT
 from projections.checkpoints import Checkpoint
+from projections.database import DATABASE_ERRORS
 from projections.ledger_source import Positioned
 from projections.poll_memo import PollMemo
 from projections.subject_projection import SubjectProjection
 
 log = logging.getLogger(__name__)
 
-DATABASE_ERRORS = (PersistenceError, PsycopgError)
 TopicKey = tuple[str, int]  # (topic, partition)
 Offsets = dict[TopicKey, int]
 Decoded = list[tuple[Any, DecodedEvent | None]]  # each record, and its event if it decoded
@@ -128,6 +126,11 @@ class ConsentEventsConsumer:
         except DATABASE_ERRORS:
             raise
         except Exception:
+            PROJECTION_BATCHES_SPLIT.labels("consumer").inc()
+            log.warning(
+                "a poll failed in the shared transaction; applying it projection by projection",
+                exc_info=True,
+            )
             for projection, fresh in work:
                 self._apply(projection, fresh)
             return

@@ -14,7 +14,7 @@ Two records per projection:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from projections.database import Cursor, ProjectionDatabase
@@ -78,6 +78,17 @@ class Checkpoints:
                 (projection,),
             ).fetchone()
         return int(row["position"]) if row else 0
+
+    def positions_in(self, cursor: Cursor, projections: Sequence[str]) -> dict[str, int]:
+        """Each projection's position, read in the caller's transaction (0: none yet)."""
+        marks = ", ".join("?" * len(projections))
+        rows = cursor.execute(
+            f"SELECT projection, position FROM {self.db.table(POSITIONS)} "
+            f"WHERE projection IN ({marks})",
+            tuple(projections),
+        ).fetchall()
+        found = {str(row["projection"]): int(row["position"]) for row in rows}
+        return {name: found.get(name, 0) for name in projections}
 
     def offsets(self, projection: str) -> dict[TopicPartition, int]:
         with self.db.read() as cursor:

@@ -18,10 +18,16 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
+from psycopg import Error as PsycopgError
 
 from ledger.domain.times import format_time, parse_time
+
+# A failure of the database itself (not of the rows a batch holds): retried as a whole,
+# never split up to find a bad record.
+DATABASE_ERRORS = (PersistenceError, PsycopgError)
 
 Row = Any  # a mapping-like row: psycopg's dict rows or sqlite3.Row
 # "INSERT INTO <table> (<columns>)" with nothing after it: the rows can be copied in.

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from projections.checkpoints import Checkpoint
 from projections.database import Cursor
 from projections.ledger_source import LedgerSource, Positioned
+from projections.poll_memo import PollMemo
 from projections.subject_projection import SubjectProjection
 
 BATCH = 1000
@@ -24,14 +25,16 @@ def apply_from_ledger(
     through: int,
     cursor: Cursor | None = None,
     after: int | None = None,
+    memo: PollMemo | None = None,
 ) -> int:
-    """Apply the part of ``items`` past the projection's position; watermark ``through``."""
+    """Apply the part of ``items`` past the projection's position; watermark ``through``.
+    ``memo``: shared by the projections applying the same batch in one transaction."""
     if after is None:
         after = projection.applied_position()
     fresh = [item for item in items if item.position > after]
     checkpoint = Checkpoint(position=through)
     if cursor is not None:
-        return projection.apply_in(cursor, fresh, checkpoint)
+        return projection.apply_in(cursor, fresh, checkpoint, memo)
     return projection.apply(fresh, checkpoint)
 
 

@@ -136,6 +136,13 @@ PROJECTION_GAPS_FILLED = Counter(
     "Times a subject's next event skipped versions and the missing ones were read from the ledger",
     ["projection"],
 )
+PROJECTION_BATCHES_SPLIT = Counter(
+    "consent_ledger_projection_batches_split_total",
+    "Batches (a consumer's poll, or the in-process runner's batch of the ledger) that "
+    "failed in the one transaction every projection shares and were applied again "
+    "projection by projection (a safety net: some record cannot be applied)",
+    ["runner"],
+)
 WEBHOOK_ATTEMPTS = Counter(
     "consent_ledger_webhook_attempts_total",
     "Webhook delivery attempts by outcome (delivered, retry, dead)",

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from prometheus_client import REGISTRY
 
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.domain.records import InboundOutcome
@@ -115,3 +116,42 @@ def test_a_projection_reading_the_ledger_inside_its_write_does_not_stall_a_write
         assert kinds.count("help") == 1
     finally:
         embedded.close()
+
+
+def test_a_batch_that_fails_in_the_shared_transaction_is_applied_read_model_by_read_model(
+    storage: StorageSettings, ledger: ConsentLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every read model applies a batch in one transaction; when that fails for something
+    other than the database, the batch is applied one read model at a time, and counted."""
+    before = _splits()
+    embedded = EmbeddedProjections(storage)
+    try:
+        daily = embedded.projections.consent_daily
+        apply_in = daily.apply_in
+        failures = []
+
+        def fails_once(*args: object, **kwargs: object) -> int:
+            if not failures:  # a read model that cannot apply this batch the first time
+                failures.append(1)
+                raise ValueError("cannot apply this batch")
+            return apply_in(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(daily, "apply_in", fails_once)
+        result = ledger.record(opt_in("+14155550300"))
+        assert embedded.consent_status.wait_for(result.position, timeout=10)
+        assert daily.wait_for(result.position, timeout=10)
+        assert failures == [1]
+        assert _splits() == before + 1
+        projected = embedded.consent_status.subject(result.subject_id)
+        assert projected is not None
+        assert projected.state.version == 1
+        embedded.check()  # it recovered: no error left behind
+    finally:
+        embedded.close()
+
+
+def _splits() -> float:
+    found = REGISTRY.get_sample_value(
+        "consent_ledger_projection_batches_split_total", {"runner": "embedded"}
+    )
+    return found or 0.0
