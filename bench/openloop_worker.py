@@ -55,8 +55,14 @@ class Pool:
         self.waiting: collections.deque[asyncio.Future[Conn | None]] = collections.deque()
 
     async def take(self) -> Conn:
-        if self.idle:
-            return self.idle.pop()
+        while self.idle:
+            conn = self.idle.pop()
+            if not conn[0].at_eof() and not conn[1].is_closing():
+                return conn
+            # The server closed it while it sat idle (its keep-alive timeout): sending on
+            # it would fail at once, an error of the sender, not of the server.
+            conn[1].close()
+            self.opened -= 1
         if self.opened >= self.limit:
             waiter = asyncio.get_running_loop().create_future()
             self.waiting.append(waiter)
