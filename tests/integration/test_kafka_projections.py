@@ -225,3 +225,35 @@ def test_a_poison_message_goes_to_the_dead_letter_topic_and_the_stream_goes_on(
             origin = dict(record.headers)["dlq-origin"].decode()
             assert origin.startswith(f"{kafka.events_topic}[")
             assert "]@" in origin
+
+
+def test_a_poll_that_fails_in_the_shared_transaction_is_applied_read_model_by_read_model(
+    pg_storage: StorageSettings,
+    ledger: ConsentLedger,
+    broker: Broker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A poll is one transaction for every read model; when it fails for something other
+    than the database, the poll is applied one read model at a time, and counted."""
+    split = ("consent_ledger_projection_batches_split_total", {"runner": "consumer"})
+    kafka = broker.settings()
+    with publisher(pg_storage, kafka), consumers(pg_storage, kafka) as service:
+        first = write_workload(ledger, operations=20, subjects=4, seed=3)
+        assert caught_up(service.projections, first)
+        before = REGISTRY.get_sample_value(*split) or 0.0
+        daily = views(service)[2]
+        apply_in = daily.apply_in
+        failures: list[int] = []
+
+        def fails_once(*args: Any, **kwargs: Any) -> int:
+            if not failures:  # a read model that cannot apply this poll the first time
+                failures.append(1)
+                raise ValueError("cannot apply this poll")
+            return apply_in(*args, **kwargs)
+
+        monkeypatch.setattr(daily, "apply_in", fails_once)
+        last = write_workload(ledger, operations=20, subjects=4, seed=4)
+        assert caught_up(service.projections, last)
+        assert failures == [1]
+        assert (REGISTRY.get_sample_value(*split) or 0.0) == before + 1
+        assert_all_equal_the_ledger(service, ledger, 4)
