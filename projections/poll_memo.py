@@ -21,6 +21,7 @@ from uuid import UUID
 from ledger.crypto.encryption import readable_disclosures
 from ledger.domain.consent_status import SubjectState, apply
 from ledger.events import LedgerEvent
+from projections.database import Cursor
 from projections.ledger_source import LedgerSource
 from projections.subject_snapshot import dump_state, load_state
 
@@ -67,10 +68,16 @@ class PollMemo:
         self._dumps[id(state)] = (state, text)
         return text
 
-    def data_keys(self, subject_ids: Sequence[UUID]) -> dict[UUID, bytes]:
+    def data_keys(
+        self, subject_ids: Sequence[UUID], cursor: Cursor | None = None
+    ) -> dict[UUID, bytes]:
+        """``cursor``: the transaction the keys may be read in (``LedgerSource.data_keys_in``)."""
         missing = [sid for sid in subject_ids if sid not in self._keys]
         if missing:
-            found = self.source.data_keys(missing)
+            if cursor is None:
+                found = self.source.data_keys(missing)
+            else:
+                found = self.source.data_keys_in(cursor, missing)
             self._keys.update({sid: found.get(sid) for sid in missing})
         return {sid: key for sid in subject_ids if (key := self._keys[sid]) is not None}
 

@@ -122,7 +122,7 @@ class SubjectProjection:
         self.db.lock_subjects(cursor, self.subjects_table, ids)
         subjects = self._load(cursor, ids, memo)
         unnamed = [sid for sid in ids if sid not in subjects or subjects[sid].address is None]
-        keys = memo.data_keys(unnamed) if unnamed else {}
+        keys = memo.data_keys(unnamed, cursor if self.db.postgres else None) if unnamed else {}
         changes = BatchChanges()
         duplicates = 0
         for item in subject_items:
