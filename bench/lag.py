@@ -31,6 +31,9 @@ from bench.infra import Bench, api_key, client, cpu_by_process, running, serving
 from bench.report import Result, Target, compared
 from bench.stats import percentile, summarize
 from bench.workload import LAG_AREA, post_inbound
+from ledger.publishing.cloudevents import POSITION_HEADER
+from ledger.publishing.kafka import KafkaSettings
+from tests.support.kafka import read_topic
 from tests.support.postgres import fresh_database
 
 log = logging.getLogger("bench")
@@ -51,6 +54,7 @@ class Watcher:
     pending: dict[UUID, tuple[int, float]] = field(default_factory=dict)
     lags: list[float] = field(default_factory=list)
     seen: list[float] = field(default_factory=list)
+    visible: dict[int, float] = field(default_factory=dict)  # ledger position -> when seen
     polls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -78,6 +82,7 @@ class Watcher:
                             if expected is not None and position >= expected[0]:
                                 self.lags.append(now - expected[1])
                                 self.seen.append(now)
+                                self.visible[expected[0]] = now
                                 del self.pending[subject_id]
                 self.polls += 1
                 time.sleep(POLL_SECONDS)
@@ -127,18 +132,32 @@ class LagRun:
     polls_per_second: float
     # CPU seconds each side used per event that reached the read model.
     cpu_per_event: dict[str, float] = field(default_factory=dict)
+    # Seconds per event from its HTTP answer to the publisher handing it to the producer
+    # (the Kafka record's creation time), and from there to the read model.
+    to_producer: list[float] = field(default_factory=list)
+    to_read_model: list[float] = field(default_factory=list)
 
 
 def one_run(
-    url: str, base_url: str, key: str, total: int, indexes: Counter, pids: dict[str, int]
+    url: str,
+    base_url: str,
+    key: str,
+    total: int,
+    indexes: Counter,
+    pids: dict[str, int],
+    kafka: KafkaSettings | None = None,
 ) -> LagRun:
-    """``total`` messages offered at ``RATE``/s; each one watched until it is visible."""
+    """``total`` messages offered at ``RATE``/s; each one watched until it is visible.
+    ``kafka``: the topic to read the records back from, to split each message's lag into
+    its stages."""
     watcher, thread = watching(url)
     cpu_before = cpu_by_process(pids)
+    answered: dict[int, float] = {}  # ledger position -> when answered (monotonic)
 
     def on_answer(answer: openloop.Answer) -> None:
         if answer.ok:
             subject_id, position = answer.info.split(",")
+            answered[int(position)] = answer.answered
             watcher.expect(UUID(subject_id), int(position), answer.due)
 
     request = openloop.Request(
@@ -166,7 +185,31 @@ def one_run(
     polls = watcher.polls / (time.monotonic() - began)
     used = {name: spent - cpu_before[name] for name, spent in cpu_by_process(pids).items()}
     per_event = {name: spent / max(1, len(watcher.lags)) for name, spent in used.items()}
-    return LagRun(sender, watcher.lags, watcher.visible_rate, polls, per_event)
+    run = LagRun(sender, watcher.lags, watcher.visible_rate, polls, per_event)
+    if kafka is not None:
+        run.to_producer, run.to_read_model = stages(kafka, answered, watcher.visible)
+    return run
+
+
+def stages(
+    kafka: KafkaSettings, answered: dict[int, float], visible: dict[int, float]
+) -> tuple[list[float], list[float]]:
+    """Each answered message's seconds from its answer to its Kafka record's creation
+    (the publisher handing it to the producer: kafka-python stamps a record when it is
+    sent), and from there to the read model. The record's time is the wall clock's (ms),
+    the others the monotonic clock's: converted once, here."""
+    wall_minus_monotonic = time.time() - time.monotonic()
+    records = read_topic(
+        kafka.bootstrap_servers, kafka.events_topic, expect=len(answered), timeout=30
+    )
+    made: dict[int, float] = {}
+    for record in records:
+        position = dict(record.headers).get(POSITION_HEADER)
+        if position is not None and int(position) in answered:
+            made[int(position)] = record.timestamp / 1000 - wall_minus_monotonic
+    to_producer = [made[p] - answered[p] for p in answered if p in made]
+    to_read_model = [visible[p] - made[p] for p in made if p in visible]
+    return to_producer, to_read_model
 
 
 def proof(seconds: float) -> dict[float, list[openloop.OpenLoopRun]]:
@@ -202,7 +245,7 @@ def run(bench: Bench, *, runs: int, seconds: float) -> list[Result]:
                 pids = {"serve": serve.pid, "publish": publish.pid, "consume": consume.pid}
                 for n in range(runs):
                     total = int(RATE * seconds)
-                    lag_run = one_run(url, serve.base_url, key, total, indexes, pids)
+                    lag_run = one_run(url, serve.base_url, key, total, indexes, pids, settings)
                     log.info(
                         "lag run %d: answered %.0f/s, visible %.0f/s, p50 %.1f ms p99 %.1f ms",
                         n + 1,
@@ -292,4 +335,27 @@ def lag_results(results: list[LagRun]) -> list[Result]:
             "ms",
             summarize([s.latency_ms(99) for s in senders]),
         ),
+        *stage_results(results),
     ]
+
+
+def stage_results(results: list[LagRun]) -> list[Result]:
+    """Where the lag goes: answer -> producer, producer -> read model (p50, p99)."""
+    if not all(r.to_producer and r.to_read_model for r in results):
+        return []
+    note = (
+        "from the Kafka record's creation time (kafka-python stamps a record as the "
+        "publisher hands it to the producer); the rest of the lag is the HTTP answer "
+        "(row above) and the read model's watcher (up to one poll)"
+    )
+    rows = []
+    for label, attribute in (
+        ("from the HTTP answer to the producer", "to_producer"),
+        ("from the producer to the read model", "to_read_model"),
+    ):
+        for q in (50, 99):
+            values = [percentile(getattr(r, attribute), q) * 1000 for r in results]
+            rows.append(
+                Result(f"(5) {label}, p{q}", "ms", summarize(values), note=note if q == 50 else "")
+            )
+    return rows
