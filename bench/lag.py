@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 import psycopg
+from kafka import KafkaConsumer, TopicPartition
 
 from bench import capacity, openloop
 from bench.clients import Counter
@@ -33,7 +34,6 @@ from bench.stats import percentile, summarize
 from bench.workload import LAG_AREA, post_inbound
 from ledger.publishing.cloudevents import POSITION_HEADER
 from ledger.publishing.kafka import KafkaSettings
-from tests.support.kafka import read_topic
 from tests.support.postgres import fresh_database
 
 log = logging.getLogger("bench")
@@ -199,14 +199,24 @@ def stages(
     sent), and from there to the read model. The record's time is the wall clock's (ms),
     the others the monotonic clock's: converted once, here."""
     wall_minus_monotonic = time.time() - time.monotonic()
-    records = read_topic(
-        kafka.bootstrap_servers, kafka.events_topic, expect=len(answered), timeout=30
-    )
     made: dict[int, float] = {}
-    for record in records:
-        position = dict(record.headers).get(POSITION_HEADER)
-        if position is not None and int(position) in answered:
-            made[int(position)] = record.timestamp / 1000 - wall_minus_monotonic
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False)
+    try:
+        partitions = [
+            TopicPartition(kafka.events_topic, p)
+            for p in consumer.partitions_for_topic(kafka.events_topic) or ()
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)  # the earlier runs' records come too
+        deadline = time.monotonic() + 60
+        while len(made) < len(answered) and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=200).values():
+                for record in batch:
+                    position = dict(record.headers).get(POSITION_HEADER)
+                    if position is not None and int(position) in answered:
+                        made[int(position)] = record.timestamp / 1000 - wall_minus_monotonic
+    finally:
+        consumer.close()
     to_producer = [made[p] - answered[p] for p in answered if p in made]
     to_read_model = [visible[p] - made[p] for p in made if p in visible]
     return to_producer, to_read_model
