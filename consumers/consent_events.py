@@ -25,9 +25,10 @@ from consumers.dead_letters import DeadLetters
 from ledger.publishing.cloudevents import DecodedEvent, UndecodableRecord, decode
 from ledger.publishing.kafka import KafkaSettings
 from ledger.runtime.liveness import beat
-from ledger.runtime.metrics import CONSUMER_LAG, PROJECTION_BATCHES_SPLIT
+from ledger.runtime.metrics import CONSUMER_LAG
+from projections.batch_transaction import apply_together
 from projections.checkpoints import Checkpoint
-from projections.database import DATABASE_ERRORS
+from projections.database import DATABASE_ERRORS, Cursor
 from projections.ledger_source import Positioned
 from projections.poll_memo import PollMemo
 from projections.subject_projection import SubjectProjection
@@ -117,22 +118,16 @@ class ConsentEventsConsumer:
         if not work:
             return
         memo = PollMemo(work[0][0].source)  # the fold, keys and encodings done once
-        try:
-            with work[0][0].db.write(durable=False, pipelined=True) as cursor:
-                for projection, fresh in work:
-                    projection.apply_in(
-                        cursor, _items(fresh), Checkpoint(offsets=_last(fresh)), memo
-                    )
-        except DATABASE_ERRORS:
-            raise
-        except Exception:
-            PROJECTION_BATCHES_SPLIT.labels("consumer").inc()
-            log.warning(
-                "a poll failed in the shared transaction; applying it projection by projection",
-                exc_info=True,
-            )
+
+        def together(cursor: Cursor) -> None:
+            for projection, fresh in work:
+                projection.apply_in(cursor, _items(fresh), Checkpoint(offsets=_last(fresh)), memo)
+
+        def apart() -> None:  # each read model's offsets move as it applies its part
             for projection, fresh in work:
                 self._apply(projection, fresh)
+
+        if not apply_together(work[0][0].db, "consumer", together, apart):
             return
         for projection, fresh in work:
             self.offsets[projection.name].update(_last(fresh))

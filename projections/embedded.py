@@ -15,11 +15,12 @@ import threading
 from ledger.application.consent_ledger import ConsentLedger
 from ledger.application.core import LedgerCore
 from ledger.runtime.leadership import Leadership, LeadershipLost
-from ledger.runtime.metrics import PROJECTION_BATCHES_SPLIT, PROJECTION_POSITION
+from ledger.runtime.metrics import PROJECTION_POSITION
 from ledger.runtime.notification_log import NotificationLog
 from ledger.runtime.storage_settings import StorageSettings
+from projections.batch_transaction import apply_together
 from projections.consent_status.view import ConsentStatusView
-from projections.database import DATABASE_ERRORS
+from projections.database import Cursor
 from projections.ledger_feed import apply_from_ledger, catch_up
 from projections.ledger_source import LedgerSource, Positioned
 from projections.poll_memo import PollMemo
@@ -92,36 +93,30 @@ class EmbeddedProjections:
         self, projections: list[SubjectProjection], items: list[Positioned], through: int
     ) -> None:
         """Apply a batch to every projection in one transaction, as the Kafka consumer
-        applies a poll (``consumers/consent_events.py``): statements pipelined, each
-        subject's fold, keys and encodings shared (``PollMemo``), positions read in the
+        applies a poll (``batch_transaction.py``): statements pipelined, each subject's
+        fold, keys and encodings shared (``PollMemo``), positions read in the
         transaction. A transaction of its own for each projection cost ~20 transactions
         and ~5 ms of PostgreSQL's CPU for a lone message (each read model's position read,
         then its write, each through a pooled connection checked as it is taken). The
-        commit does not wait for its WAL flush: the positions commit with the rows, so a
-        commit lost in a crash is applied again from the ledger. If something in the
-        batch cannot be applied, it is applied again one projection at a time, as before,
-        and the projection that fails raises (the runner retries it)."""
-        db = projections[0].db
+        positions commit with the rows, so a commit lost in a crash is applied again from
+        the ledger. If something in the batch cannot be applied, it is applied again one
+        projection at a time, as before, and the projection that fails raises (the runner
+        retries it)."""
         names = [p.name for p in projections]
         memo = PollMemo(self.source)
-        try:
-            with db.write(durable=False, pipelined=True) as cursor:
-                positions = projections[0].checkpoints.positions_in(cursor, names)
-                for projection in projections:
-                    apply_from_ledger(
-                        projection, items, through, cursor, positions[projection.name], memo
-                    )
-        except DATABASE_ERRORS:
-            raise
-        except Exception:
-            PROJECTION_BATCHES_SPLIT.labels("embedded").inc()
-            log.warning(
-                "a batch failed in the shared transaction; applying it projection by projection",
-                exc_info=True,
-                extra={"through": through},
-            )
+
+        def together(cursor: Cursor) -> None:
+            positions = projections[0].checkpoints.positions_in(cursor, names)
+            for projection in projections:
+                apply_from_ledger(
+                    projection, items, through, cursor, positions[projection.name], memo
+                )
+
+        def apart() -> None:
             for projection in projections:
                 apply_from_ledger(projection, items, through)
+
+        apply_together(projections[0].db, "embedded", together, apart)
 
     def catch_up(self) -> int:
         """Apply, on this thread, everything the ledger holds now (a one-shot pass)."""
