@@ -65,17 +65,25 @@ class _Follower:
         self.thread.join(timeout=10)
 
 
+def _record_each(
+    ledger: ConsentLedger, follower: _Follower, prefix: str, count: int, failure: str
+) -> list[int]:
+    """Record ``count`` opt-ins one at a time, each seen by ``follower`` before the next."""
+    positions = []
+    for n in range(count):
+        position = ledger.record(opt_in(f"{prefix}{n:04d}")).position
+        assert follower.wait_for(position, timeout=5), failure
+        positions.append(position)
+    return positions
+
+
 def test_a_follower_gets_each_commit_at_once_and_reads_once_per_wake_up(
     ledger: ConsentLedger,
 ) -> None:
     log = _CountingLog(ledger, poll_interval=30)  # the poll would be far too late
     follower = _Follower(log)
     try:
-        positions = []
-        for n in range(6):
-            position = ledger.record(opt_in(f"+1415555{n:04d}")).position
-            assert follower.wait_for(position, timeout=5), "the commit did not wake it"
-            positions.append(position)
+        positions = _record_each(ledger, follower, "+1415555", 6, "the commit did not wake it")
         assert follower.seen == positions  # every event, in order, none twice
         # One read to start, then one per commit (a wake-up that raced a read may add
         # one); reading again after every batch made it two per commit.
@@ -90,11 +98,7 @@ def test_a_follower_whose_wake_ups_are_lost_still_gets_every_event_and_counts_th
     before = REGISTRY.get_sample_value(UNANNOUNCED) or 0.0
     follower = _Follower(_DeafLog(ledger, poll_interval=0.2))
     try:
-        positions = []
-        for n in range(3):
-            position = ledger.record(opt_in(f"+1415666{n:04d}")).position
-            assert follower.wait_for(position, timeout=5), "the poll did not find it"
-            positions.append(position)
+        positions = _record_each(ledger, follower, "+1415666", 3, "the poll did not find it")
         assert follower.seen == positions
         # Each found by the backstop, none announced: each counted.
         assert (REGISTRY.get_sample_value(UNANNOUNCED) or 0.0) - before == len(positions)
