@@ -19,7 +19,6 @@ import csv
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,7 +41,7 @@ from ledger.domain.sender_scope import scope_opt_outs
 from ledger.domain.tenants.policy import TenantPolicy
 from ledger.domain.times import format_time, parse_time
 from ledger.domain.validation import check_method
-from ledger.runtime.collector import collection_paused
+from ledger.runtime.collector import Batches
 
 REQUIRED_COLUMNS = ("channel", "address", "type", "occurred_at")
 IMPORTABLE_TYPES = ("opted_in", "opted_out", "consent_invalidated")
@@ -298,13 +297,12 @@ def import_rows(
     report = ImportReport()
     batch: list[ParsedRow] = []
     in_flight: _Submitted | None = None
-    with ExitStack() as paused:
+    # A batch's rows, commands and work items live until it is stored: no automatic
+    # collection while they are built and stored (one every few batches instead).
+    with Batches() as batches:
         for row in rows:
             if report.rows % batch_size == 0:
-                # A batch's rows, commands and work items live until it is stored: no
-                # automatic collection while they are built (one per batch instead).
-                paused.close()
-                paused.enter_context(collection_paused())
+                batches.started()
             report.rows += 1
             if row.command is None:
                 report.rejected.append(_rejection(row.line, row.error))
@@ -317,13 +315,13 @@ def import_rows(
                     if progress is not None:
                         progress(report)
                 in_flight, batch = submitted, []
-    if batch:
-        submitted = _submit(ledger, tenant, batch, report)
+        if batch:
+            submitted = _submit(ledger, tenant, batch, report)
+            if in_flight is not None:
+                in_flight.account(report)
+            in_flight = submitted
         if in_flight is not None:
             in_flight.account(report)
-        in_flight = submitted
-    if in_flight is not None:
-        in_flight.account(report)
     if progress is not None:
         progress(report)
     # By row, however late each was found (until here ``rejected`` is only appended to:
