@@ -23,6 +23,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
 from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier, Literal
 
 from ledger.application.core import LedgerCore
 from projections.consent_status.plain_fold import PlainSubject, StoredRow, fold_plain
@@ -184,32 +185,35 @@ def _stream(
     low, high = bounds
     topics = subject_topics()
     if isinstance(datastore, PostgresDatastore):
-        statement = (
-            f"SELECT originator_id, originator_version, topic, state, notification_id "
-            f'FROM "{datastore.schema}"."{table}" WHERE notification_id <= %s '
-            "AND topic = ANY(%s) AND originator_id >= %s"
-            + (" AND originator_id < %s" if high is not None else "")
-            + " ORDER BY originator_id, originator_version"
+        # One COPY of the query's rows, not a cursor's pages: PostgreSQL streams them as
+        # the loader takes them (no round trip and no portal per page of 10,000), which
+        # took a third off its CPU for the stream (100,100 events: 0.48-0.61 -> 0.32-0.40
+        # s, the client's the same). COPY takes no parameters: the values are literals.
+        query = SQL(
+            "SELECT originator_id, originator_version, topic, state, notification_id "
+            "FROM {table} WHERE notification_id <= {until} AND topic = ANY({topics}) "
+            "AND originator_id >= {low}{high} ORDER BY originator_id, originator_version"
+        ).format(
+            table=Identifier(datastore.schema, table),
+            until=Literal(until),
+            topics=Literal(list(topics)),
+            low=Literal(low),
+            high=SQL("") if high is None else SQL(" AND originator_id < {}").format(Literal(high)),
         )
-        params: list[object] = [until, list(topics), low]
-        if high is not None:
-            params.append(high)
-        with (
-            datastore.get_connection() as conn,
-            conn.transaction(),
-            conn.cursor(name="rebuild_stream", row_factory=tuple_row) as cursor,
-        ):
-            # The stream's transaction waits while each page is folded and written on
-            # another connection: exempt it from the pool's idle-in-transaction limit.
+        with datastore.get_connection() as conn, conn.transaction():
+            # The stream waits while each part is folded and written on another
+            # connection: exempt it from the pool's idle-in-transaction limit.
             conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             # Walk the primary key, (subject, version), rather than read the whole range
             # and sort it: the rows come at once, and no sort spills to disk.
             conn.execute("SET LOCAL enable_sort = off")
             conn.execute("SET LOCAL enable_bitmapscan = off")
-            cursor.itersize = FETCH_ROWS
-            cursor.execute(statement, params, binary=True)
-            for sid, version, topic, state, position in cursor:
-                yield StoredRow(sid, version, topic, bytes(state), position)
+            with conn.cursor().copy(
+                SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(query)
+            ) as copy:
+                copy.set_types(["uuid", "int8", "text", "bytea", "int8"])
+                for sid, version, topic, state, position in copy.rows():
+                    yield StoredRow(sid, version, topic, bytes(state), position)
         return
     # SQLite: ids are stored as hex, which orders as the UUIDs do; pages of FETCH_ROWS
     # continue after the last (id, version) read.

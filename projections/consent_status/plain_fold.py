@@ -101,7 +101,8 @@ def _fold(history: Sequence[StoredRow]) -> PlainSubject:
         if type(data) is not dict or "class_version" in data:
             raise _NotPlain
         event_hex = _uuid_hex(data["event_id"])
-        since = _datetime(data["occurred_at"])
+        occurred = data["occurred_at"]
+        since = _datetime(occurred)
         version, position = item.version, item.position
         evidence = data["evidence"]
         if type(evidence) is not dict:
@@ -117,7 +118,7 @@ def _fold(history: Sequence[StoredRow]) -> PlainSubject:
             evidence.get("method"),
             evidence.get("keyword"),
             sender,
-            format_time(since),
+            spelled_as_stored(occurred["_data_"], since),
         )
         before = everything
         if cls is OptedOut and data["all_purposes"] and _after(decided, everything):
@@ -194,6 +195,16 @@ def _uuid_hex(value: Any) -> str:
 def _dashed(hex_text: str) -> str:
     h = hex_text
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def spelled_as_stored(text: str, moment: datetime) -> str:
+    """``format_time(moment)`` for ``moment`` read from ``text``: cut from the text when
+    it is a time in UTC as ``isoformat`` writes it (what the ledger stores), without
+    formatting the time again (~9% of a rebuild's Python, most times being distinct)."""
+    n = len(text)
+    if text.endswith("+00:00") and text[10] == "T" and (n == 25 or (n == 32 and text[19] == ".")):
+        return text[:19] + (text[19:26] if n == 32 else ".000000") + "Z"
+    return format_time(moment)
 
 
 def _datetime(value: Any) -> datetime:

@@ -5,6 +5,7 @@ generic fold."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, Mapper, UUIDAsHex
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from ledger.crypto.encryption import new_data_key
 from ledger.domain.consent_status import SubjectState, apply
+from ledger.domain.times import format_time
 from ledger.events import (
     ConsentEvent,
     OptedIn,
@@ -24,7 +26,7 @@ from ledger.events import (
 )
 from ledger.persistence.transcoder import NativeJSONTranscoder
 from projections.bulk_load import subject_topics
-from projections.consent_status.plain_fold import StoredRow, fold_plain
+from projections.consent_status.plain_fold import StoredRow, fold_plain, spelled_as_stored
 from projections.consent_status.plain_rows import address_of
 from projections.consent_status.rows import rows_of
 from projections.subject_snapshot import dump_state
@@ -151,3 +153,20 @@ def test_a_subject_event_type_added_later_is_replayed_and_folded_generically() -
     assert topic in subject_topics()
     _, events = chain_all([draft(OptedIn, purposes=("marketing",))], key=KEY)
     assert fold_plain([stored(events)[0]._replace(topic=topic)]) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 1, 0, 0),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))]),
+    ),
+    st.booleans(),
+)
+def test_a_time_is_spelled_from_its_stored_text_as_format_time_spells_it(
+    moment: datetime, whole_seconds: bool
+) -> None:
+    if whole_seconds:  # isoformat leaves the microseconds out when they are zero
+        moment = moment.replace(microsecond=0)
+    text = moment.isoformat()  # as the library's DatetimeAsISO stores it
+    assert spelled_as_stored(text, datetime.fromisoformat(text)) == format_time(moment)
