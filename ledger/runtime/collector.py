@@ -32,6 +32,17 @@ collections per 70,000 events. After every 100, three; the writer's CPU per even
 stayed flat as the cache filled. Young objects are collected as often as before; garbage
 that outlived two young collections waits longer (the soak test holds serve's memory
 flat).
+
+``fewer_young_collections`` (``serve``): Python collects the young generation every 700
+allocations. In ``serve`` under load those collections walk the requests in flight (a
+batch of 1,000 events is ~35,000 live objects from its body to its answer) again and
+again: with ``gc.callbacks`` timing them, a fifth of a worker's CPU went to collections
+during batch ingest, ~8% during single messages. One young collection every 20,000
+allocations: batch ingest's CPU per event fell in each of four runs side by side
+(257/231, 210/198, 191/162, 219/205 µs), single messages' did not rise, and their p99 did
+not grow (a young collection then takes ~10-20 ms; a full one, which this does not
+change, ~70). Objects freed by their reference counts (nearly all) are freed at once as
+before; only cyclic garbage waits for the next collection.
 """
 
 from __future__ import annotations
@@ -43,6 +54,8 @@ from contextlib import ExitStack, contextmanager
 
 # Collections of the middle generation before a full one (Python's default: 10).
 FULL_COLLECTION_EVERY = 100
+# Allocations (less deallocations) between two young collections in ``serve``.
+YOUNG_COLLECTION_EVERY = 20_000
 # Batches of a run between two collections of the young and middle generations.
 BATCHES_PER_COLLECTION = 10
 
@@ -72,6 +85,13 @@ def fewer_full_collections() -> None:
     """Start a full collection after ``FULL_COLLECTION_EVERY`` middle ones (see above)."""
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
+
+
+def fewer_young_collections() -> None:
+    """Collect the young generation after ``YOUNG_COLLECTION_EVERY`` allocations (see
+    above)."""
+    _, middle, full = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, middle, full)
 
 
 class Batches:
