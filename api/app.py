@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -55,7 +54,7 @@ from api.routers import (
 from api.serve_settings import ServeSettings
 from api.services import Services
 from ledger.crypto.secret_box import SecretsSettings
-from ledger.runtime.collector import fewer_full_collections, fewer_young_collections
+from ledger.runtime.collector import settle_after_start
 from ledger.runtime.storage_settings import StorageSettings
 
 log = logging.getLogger("api.requests")
@@ -83,11 +82,9 @@ def create_app(
         app.state.readiness = Readiness(services)
         # Everything built so far lives as long as the process: keep the garbage
         # collector from walking it again and again (a full collection of serve's
-        # start-up objects took 100-137 ms, the gap between p50 and p99).
-        gc.collect()
-        gc.freeze()
-        fewer_full_collections()  # the writer's state cache is long-lived too
-        fewer_young_collections()  # nor walk the requests in flight at every 700 allocations
+        # start-up objects took 100-137 ms, the gap between p50 and p99), nor the
+        # writer's state cache, nor the requests in flight at every 700 allocations.
+        settle_after_start()
         # The writer's threads wait on PostgreSQL several times per group; each time the
         # event loop holds the interpreter they wait for it again. Python hands it over
         # every 5 ms by default: a group's read and commit took 16 and 12 ms under load

@@ -16,6 +16,7 @@ from api.cli.publisher_health import publisher_part
 from api.cli.stopping import stop_on_signals, worker_http
 from consumers.consume_settings import ConsumeSettings
 from consumers.service import ProjectionConsumers, UnknownProjection
+from ledger.runtime.collector import settle_after_start
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         except UnknownProjection as error:
             return refuse(MissingSetting(f"consent-ledger consume: {error}"))
         parts = {"publisher": publisher_part(ledger, kafka, fails=False)}
+        settle_after_start()  # ledger/runtime/collector.py
         with worker_http("consume", parts=parts), stop_on_signals() as stop:
             consumers.run(stop)
     finally:

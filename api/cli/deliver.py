@@ -16,6 +16,7 @@ from ledger.application.webhooks.settings import WebhookSettings
 from ledger.crypto.secret_box import SecretBox, SecretsSettings
 from ledger.publishing.webhooks.sender import WebhookSender
 from ledger.publishing.webhooks.settings import DeliverSettings
+from ledger.runtime.collector import settle_after_start
 from ledger.runtime.leadership import Leadership
 from ledger.runtime.storage_settings import StorageSettings
 
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             SecretBox.from_settings(SecretsSettings()),
             leadership=leadership,
         )
+        settle_after_start()  # ledger/runtime/collector.py
         with worker_http("deliver"), stop_on_signals() as stop:
             sender.run(stop)
     finally:

@@ -15,6 +15,7 @@ from api.cli.pipeline_settings import (
 from api.cli.publisher_health import publisher_part
 from api.cli.stopping import stop_on_signals, worker_http
 from ledger.publishing.publisher import Publisher, PublishSettings
+from ledger.runtime.collector import settle_after_start
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         publisher = Publisher(ledger, kafka, settings, lock_conninfo=conninfo)
         parts = {"publisher": publisher_part(ledger, kafka, fails=True)}
+        settle_after_start()  # ledger/runtime/collector.py
         with worker_http("publish", parts=parts), stop_on_signals() as stop:
             publisher.run(stop)
     finally:

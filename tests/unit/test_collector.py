@@ -4,12 +4,19 @@ and what it leaves in cycles is still freed."""
 from __future__ import annotations
 
 import gc
+import json
+import subprocess
+import sys
 import weakref
 from collections.abc import Iterator
 
 import pytest
 
-from ledger.runtime.collector import Batches
+from ledger.runtime.collector import (
+    FULL_COLLECTION_EVERY,
+    YOUNG_COLLECTION_EVERY,
+    Batches,
+)
 
 
 class Node:
@@ -54,3 +61,21 @@ def test_a_run_of_batches_is_collected_once_every_few_batches(collections: list[
         assert not gc.isenabled()
     assert gc.isenabled()
     assert collections == [1]  # one, at the fifth batch: young and middle generations
+
+
+def test_a_started_process_leaves_what_start_up_built_out_of_every_collection() -> None:
+    # In a process of its own: freezing is for the whole process.
+    script = (
+        "import gc, json\n"
+        "from api.cli import consume, publish\n"  # a worker's start-up
+        "from ledger.runtime.collector import settle_after_start\n"
+        "settle_after_start()\n"
+        "print(json.dumps([gc.get_freeze_count(), len(gc.get_objects(2)), gc.get_threshold()]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    frozen, oldest, thresholds = json.loads(done.stdout)
+    assert frozen > 50_000  # the modules, classes and functions start-up made
+    assert oldest < 100  # what a full collection still walks
+    assert thresholds == [YOUNG_COLLECTION_EVERY, 10, FULL_COLLECTION_EVERY]
