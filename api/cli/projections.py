@@ -87,6 +87,6 @@ def run_rebuild(args: argparse.Namespace) -> int:
     seconds = time.monotonic() - bar.started
     print(
         f"rebuilt {result.name}: {result.events} events, {result.subjects} subjects, "
-        f"through ledger position {result.position} in {seconds:.1f}s"
+        f"through ledger position {result.position} in {seconds:.2f}s"
     )
     return 0
