@@ -98,7 +98,11 @@ def say(base: str, key: str, text: str, message_id: str) -> None:
     assert answer.status_code == 200, answer.text
 
 
-def latest_when(base: str, key: str, check: Any, timeout: float = 60) -> dict[str, Any]:
+def latest_when(
+    base: str, key: str, check: Any, timeout: float = 60, logs: Path | None = None
+) -> dict[str, Any]:
+    """The latest checkpoint once ``check`` holds; on a timeout, the processes' logs (in
+    ``logs``) are part of the error: a witness that never cosigns says why there."""
     deadline = time.monotonic() + timeout
     latest: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -110,7 +114,11 @@ def latest_when(base: str, key: str, check: Any, timeout: float = 60) -> dict[st
             if check(latest):
                 return latest
         time.sleep(0.2)
-    raise TimeoutError(f"the checkpoint never became as expected: {latest}")
+    tails = "".join(
+        f"\n--- {log.name} (last 4,000 characters)\n{log.read_text(errors='replace')[-4000:]}"
+        for log in (sorted(logs.glob("*.log")) if logs is not None else [])
+    )
+    raise TimeoutError(f"the checkpoint never became as expected: {latest}{tails}")
 
 
 def verify(
@@ -144,7 +152,7 @@ def test_two_witnesses_cosign_one_down_then_back_and_a_fork_refused(
     w2 = witnesses[1]
     # Given an event, sealed and cosigned by both witnesses: the checkpoint counts
     say(base, key, "START", "m1")
-    first = latest_when(base, key, lambda c: c["final"] and c["tree_size"] >= 1)
+    first = latest_when(base, key, lambda c: c["final"] and c["tree_size"] >= 1, logs=tmp_path)
     assert first["cosigned_by"] == ["witness.test/w1", "witness.test/w2"]
     assert first["quorum"] == "2 of 2 witnesses (quorum)"
     served = httpx.get(f"{base}/checkpoint")
@@ -158,9 +166,9 @@ def test_two_witnesses_cosign_one_down_then_back_and_a_fork_refused(
     assert w2.stop() in (0, -signal.SIGTERM)
     assert "witness stopped" in w2.log.read_text()
     say(base, key, "STOP", "m2")
-    second = latest_when(base, key, lambda c: c["tree_size"] > first["tree_size"])
+    second = latest_when(base, key, lambda c: c["tree_size"] > first["tree_size"], logs=tmp_path)
     time.sleep(1.5)  # a few more passes: still one cosignature only
-    second = latest_when(base, key, lambda c: c["tree_size"] > first["tree_size"])
+    second = latest_when(base, key, lambda c: c["tree_size"] > first["tree_size"], logs=tmp_path)
     # Then the new checkpoint does not count: the API says so, /checkpoint keeps the old one
     assert second["final"] is False
     assert second["cosigned_by"] == ["witness.test/w1"]
@@ -180,7 +188,7 @@ def test_two_witnesses_cosign_one_down_then_back_and_a_fork_refused(
     # When the witness comes back, it is caught up with a consistency proof and cosigns
     w2.start()
     caught_up = latest_when(
-        base, key, lambda c: c["final"] and c["tree_size"] == second["tree_size"]
+        base, key, lambda c: c["final"] and c["tree_size"] == second["tree_size"], logs=tmp_path
     )
     assert caught_up["cosigned_by"] == ["witness.test/w1", "witness.test/w2"]
     assert verify(tmp_path, base, key, witnesses).returncode == 0
