@@ -3,7 +3,7 @@
 The projection engine (``subject_projection.py``) applies the log in ledger order: each
 batch locks its subjects, reads their states back, folds, writes. For a fresh copy that
 is wasted work. Here the ledger's subject events up to a position are streamed ordered by
-(subject, version) through a server-side cursor that walks the primary key, and each
+(subject, version) through one COPY that walks the primary key, and each
 subject's history is folded once. For ``consent_status`` on PostgreSQL a history of
 plain grants and withdrawals is folded on the stored JSON (``consent_status/
 plain_fold.py``) and COPied (``plain_rows.py``); every other history (another read

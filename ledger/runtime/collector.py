@@ -58,7 +58,7 @@ from contextlib import ExitStack, contextmanager
 
 # Collections of the middle generation before a full one (Python's default: 10).
 FULL_COLLECTION_EVERY = 100
-# Allocations (less deallocations) between two young collections in ``serve``.
+# Allocations (less deallocations) between two young collections in long-running processes.
 YOUNG_COLLECTION_EVERY = 20_000
 # Batches of a run between two collections of the young and middle generations.
 BATCHES_PER_COLLECTION = 10

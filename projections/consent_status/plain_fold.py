@@ -202,7 +202,7 @@ def spelled_as_stored(text: str, moment: datetime) -> str:
     it is a time in UTC as ``isoformat`` writes it (what the ledger stores), without
     formatting the time again (~9% of a rebuild's Python, most times being distinct)."""
     n = len(text)
-    if text.endswith("+00:00") and text[10] == "T" and (n == 25 or (n == 32 and text[19] == ".")):
+    if (n == 25 or (n == 32 and text[19] == ".")) and text[10] == "T" and text.endswith("+00:00"):
         return text[:19] + (text[19:26] if n == 32 else ".000000") + "Z"
     return format_time(moment)
 
