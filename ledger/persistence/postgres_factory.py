@@ -14,6 +14,8 @@ fell from ~1,700 to ~150 events/s); with this setting, 1.2-1.9 s at the same siz
 and plans every execution with the table's current size and the actual parameters, at
 the cost of planning each time (tens of microseconds for these statements). Run
 autovacuum in production all the same: without statistics the planner still guesses.
+
+Its pool checks a connection as it is taken only when it may be dead (``pool_check.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 from eventsourcing.postgres import PostgresFactory
+
+from ledger.persistence.pool_check import check_when_readable
 
 # The ledger's queries are index probes that take well under a millisecond. When the
 # planner misjudges a table (stale statistics: it estimated 2,749 versions per subject on
@@ -46,3 +50,5 @@ class LedgerPostgresFactory(PostgresFactory):
             conn.execute(OLTP_SESSION)  # autocommit: session settings
 
         pool._configure = configure
+        if pool._check is not None:  # POSTGRES_PRE_PING: a round trip only when it may help
+            pool._check = check_when_readable
