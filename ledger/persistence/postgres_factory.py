@@ -51,4 +51,4 @@ class LedgerPostgresFactory(PostgresFactory):
 
         pool._configure = configure
         if pool._check is not None:  # POSTGRES_PRE_PING: a round trip only when it may help
-            pool._check = check_when_readable
+            pool._check = check_when_readable(pool)

@@ -51,7 +51,9 @@ def backend_of(datastore: PostgresDatastore) -> int:
 def test_a_live_connection_is_handed_out_without_a_round_trip(
     datastore: PostgresDatastore, pings: list[int]
 ) -> None:
-    assert datastore.pool._check is check_when_readable  # the library's pinged every time
+    check = datastore.pool._check  # the library's pinged every connection it handed out
+    assert check is not None
+    assert check.__qualname__ == f"{check_when_readable.__name__}.<locals>.check"
     for _ in range(8):  # every connection of the pool, twice
         backend_of(datastore)
     assert pings == []
@@ -72,3 +74,20 @@ def test_a_connection_whose_session_the_server_ended_is_replaced_and_counted(
     # The dead one was pinged as it was taken (the live ones were not), counted, replaced
     assert pings == [ended]
     assert POOL_CONNECTIONS_REPLACED._value.get() == before + 1
+
+
+def test_when_every_connection_of_the_pool_died_at_once_the_next_caller_is_served(
+    datastore: PostgresDatastore, pg_url: str, pings: list[int]
+) -> None:
+    # As after a restart of the server. The pool backed off between the dead connections
+    # it took (0, 1, 2, 4 s): the caller's 5-second timeout ran out at the fourth.
+    used = {backend_of(datastore) for _ in range(8)}
+    before = POOL_CONNECTIONS_REPLACED._value.get()
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        for pid in used:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    time.sleep(0.2)
+    began = time.monotonic()
+    assert backend_of(datastore) not in used
+    assert time.monotonic() - began < 2
+    assert POOL_CONNECTIONS_REPLACED._value.get() == before + len(used)
