@@ -101,5 +101,5 @@ def test_a_large_import_is_not_walked_by_the_collector_at_every_batch(
     finally:
         gc.callbacks.remove(record)
     assert report.accepted == batches * 100
-    assert generations[:1] == [1]
+    assert 1 in generations  # the young and middle generations, after the tenth batch
     assert len(generations) <= 2
