@@ -73,19 +73,13 @@ class Checkpoints:
 
     def position(self, projection: str) -> int:
         with self.db.read() as cursor:
-            row = cursor.execute(
-                f"SELECT position FROM {self.db.table(POSITIONS)} WHERE projection = ?",
-                (projection,),
-            ).fetchone()
-        return int(row["position"]) if row else 0
+            return self.positions_in(cursor, [projection])[projection]
 
     def positions_in(self, cursor: Cursor, projections: Sequence[str]) -> dict[str, int]:
         """Each projection's position, read in the caller's transaction (0: none yet)."""
-        marks = ", ".join("?" * len(projections))
+        where, params = self.db.in_list("projection", "text", projections)
         rows = cursor.execute(
-            f"SELECT projection, position FROM {self.db.table(POSITIONS)} "
-            f"WHERE projection IN ({marks})",
-            tuple(projections),
+            f"SELECT projection, position FROM {self.db.table(POSITIONS)} WHERE {where}", params
         ).fetchall()
         found = {str(row["projection"]): int(row["position"]) for row in rows}
         return {name: found.get(name, 0) for name in projections}
