@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import psycopg
 import pytest
 
 from api.schemas import MAX_BATCH
+from tests.support.event_batches import opt_in_batch
 from tests.support.fleet import Fleet, client
 from tests.support.kafka import wait_until
 from tests.support.processes import clean_env
@@ -34,21 +34,7 @@ def fleet(tmp_path: Path, pg_url: str) -> Iterator[Fleet]:
 
 
 def batch(run: str) -> dict[str, Any]:
-    now = datetime.now(UTC).isoformat()
-    return {
-        "events": [
-            {
-                "type": "opted_in",
-                "channel": "whatsapp",
-                "address": f"+1415{n:07d}",
-                "purposes": ["marketing"],
-                "occurred_at": now,
-                "source": {"kind": "import", "id": f"{run}-{n}"},
-                "evidence": {"method": "import"},
-            }
-            for n in range(BATCH)
-        ]
-    }
+    return opt_in_batch(run, BATCH)
 
 
 def stored(url: str) -> int:

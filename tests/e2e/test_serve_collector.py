@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
 from ledger.runtime.collector import YOUNG_COLLECTION_EVERY
 from tests.e2e.conftest import Api
+from tests.support.event_batches import opt_in_batch
 
 
 @pytest.fixture
@@ -35,21 +35,7 @@ def test_a_batch_of_1000_events_costs_serve_a_few_collections(
     collections: list[int], api: Api
 ) -> None:
     assert gc.get_threshold()[0] == YOUNG_COLLECTION_EVERY  # set as serve started
-    now = datetime.now(UTC).isoformat()
-    body = {
-        "events": [
-            {
-                "type": "opted_in",
-                "channel": "whatsapp",
-                "address": f"+1415{n:07d}",
-                "purposes": ["marketing"],
-                "occurred_at": now,
-                "source": {"kind": "import", "id": f"gc-{n}"},
-                "evidence": {"method": "import"},
-            }
-            for n in range(1000)
-        ]
-    }
+    body = opt_in_batch("gc", 1000)
     collections.clear()
     answer = api.client.post("/v1/events", headers=api.headers("ingest"), json=body)
     assert answer.status_code == 200, answer.text
